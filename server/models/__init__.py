@@ -1,0 +1,20 @@
+"""mongoengine documents, one aggregate per module; `DOCUMENTS` lists every collection."""
+
+from server.models.checklist import ChecklistVersion
+from server.models.device import Device
+from server.models.enterprise import Enterprise
+from server.models.jurisdiction import Jurisdiction
+from server.models.token import AuthToken
+from server.models.user import User
+
+DOCUMENTS = (Jurisdiction, Enterprise, User, AuthToken, Device, ChecklistVersion)
+
+__all__ = [
+    "DOCUMENTS",
+    "AuthToken",
+    "ChecklistVersion",
+    "Device",
+    "Enterprise",
+    "Jurisdiction",
+    "User",
+]

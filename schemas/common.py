@@ -1,0 +1,66 @@
+"""Shared marshmallow pieces: strict request bodies, ids, locations, pagination."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from bson import ObjectId
+from bson.errors import InvalidId
+
+
+class RequestSchema(ma.Schema):
+    """Base of every request body: unknown fields are an error, not silently dropped."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class ObjectIdString(ma.fields.String):
+    """A 24-hex-digit id; loads to ObjectId, dumps to str."""
+
+    default_error_messages = {"invalid_id": "Not a valid id (24 hexadecimal digits)."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return ObjectId(text)
+        except (InvalidId, TypeError):
+            raise self.make_error("invalid_id") from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else str(value)
+
+
+class LocationSchema(ma.Schema):
+    """WGS-84 position as phones report it."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    longitude = ma.fields.Float(
+        required=True, allow_nan=False, validate=ma.validate.Range(-180, 180)
+    )
+    latitude = ma.fields.Float(required=True, allow_nan=False, validate=ma.validate.Range(-90, 90))
+
+
+class GeoPoint(ma.fields.Nested):
+    """A location stored as a GeoJSON point and exchanged as {longitude, latitude}."""
+
+    def __init__(self, **kwargs):
+        super().__init__(LocationSchema, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if not value:
+            return None
+        lng, lat = value["coordinates"] if isinstance(value, dict) else value
+        return {"longitude": lng, "latitude": lat}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        loaded = super()._deserialize(value, attr, data, **kwargs)
+        return [loaded["longitude"], loaded["latitude"]]
+
+
+class PageQuerySchema(RequestSchema):
+    """Offset pagination of admin lists (the phone's change feed uses cursors instead)."""
+
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    page_size = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what the service and the tests need, idempotently: the Python virtualenv with the
+# project's dependencies (pyproject.toml), Debian's redis-server, and the embedded
+# MongoDB-wire server (mongo-java-server jars from Maven Central + our compiled launcher).
+# A second run only checks stamps and returns in well under a second.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+stamp_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+install_python() {
+  local stamp="$VENV/.installed" want
+  want=$(stamp_of "$ROOT/pyproject.toml")
+  [ -x "$PY" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
+  command -v python3.11 >/dev/null || command -v python3 >/dev/null || die "python3.11 is required"
+  say "installing Python dependencies into .venv"
+  [ -x "$PY" ] || "$(command -v python3.11 || command -v python3)" -m venv "$VENV"
+  "$PY" -m pip install -q --disable-pip-version-check --upgrade pip
+  "$PY" -m pip install -q --disable-pip-version-check -e "$ROOT[test]"
+  echo "$want" >"$stamp"
+}
+
+install_redis() {
+  command -v redis-server >/dev/null && return 0
+  say "installing redis-server (Debian package)"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo -n"
+  $sudo apt-get update -qq || die "apt-get update failed; install redis-server by hand"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    redis-server >/dev/null || die "apt-get install redis-server failed"
+  command -v redis-server >/dev/null || die "redis-server is still missing after installing it"
+}
+
+install_mongo_wire() {
+  local src="$ROOT/scripts/mongo-wire" dir="$TOOLS/mongo-wire" want
+  want=$(stamp_of "$src/pom.xml" "$src/MongoWire.java")
+  [ "$(cat "$dir/.installed" 2>/dev/null)" = "$want" ] && return 0
+  command -v javac >/dev/null || die "javac (Java 17+) is required for the embedded MongoDB-wire server"
+  command -v mvn >/dev/null || die "mvn (Maven) is required to fetch mongo-java-server"
+  say "fetching mongo-java-server with Maven and compiling the launcher"
+  rm -rf "$dir" && mkdir -p "$dir/lib" "$dir/classes"
+  mvn -q -B -Dstyle.color=never -f "$src/pom.xml" dependency:copy-dependencies -DoutputDirectory="$dir/lib" \
+    || die "Maven could not fetch mongo-java-server (see the output above)"
+  javac -nowarn -d "$dir/classes" -cp "$dir/lib/*" "$src/MongoWire.java" \
+    || die "javac could not compile scripts/mongo-wire/MongoWire.java"
+  echo "$want" >"$dir/.installed"
+}
+
+install_python
+install_redis
+install_mongo_wire

@@ -1,0 +1,74 @@
+# Shared helpers for the project's scripts: paths, logging, ports and pid files.
+# Sourced, never run. Everything the scripts create lives under the git-ignored
+# .venv/ .tools/ .data/ and .run/ directories of the checkout.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+TOOLS="$ROOT/.tools"
+RUN_DIR="$ROOT/.run"
+DATA_DIR="${DATA_DIR:-$ROOT/.data}"
+PY="$VENV/bin/python"
+
+say() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+# port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# free_port: an unused loopback port chosen by the kernel.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# pid_alive PIDFILE: true when the pid file names a running process.
+pid_alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# wait_port PORT SECONDS PIDFILE NAME LOG: wait until PORT answers; fail clearly when the
+# process died or the time ran out, showing the end of its log.
+wait_port() {
+  local port=$1 secs=$2 pidfile=$3 name=$4 log=$5 i
+  for ((i = 0; i < secs * 10; i++)); do
+    port_open "$port" && return 0
+    if ! pid_alive "$pidfile"; then
+      tail -n 20 "$log" >&2 2>/dev/null
+      die "$name exited during start-up (log: $log)"
+    fi
+    sleep 0.1
+  done
+  tail -n 20 "$log" >&2 2>/dev/null
+  die "$name did not listen on 127.0.0.1:$port within ${secs}s (log: $log)"
+}
+
+# stop_pid PIDFILE NAME: SIGTERM, wait up to 10 s, then SIGKILL; removes the pid file.
+stop_pid() {
+  local pidfile=$1 name=$2 pid i
+  if pid_alive "$pidfile"; then
+    pid=$(cat "$pidfile")
+    kill -TERM "$pid" 2>/dev/null
+    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      say "$name (pid $pid) ignored SIGTERM; killing it"
+      kill -KILL "$pid" 2>/dev/null
+    fi
+  fi
+  rm -f "$pidfile"
+}
+
+# claim_port PORT PIDFILE NAME: decide what to do about PORT before starting NAME.
+# Returns 0 when NAME is already running there (reuse it), 1 when the port is free
+# (start it); exits with a clear message when a stranger holds the port.
+claim_port() {
+  local port=$1 pidfile=$2 name=$3
+  if pid_alive "$pidfile"; then
+    port_open "$port" && return 0
+    die "$name (pid $(cat "$pidfile")) is running but not listening on $port; stop it: make stop"
+  fi
+  if [ -e "$pidfile" ]; then
+    say "removing stale pid file $pidfile (process $(cat "$pidfile" 2>/dev/null) is gone)"
+    rm -f "$pidfile"
+  fi
+  if port_open "$port"; then
+    die "port $port is in use by another program; free it or choose another port for $name"
+  fi
+  return 1
+}

@@ -1,0 +1,47 @@
+"""`GET /health`: MongoDB and Redis reachability; 503 (problem document) naming what is down."""
+
+from __future__ import annotations
+
+import logging
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from mongoengine.connection import get_db
+
+from server.api.context import services
+from server.api.problems import problem
+
+log = logging.getLogger(__name__)
+
+blp = Blueprint("health", __name__, description="Service health")
+
+
+def _check(name: str, ping) -> dict:
+    try:
+        ping()
+        return {"status": "ok"}
+    except Exception as exc:  # any failure of a dependency is "down", with its reason
+        log.warning("health check failed", extra={"dependency": name, "error": str(exc)})
+        return {"status": "down", "error": f"{type(exc).__name__}: {exc}"[:300]}
+
+
+@blp.route("/health")
+class Health(MethodView):
+    @blp.doc(operationId="health", security=[])
+    @blp.response(200)
+    def get(self):
+        """Reports each dependency; 200 when all are ok, else 503 naming the ones down."""
+        checks = {
+            "mongodb": _check("mongodb", lambda: get_db().command("ping")),
+            "redis": _check("redis", services().redis.ping),
+        }
+        down = [name for name, c in checks.items() if c["status"] != "ok"]
+        if down:
+            return problem(
+                503,
+                "Service unavailable",
+                f"{' and '.join(down)} {'is' if len(down) == 1 else 'are'} down",
+                checks=checks,
+                down=down,
+            )
+        return {"status": "ok", "checks": checks}

@@ -1,0 +1,170 @@
+"""RFC 9457 problem documents: the one error body of the API, for every 4xx and 5xx.
+
+`type` is a relative URI naming the kind of problem (`/problems/<slug>`); `errors` lists field
+problems as `{"in", "field", "messages"}` with dotted paths for nested fields; `reasons` lists
+machine-readable rule failures. Domain errors (server.errors) and HTTP errors (werkzeug,
+webargs validation) both end here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import marshmallow as ma
+from flask import g, json, make_response, request
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from server.errors import DomainError, TooManyRequests
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MIMETYPE = "application/problem+json"
+
+#: Slugs for HTTP statuses raised by the framework rather than by a domain error.
+HTTP_SLUGS = {
+    400: "bad-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    412: "precondition-failed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation-error",
+    428: "precondition-required",
+    429: "too-many-requests",
+    500: "internal-error",
+    503: "service-unavailable",
+}
+
+
+class FieldProblemSchema(ma.Schema):
+    field = ma.fields.String(metadata={"description": "dotted path of the field"})
+    messages = ma.fields.List(ma.fields.String())
+    location = ma.fields.String(data_key="in", metadata={"description": "json, query, headers…"})
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details (documentation only; bodies are built by `problem`)."""
+
+    type = ma.fields.String(metadata={"example": "/problems/not-found"})
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    instance = ma.fields.String()
+    request_id = ma.fields.String()
+    errors = ma.fields.List(ma.fields.Nested(FieldProblemSchema))
+    reasons = ma.fields.List(ma.fields.Dict())
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    slug: str | None = None,
+    headers: dict | None = None,
+    **members,
+):
+    """A Flask response carrying an RFC 9457 problem document."""
+    body = {
+        "type": f"/problems/{slug or HTTP_SLUGS.get(status, 'error')}",
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.path
+    request_id = getattr(g, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+    body.update({k: v for k, v in members.items() if v is not None})
+    response = make_response(json.dumps(body, ensure_ascii=False), status)
+    response.mimetype = PROBLEM_MIMETYPE
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def flatten_messages(messages, location: str | None = None, prefix: str = "") -> list[dict]:
+    """webargs/marshmallow nested messages → a flat list of field problems with dotted paths."""
+    out: list[dict] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if location is None and not prefix:
+                out += flatten_messages(value, str(key), "")
+                continue
+            path = f"{prefix}.{key}" if prefix else str(key)
+            out += flatten_messages(value, location, path)
+    elif isinstance(messages, (list, tuple)) and all(isinstance(m, str) for m in messages):
+        out.append({"in": location, "field": prefix or "_schema", "messages": list(messages)})
+    else:
+        out.append({"in": location, "field": prefix or "_schema", "messages": [str(messages)]})
+    return out
+
+
+def _summary(errors: list[dict]) -> str:
+    parts = [f"{e['field']}: {' '.join(e['messages'])}" for e in errors[:5]]
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return "; ".join(parts) + more
+
+
+class ProblemApi(Api):
+    """flask-smorest Api whose every error answer is a problem document."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_error_handlers(self):
+        super()._register_error_handlers()
+        self._app.register_error_handler(DomainError, self.handle_domain_error)
+        self._app.register_error_handler(Exception, self.handle_unexpected)
+
+    def handle_http_exception(self, error: HTTPException):
+        if isinstance(error, InternalServerError) and error.original_exception is not None:
+            return self.handle_unexpected(error.original_exception)
+        status = error.code or 500
+        data = getattr(error, "data", None) or {}
+        headers = dict(data.get("headers") or {})
+        errors = None
+        messages = data.get("errors") or data.get("messages")
+        if messages:
+            errors = flatten_messages(messages)
+        if status == 422 and errors:
+            detail = "the request is invalid: " + _summary(errors)
+        else:
+            detail = data.get("message") or error.description
+        if status == 405 and error.valid_methods:
+            headers["Allow"] = ", ".join(error.valid_methods)
+        return problem(status, error.name, detail, headers=headers, errors=errors)
+
+    def handle_domain_error(self, error: DomainError):
+        headers = {}
+        if isinstance(error, TooManyRequests):
+            headers["Retry-After"] = str(error.retry_after)
+        if error.status == 401:
+            headers["WWW-Authenticate"] = 'Bearer realm="api"'
+        return problem(
+            error.status,
+            error.title,
+            error.detail,
+            slug=error.type_slug,
+            headers=headers,
+            errors=error.errors,
+            reasons=error.reasons,
+            **error.extra,
+        )
+
+    def handle_unexpected(self, error: Exception):
+        if isinstance(error, HTTPException):
+            return self.handle_http_exception(error)
+        if isinstance(error, DomainError):
+            return self.handle_domain_error(error)
+        log.exception("unhandled error", exc_info=error)
+        return problem(
+            500,
+            "Internal server error",
+            "the server failed; the error was logged with this request id",
+        )

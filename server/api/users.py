@@ -1,0 +1,61 @@
+"""`/api/v1/users`: people of every role, created and disabled within the caller's scope."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from schemas.identity import UserCreateSchema, UserSchema, UserUpdateSchema
+from server.api.context import current_actor, settings
+from server.api.paging import QuerySetPage
+from server.clock import utcnow
+from server.models.scoping import get_or_404
+from server.models.user import User
+from server.services import identity
+
+blp = Blueprint("users", __name__, url_prefix="/api/v1", description="Users")
+
+
+@blp.route("/users")
+class Users(MethodView):
+    @blp.doc(operationId="listUsers")
+    @blp.response(200, UserSchema(many=True))
+    @blp.paginate(QuerySetPage)
+    def get(self):
+        """Users the caller may see."""
+        return User.objects.for_actor(current_actor()).order_by("username")
+
+    @blp.doc(operationId="createUser")
+    @blp.arguments(UserCreateSchema)
+    @blp.response(201, UserSchema)
+    def post(self, body):
+        """Create a user (admin; supervisor in their jurisdiction; manager: workers)."""
+        return identity.create_user(
+            current_actor(),
+            now=utcnow(),
+            password_profile=settings().password_hash_profile,
+            **body,
+        )
+
+
+@blp.route("/users/<user_id>")
+class UserById(MethodView):
+    @blp.doc(operationId="getUser")
+    @blp.etag
+    @blp.response(200, UserSchema)
+    def get(self, user_id):
+        """One user in the caller's scope."""
+        return get_or_404(User.objects.for_actor(current_actor()), user_id, "user")
+
+    @blp.doc(operationId="updateUser")
+    @blp.etag
+    @blp.arguments(UserUpdateSchema)
+    @blp.response(200, UserSchema)
+    def patch(self, body, user_id):
+        """Rename, disable (revokes their tokens) or reset a password; `If-Match` required."""
+        actor = current_actor()
+        user = get_or_404(User.objects.for_actor(actor), user_id, "user")
+        blp.check_etag(user, UserSchema)
+        return identity.update_user(
+            actor, user, now=utcnow(), password_profile=settings().password_hash_profile, **body
+        )

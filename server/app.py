@@ -1,0 +1,77 @@
+"""The application factory: the only place where the service is wired together."""
+
+from __future__ import annotations
+
+from flask import Flask, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
+
+from server.api import (
+    auth,
+    checklists,
+    devices,
+    enterprises,
+    health,
+    jurisdictions,
+    request_log,
+    users,
+)
+from server.api.context import Services
+from server.api.problems import ProblemApi
+from server.cli import register_commands
+from server.config import Settings
+from server.db import connect_mongo, redis_client
+from server.logs import configure_logging
+from server.services.login_throttle import LoginThrottle
+
+BLUEPRINTS = (
+    health.blp,
+    auth.blp,
+    jurisdictions.blp,
+    enterprises.blp,
+    users.blp,
+    devices.blp,
+    checklists.blp,
+)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the WSGI app from settings (default: the environment)."""
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level, request_log.RequestIdFilter())
+    app = Flask("server")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+        API_TITLE="Safety inspection API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        # Served by this app (below), so the docs work on a network without the internet.
+        OPENAPI_SWAGGER_UI_URL="/docs/assets/",
+    )
+    connect_mongo(settings)
+    redis = redis_client(settings)
+    app.extensions["safety"] = Services(
+        settings=settings,
+        redis=redis,
+        login_throttle=LoginThrottle(settings.redis_url, settings.login_rate_limit),
+    )
+    request_log.install(app)
+
+    api = ProblemApi(app)
+    api.spec.components.security_scheme(
+        "bearerAuth",
+        {"type": "http", "scheme": "bearer", "description": "from POST /api/v1/auth/token"},
+    )
+    api.spec.options["security"] = [{"bearerAuth": []}]
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+
+    @app.get("/docs/assets/<path:filename>")
+    def swagger_assets(filename):
+        return send_from_directory(swagger_ui_path, filename, max_age=86400)
+
+    register_commands(app)
+    return app

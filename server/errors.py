@@ -1,0 +1,82 @@
+"""Domain outcomes raised below the HTTP layer; one handler in `server.api.problems` maps them.
+
+Flask-free: services, models and jobs raise these; the API turns each into an RFC 9457
+problem document with the status below. `reasons` carries machine-readable rule failures,
+`errors` field-level problems.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every expected failure of a use case."""
+
+    status = 400
+    title = "Bad request"
+    type_slug = "bad-request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[dict] | None = None,
+        reasons: list[dict] | None = None,
+        **extra,
+    ):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.reasons = reasons
+        self.extra = extra
+
+
+class NotFound(DomainError):
+    """The object does not exist, or exists outside the caller's tenant (never say which)."""
+
+    status = 404
+    title = "Not found"
+    type_slug = "not-found"
+
+
+class Unauthenticated(DomainError):
+    """No valid credentials: missing, wrong, expired or revoked."""
+
+    status = 401
+    title = "Unauthenticated"
+    type_slug = "unauthenticated"
+
+
+class Forbidden(DomainError):
+    """The caller is known but their role may not do this."""
+
+    status = 403
+    title = "Forbidden"
+    type_slug = "forbidden"
+
+
+class Conflict(DomainError):
+    """The request contradicts the current state (duplicate key, stale version)."""
+
+    status = 409
+    title = "Conflict"
+    type_slug = "conflict"
+
+
+class RuleViolation(DomainError):
+    """A rule of the domain refuses the request; `reasons` lists each failed rule."""
+
+    status = 422
+    title = "Rule violation"
+    type_slug = "rule-violation"
+
+
+class TooManyRequests(DomainError):
+    """A rate limit was hit; `retry_after` seconds tells when to try again."""
+
+    status = 429
+    title = "Too many requests"
+    type_slug = "too-many-requests"
+
+    def __init__(self, detail: str, *, retry_after: int, **kwargs):
+        super().__init__(detail, **kwargs)
+        self.retry_after = retry_after

@@ -1,0 +1,201 @@
+"""Use cases of identity and tenancy: jurisdictions, enterprises, users and their permissions.
+
+Who may create what:
+- admin: everything;
+- supervisor: enterprises, inspectors, supervisors and enterprise users inside their own
+  jurisdiction;
+- enterprise manager: workers of their own enterprise;
+- inspector, worker: nobody.
+Anything referenced outside the caller's scope is "not found", never "forbidden".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from mongoengine import NotUniqueError
+
+from server.actor import ENTERPRISE_ROLES, REGULATOR_ROLES, Actor, Role
+from server.errors import Conflict, Forbidden, RuleViolation
+from server.models.enterprise import Enterprise
+from server.models.jurisdiction import Jurisdiction
+from server.models.scoping import get_or_404, parse_object_id
+from server.models.user import User
+from server.services import credit_code
+from server.services.auth import revoke_all
+from server.services.passwords import hash_password
+
+#: NIST SP 800-63B: at least 8 characters; no composition rules. The cap bounds hashing cost.
+PASSWORD_LENGTH = (8, 256)
+
+#: Roles each role may create (admins: all).
+CREATABLE_ROLES = {
+    Role.SUPERVISOR: frozenset(Role) - {Role.ADMIN},
+    Role.ENTERPRISE_MANAGER: frozenset({Role.WORKER}),
+}
+
+
+def create_jurisdiction(actor: Actor, *, code: str, name: str, now: datetime) -> Jurisdiction:
+    _require(actor.is_admin, "only an admin creates jurisdictions")
+    try:
+        return Jurisdiction(code=code, name=name, created_at=now).save(force_insert=True)
+    except NotUniqueError:
+        raise Conflict(f"jurisdiction {code} exists already") from None
+
+
+def create_enterprise(actor: Actor, *, jurisdiction_id, now: datetime, **fields) -> Enterprise:
+    """Register an enterprise; its credit code is validated including the check character."""
+    _require(
+        actor.is_admin or actor.role is Role.SUPERVISOR,
+        "only an admin or a supervisor registers enterprises",
+    )
+    jurisdiction = get_or_404(
+        Jurisdiction.objects.for_actor(actor), jurisdiction_id, "jurisdiction"
+    )
+    fields["credit_code"] = _valid_credit_code(fields["credit_code"])
+    enterprise = Enterprise(
+        jurisdiction_id=jurisdiction.id, created_at=now, updated_at=now, **fields
+    )
+    try:
+        return enterprise.save(force_insert=True)
+    except NotUniqueError:
+        raise Conflict(f"an enterprise with credit code {fields['credit_code']} exists") from None
+
+
+def update_enterprise(
+    actor: Actor, enterprise: Enterprise, *, now: datetime, **changes
+) -> Enterprise:
+    """Change an enterprise's details; refuses to overwrite a concurrent change."""
+    _require(
+        actor.is_admin or actor.role is Role.SUPERVISOR,
+        "only an admin or a supervisor edits enterprises",
+    )
+    if "credit_code" in changes:
+        changes["credit_code"] = _valid_credit_code(changes["credit_code"])
+    if "location" in changes and changes["location"] is not None:
+        changes["location"] = {"type": "Point", "coordinates": changes["location"]}
+    updates = {f"set__{k}": v for k, v in changes.items()}
+    try:
+        n = Enterprise.objects(id=enterprise.id, version=enterprise.version).update_one(
+            **updates, set__updated_at=now, inc__version=1
+        )
+    except NotUniqueError:
+        raise Conflict(f"an enterprise with credit code {changes['credit_code']} exists") from None
+    if n != 1:
+        raise Conflict("the enterprise was changed by someone else; reload and retry")
+    return Enterprise.objects.get(id=enterprise.id)
+
+
+def create_user(
+    actor: Actor,
+    *,
+    username: str,
+    password: str,
+    display_name: str,
+    role: str,
+    now: datetime,
+    password_profile: str,
+    jurisdiction_id=None,
+    enterprise_id=None,
+) -> User:
+    """Create a user anchored in a jurisdiction or an enterprise, as their role requires."""
+    role = Role(role)
+    allowed = frozenset(Role) if actor.is_admin else CREATABLE_ROLES.get(actor.role, frozenset())
+    _require(role in allowed, f"a {actor.role} may not create {role} users")
+    _check_password(password)
+    jurisdiction, enterprise = _anchor(actor, role, jurisdiction_id, enterprise_id)
+    user = User(
+        username=username.strip().lower(),
+        display_name=display_name,
+        role=role.value,
+        password_hash=hash_password(password, password_profile),
+        jurisdiction_id=jurisdiction,
+        enterprise_id=enterprise,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        return user.save(force_insert=True)
+    except NotUniqueError:
+        raise Conflict(f"username {user.username} is taken") from None
+
+
+def update_user(
+    actor: Actor, user: User, *, now: datetime, password_profile: str, **changes
+) -> User:
+    """Rename, disable/enable or reset the password of a user in the caller's scope.
+
+    Disabling a user or changing their password revokes all their tokens at once.
+    """
+    if actor.user_id != user.id:
+        allowed = (
+            frozenset(Role) if actor.is_admin else CREATABLE_ROLES.get(actor.role, frozenset())
+        )
+        _require(Role(user.role) in allowed, f"a {actor.role} may not change {user.role} users")
+    elif "active" in changes:
+        raise Forbidden("you cannot disable or enable your own account")
+    updates = {}
+    if "display_name" in changes:
+        updates["set__display_name"] = changes["display_name"]
+    if "active" in changes:
+        updates["set__active"] = changes["active"]
+    if "password" in changes:
+        _check_password(changes["password"])
+        updates["set__password_hash"] = hash_password(changes["password"], password_profile)
+    n = User.objects(id=user.id, version=user.version).update_one(
+        **updates, set__updated_at=now, inc__version=1
+    )
+    if n != 1:
+        raise Conflict("the user was changed by someone else; reload and retry")
+    if changes.get("active") is False or "password" in changes:
+        revoke_all(user.id, now=now)
+    return User.objects.get(id=user.id)
+
+
+def _anchor(actor: Actor, role: Role, jurisdiction_id, enterprise_id):
+    """The (jurisdiction, enterprise) ids a new user of `role` belongs to, checked in scope."""
+    if role is Role.ADMIN:
+        return None, None
+    if role in REGULATOR_ROLES:
+        if enterprise_id is not None:
+            raise _field_error("enterprise_id", f"a {role} belongs to a jurisdiction, not a firm")
+        if jurisdiction_id is None:
+            jurisdiction_id = actor.jurisdiction_id
+        if jurisdiction_id is None:
+            raise _field_error("jurisdiction_id", f"a {role} needs a jurisdiction")
+        found = get_or_404(Jurisdiction.objects.for_actor(actor), jurisdiction_id, "jurisdiction")
+        return found.id, None
+    assert role in ENTERPRISE_ROLES
+    if enterprise_id is None:
+        enterprise_id = actor.enterprise_id
+    if enterprise_id is None:
+        raise _field_error("enterprise_id", f"a {role} needs an enterprise")
+    enterprise = get_or_404(Enterprise.objects.for_actor(actor), enterprise_id, "enterprise")
+    if (
+        jurisdiction_id is not None
+        and parse_object_id(jurisdiction_id) != enterprise.jurisdiction_id
+    ):
+        raise _field_error("jurisdiction_id", "does not match the enterprise's jurisdiction")
+    return enterprise.jurisdiction_id, enterprise.id
+
+
+def _check_password(password: str) -> None:
+    low, high = PASSWORD_LENGTH
+    if not low <= len(password) <= high:
+        raise _field_error("password", f"must be {low} to {high} characters")
+
+
+def _valid_credit_code(code: str) -> str:
+    try:
+        return credit_code.validate(code)
+    except credit_code.InvalidCreditCode as exc:
+        raise _field_error("credit_code", str(exc)) from None
+
+
+def _field_error(field: str, message: str) -> RuleViolation:
+    return RuleViolation(f"{field}: {message}", errors=[{"field": field, "messages": [message]}])
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise Forbidden(message)

@@ -1,0 +1,95 @@
+"""Fixtures for the whole suite: real MongoDB-wire and Redis servers (started by `make test`),
+a clean database and Redis db for every test, the app, and helpers to act as a user."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pytest
+from mongoengine.connection import get_db
+
+from server.clock import utcnow
+from server.config import Settings
+from server.db import connect_mongo, ensure_indexes, redis_client
+from server.models import DOCUMENTS
+from server.models.token import AuthToken
+from server.services.auth import token_hash
+
+SECRET = "test-secret-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    uri, redis_url = os.environ.get("TEST_MONGODB_URI"), os.environ.get("TEST_REDIS_URL")
+    if not uri or not redis_url:
+        pytest.exit("TEST_MONGODB_URI / TEST_REDIS_URL are not set: run the suite with `make test`")
+    return Settings.from_env(
+        {},
+        mongodb_uri=uri,
+        redis_url=redis_url,
+        secret_key=SECRET,
+        log_level="WARNING",
+        password_hash_profile="CHEAPEST",
+        mongodb_timeout_ms=3000,
+    )
+
+
+@pytest.fixture(scope="session")
+def db(settings):
+    connect_mongo(settings)
+    ensure_indexes(DOCUMENTS)
+    return get_db()
+
+
+@pytest.fixture(scope="session")
+def redis(settings):
+    return redis_client(settings)
+
+
+@pytest.fixture(autouse=True)
+def clean(request):
+    """Tests that touch the servers start from an empty database and Redis db (indexes kept).
+
+    Pure tests (no `db`, `redis`, `app` or `client` fixture) need no servers at all.
+    """
+    used = set(request.fixturenames)
+    if used & {"db", "app", "client"}:
+        database = request.getfixturevalue("db")
+        for name in database.list_collection_names():
+            database[name].delete_many({})
+    if used & {"redis", "app", "client"}:
+        request.getfixturevalue("redis").flushdb()
+
+
+@pytest.fixture(scope="session")
+def app(settings, db):
+    from server.app import create_app
+
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def auth_headers():
+    """`auth_headers(user)` → headers with a fresh bearer token for that user."""
+
+    def make(user, *, device_id=None, ttl=timedelta(hours=1)):
+        token = f"test-token-{user.id}-{os.urandom(8).hex()}"
+        now = utcnow()
+        AuthToken(
+            token_hash=token_hash(token),
+            user_id=user.id,
+            device_id=device_id,
+            created_at=now,
+            expires_at=now + ttl,
+        ).save(force_insert=True)
+        return {"Authorization": f"Bearer {token}"}
+
+    return make
