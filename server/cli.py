@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import click
-from checklists.loader import load_templates
 from flask import Flask, current_app
 
+from checklists.loader import load_templates
 from checklists.versions import publish_all
 from server.actor import Actor, Role
 from server.clock import utcnow

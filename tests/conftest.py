@@ -93,3 +93,12 @@ def auth_headers():
         return {"Authorization": f"Bearer {token}"}
 
     return make
+
+
+@pytest.fixture
+def published(db):
+    """The shipped checklist templates, published as version 1 each."""
+    from checklists.loader import load_templates
+    from checklists.versions import publish_all
+
+    return publish_all(load_templates(), now=utcnow())

@@ -7,12 +7,12 @@ default, en).
 
 from __future__ import annotations
 
-from checklists.loader import load_templates
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from checklists import versions
+from checklists.loader import load_templates
 from checklists.template import LOCALES
 from schemas.checklist import ChecklistSchema, ChecklistSummarySchema
 from server.api.context import current_actor

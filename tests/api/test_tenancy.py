@@ -1,0 +1,228 @@
+"""Tenancy, per endpoint and per role: another tenant's id answers 404, lists hold only what
+the caller may see, and writes cannot reach outside the caller's scope."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.actor import Role
+from server.models.device import Device
+from tests.factories import (
+    EnterpriseFactory,
+    JurisdictionFactory,
+    UserFactory,
+    enterprise_user,
+    regulator,
+)
+
+
+@pytest.fixture
+def world(db):
+    """Two jurisdictions: J1 with enterprises A and B, J2 with enterprise C; one user per role."""
+    j1, j2 = JurisdictionFactory(), JurisdictionFactory()
+    a, b = EnterpriseFactory(jurisdiction_id=j1.id), EnterpriseFactory(jurisdiction_id=j1.id)
+    c = EnterpriseFactory(jurisdiction_id=j2.id)
+    users = {
+        "admin": UserFactory(role=Role.ADMIN.value),
+        "supervisor1": regulator(Role.SUPERVISOR, j1),
+        "inspector1": regulator(Role.INSPECTOR, j1),
+        "supervisor2": regulator(Role.SUPERVISOR, j2),
+        "managerA": enterprise_user(Role.ENTERPRISE_MANAGER, a),
+        "workerA": enterprise_user(Role.WORKER, a),
+        "managerB": enterprise_user(Role.ENTERPRISE_MANAGER, b),
+        "managerC": enterprise_user(Role.ENTERPRISE_MANAGER, c),
+    }
+    for name in ("workerA", "managerB"):
+        u = users[name]
+        Device(
+            device_id=f"device-{name}",
+            user_id=u.id,
+            jurisdiction_id=u.jurisdiction_id,
+            enterprise_id=u.enterprise_id,
+        ).save()
+    return {"J1": j1, "J2": j2, "A": a, "B": b, "C": c, **users}
+
+
+ALL = [
+    "admin",
+    "supervisor1",
+    "inspector1",
+    "supervisor2",
+    "managerA",
+    "workerA",
+    "managerB",
+    "managerC",
+]
+
+# (url template, who may read it); everyone else must get 404.
+READS = [
+    ("/api/v1/jurisdictions/{J1}", {"admin", "supervisor1", "inspector1"}),
+    ("/api/v1/enterprises/{A}", {"admin", "supervisor1", "inspector1", "managerA", "workerA"}),
+    ("/api/v1/enterprises/{C}", {"admin", "supervisor2", "managerC"}),
+    ("/api/v1/users/{managerA}", {"admin", "supervisor1", "managerA"}),
+    ("/api/v1/users/{workerA}", {"admin", "supervisor1", "managerA", "workerA"}),
+    ("/api/v1/users/{supervisor2}", {"admin", "supervisor2"}),
+    ("/api/v1/devices/device-workerA", {"admin", "supervisor1", "workerA"}),
+    ("/api/v1/devices/device-managerB", {"admin", "supervisor1", "managerB"}),
+]
+
+
+def _url(template: str, world) -> str:
+    return template.format(**{k: getattr(v, "id", v) for k, v in world.items()})
+
+
+@pytest.mark.parametrize("template,readers", READS, ids=[r[0] for r in READS])
+@pytest.mark.parametrize("who", ALL)
+def test_reads_are_scoped(client, auth_headers, world, template, readers, who):
+    response = client.get(_url(template, world), headers=auth_headers(world[who]))
+    if who in readers:
+        assert response.status_code == 200, response.get_json()
+    else:
+        assert response.status_code == 404, f"{who} could read {template}"
+        assert response.mimetype == "application/problem+json"
+        assert response.get_json()["type"] == "/problems/not-found"
+
+
+LISTS = {
+    "/api/v1/enterprises": {
+        "admin": {"A", "B", "C"},
+        "supervisor1": {"A", "B"},
+        "inspector1": {"A", "B"},
+        "supervisor2": {"C"},
+        "managerA": {"A"},
+        "workerA": {"A"},
+        "managerB": {"B"},
+        "managerC": {"C"},
+    },
+    "/api/v1/jurisdictions": {
+        "admin": {"J1", "J2"},
+        "supervisor1": {"J1"},
+        "inspector1": {"J1"},
+        "supervisor2": {"J2"},
+        "managerA": set(),
+        "workerA": set(),
+        "managerB": set(),
+        "managerC": set(),
+    },
+    "/api/v1/users": {
+        "admin": set(ALL),
+        "supervisor1": {"supervisor1", "inspector1", "managerA", "workerA", "managerB"},
+        "inspector1": {"inspector1"},
+        "supervisor2": {"supervisor2", "managerC"},
+        "managerA": {"managerA", "workerA"},
+        "workerA": {"workerA"},
+        "managerB": {"managerB"},
+        "managerC": {"managerC"},
+    },
+}
+
+
+@pytest.mark.parametrize("url", sorted(LISTS))
+@pytest.mark.parametrize("who", ALL)
+def test_lists_hold_only_what_the_caller_may_see(client, auth_headers, world, url, who):
+    response = client.get(url, headers=auth_headers(world[who]))
+    assert response.status_code == 200
+    ids = {item["id"] for item in response.get_json()}
+    assert ids == {str(world[name].id) for name in LISTS[url][who]}
+
+
+def test_devices_list_is_scoped(client, auth_headers, world):
+    seen = {
+        who: {
+            d["device_id"]
+            for d in client.get("/api/v1/devices", headers=auth_headers(world[who])).get_json()
+        }
+        for who in ALL
+    }
+    assert seen["admin"] == seen["supervisor1"] == {"device-workerA", "device-managerB"}
+    assert seen["workerA"] == {"device-workerA"}
+    assert seen["managerB"] == {"device-managerB"}
+    assert seen["managerA"] == seen["supervisor2"] == seen["managerC"] == set()
+
+
+def test_manager_b_cannot_change_enterprise_a(client, auth_headers, world):
+    url = f"/api/v1/enterprises/{world['A'].id}"
+    response = client.patch(
+        url,
+        json={"name": "hijacked"},
+        headers={**auth_headers(world["managerB"]), "If-Match": '"x"'},
+    )
+    assert response.status_code == 404
+    assert world["A"].reload().name != "hijacked"
+
+
+def test_manager_b_cannot_disable_a_worker_of_a(client, auth_headers, world):
+    url = f"/api/v1/users/{world['workerA'].id}"
+    response = client.patch(
+        url, json={"active": False}, headers={**auth_headers(world["managerB"]), "If-Match": '"x"'}
+    )
+    assert response.status_code == 404
+    assert world["workerA"].reload().active is True
+
+
+@pytest.mark.parametrize(
+    "who,body",
+    [
+        ("managerB", {"role": "worker", "enterprise_id": "A"}),
+        ("supervisor2", {"role": "enterprise_manager", "enterprise_id": "A"}),
+        ("supervisor2", {"role": "inspector", "jurisdiction_id": "J1"}),
+    ],
+)
+def test_users_cannot_be_created_in_another_tenant(client, auth_headers, world, who, body):
+    body = {k: str(world[v].id) if k.endswith("_id") else v for k, v in body.items()}
+    response = client.post(
+        "/api/v1/users",
+        json={"username": "intruder", "password": "long-enough-1", "display_name": "x", **body},
+        headers=auth_headers(world[who]),
+    )
+    assert response.status_code == 404
+    assert response.get_json()["type"] == "/problems/not-found"
+
+
+def test_enterprise_cannot_be_registered_in_another_jurisdiction(client, auth_headers, world):
+    from tests.factories import credit_code
+
+    response = client.post(
+        "/api/v1/enterprises",
+        json={
+            "name": "x",
+            "credit_code": credit_code(999),
+            "industry": "机械",
+            "address": "y",
+            "jurisdiction_id": str(world["J2"].id),
+        },
+        headers=auth_headers(world["supervisor1"]),
+    )
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("who", ["inspector1", "managerA", "workerA", "managerB"])
+def test_roles_without_the_right_get_403_on_creation(client, auth_headers, world, who):
+    response = client.post(
+        "/api/v1/jurisdictions",
+        json={"code": "320000", "name": "x"},
+        headers=auth_headers(world[who]),
+    )
+    assert response.status_code == 403
+    assert response.get_json()["type"] == "/problems/forbidden"
+
+
+@pytest.mark.parametrize("who", ALL)
+def test_checklists_are_readable_by_every_role(client, auth_headers, world, who, published):
+    response = client.get("/api/v1/checklists/CS", headers=auth_headers(world[who]))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/checklists",
+        "/api/v1/enterprises",
+        "/api/v1/users",
+        "/api/v1/devices",
+        "/api/v1/jurisdictions",
+        "/api/v1/me",
+    ],
+)
+def test_every_endpoint_needs_a_token(client, world, url):
+    assert client.get(url).status_code == 401

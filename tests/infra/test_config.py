@@ -1,0 +1,41 @@
+"""Settings: environment parsing and the checks that fail early, naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.config import ConfigError, Settings
+
+KEY = {"SECRET_KEY": "x" * 16}
+
+
+def test_defaults_are_the_embedded_mode():
+    s = Settings.from_env(KEY)
+    assert s.mongodb_uri == "mongodb://127.0.0.1:27117/safety"
+    assert s.mongodb_database == "safety"
+    assert (s.host, s.port) == ("127.0.0.1", 8000)
+
+
+def test_environment_overrides():
+    s = Settings.from_env(
+        {**KEY, "PORT": "9000", "MONGODB_URI": "mongodb://db:27017/prod?replicaSet=rs0"}
+    )
+    assert s.port == 9000
+    assert s.mongodb_database == "prod"
+
+
+@pytest.mark.parametrize(
+    "env,message",
+    [
+        ({}, "SECRET_KEY"),
+        ({**KEY, "PORT": "eighty"}, "PORT must be an integer"),
+        ({**KEY, "PORT": "70000"}, "PORT must be 1-65535"),
+        ({**KEY, "MONGODB_URI": "postgres://x"}, "MONGODB_URI"),
+        ({**KEY, "REDIS_URL": "http://x"}, "REDIS_URL"),
+        ({**KEY, "LOGIN_RATE_LIMIT": "lots"}, "LOGIN_RATE_LIMIT"),
+        ({**KEY, "PASSWORD_HASH_PROFILE": "FAST"}, "PASSWORD_HASH_PROFILE"),
+    ],
+)
+def test_bad_settings_fail_naming_the_variable(env, message):
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(env)
