@@ -43,14 +43,16 @@ fi
 
 flask=("$VENV/bin/flask" --app server.app:create_app)
 "${flask[@]}" init-db
-"${flask[@]}" publish-checklists
+# Seeding first: it marks a new embedded database as the project's own.
 if [ "${SEED_DEMO:-$seed_default}" = 1 ]; then "${flask[@]}" seed-demo; fi
+"${flask[@]}" publish-checklists
 
 nohup "$PY" -m server.jobs.worker >"$RUN_DIR/worker.log" 2>&1 </dev/null &
 echo $! >"$RUN_DIR/worker.pid"
 "$VENV/bin/gunicorn" --bind "$HOST:$PORT" --workers "${WEB_CONCURRENCY:-2}" --threads 4 \
-  --access-logfile - --pid "$RUN_DIR/api.pid" "server.app:create_app()" &
+  --access-logfile - "server.app:create_app()" &
 gunicorn_pid=$!
+echo "$gunicorn_pid" >"$RUN_DIR/api.pid"
 wait_port "$PORT" 30 "$RUN_DIR/api.pid" api /dev/null
 say "API on http://$HOST:$PORT  (docs: http://$HOST:$PORT/docs, health: /health)"
 say "worker log: $RUN_DIR/worker.log; Ctrl-C stops everything started here"

@@ -6,8 +6,13 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/bootstrap.sh"
 
+# The throw-away servers keep their pid files and logs in a temporary directory of their own.
+RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/safety-test.XXXXXX"); export RUN_DIR
 started=()
-cleanup() { for s in "${started[@]}"; do "$ROOT/scripts/services.sh" "stop-${s%%:*}" "${s##*:}"; done; }
+cleanup() {
+  for s in "${started[@]}"; do "$ROOT/scripts/services.sh" "stop-${s%%:*}" "${s##*:}"; done
+  rm -rf "$RUN_DIR"
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 

@@ -13,6 +13,9 @@ import logging
 import marshmallow as ma
 from flask import g, json, make_response, request
 from flask_smorest import Api
+from pymongo.errors import ConnectionFailure
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from server.errors import DomainError, TooManyRequests
@@ -162,6 +165,12 @@ class ProblemApi(Api):
             return self.handle_http_exception(error)
         if isinstance(error, DomainError):
             return self.handle_domain_error(error)
+        if isinstance(error, (ConnectionFailure, RedisConnectionError, RedisTimeoutError)):
+            # A dependency is down: the client should retry later, nothing is wrong with it.
+            log.error("dependency unavailable", extra={"error": str(error)[:300]})
+            which = "the database" if isinstance(error, ConnectionFailure) else "the job queue"
+            return problem(503, "Service unavailable", f"{which} is unavailable; retry later",
+                           headers={"Retry-After": "30"})
         log.exception("unhandled error", exc_info=error)
         return problem(
             500,
