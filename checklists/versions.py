@@ -1,0 +1,96 @@
+"""Checklist versions in MongoDB: publishing new immutable versions and finding them again.
+
+Publishing: every template whose content changed becomes a new version.
+
+A version is never modified; publishing the same content again is a no-op, so the command can
+run at every start. Inspections pin (code, version) and can always fetch what they were done
+against.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from bson import ObjectId
+from mongoengine import NotUniqueError
+
+from checklists.template import LOCALES, ChecklistTemplate
+from server.errors import NotFound
+from server.models.checklist import ChecklistVersion
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Published:
+    code: str
+    version: int
+    content_hash: str
+    created: bool
+
+
+def latest(code: str) -> ChecklistVersion | None:
+    """The newest published version of a template, or None."""
+    return ChecklistVersion.objects(code=code).order_by("-version").first()
+
+
+def find(code: str, version: str | int | None = None) -> ChecklistVersion:
+    """One version by number or content hash (`None`: the newest), else NotFound."""
+    code = code.upper()
+    if version is None:
+        found = latest(code)
+    elif str(version).isdigit():
+        found = ChecklistVersion.objects(id=ChecklistVersion.key(code, int(version))).first()
+    else:
+        found = ChecklistVersion.objects(code=code, content_hash=str(version).lower()).first()
+    if found is None:
+        what = f"checklist {code}" + ("" if version is None else f" version {version}")
+        raise NotFound(f"{what} not found")
+    return found
+
+
+def latest_versions() -> list[ChecklistVersion]:
+    """The newest version of every template, ordered by code."""
+    newest: dict[str, ChecklistVersion] = {}
+    for v in ChecklistVersion.objects.only("code", "version").batch_size(500):
+        if v.code not in newest or v.version > newest[v.code].version:
+            newest[v.code] = v
+    return [find(code, v.version) for code, v in sorted(newest.items())]
+
+
+def publish(
+    template: ChecklistTemplate, *, now: datetime, by: ObjectId | None = None
+) -> Published:
+    """Publish `template` as version n+1 unless the newest version has the same content."""
+    content_hash = template.content_hash()
+    for _attempt in range(5):
+        current = latest(template.code)
+        if current is not None and current.content_hash == content_hash:
+            return Published(template.code, current.version, content_hash, created=False)
+        number = 1 if current is None else current.version + 1
+        doc = ChecklistVersion(
+            id=ChecklistVersion.key(template.code, number),
+            code=template.code,
+            version=number,
+            content_hash=content_hash,
+            content=template.to_dict(),
+            localized={locale: template.localized(locale) for locale in LOCALES},
+            item_count=len(template.items),
+            published_at=now,
+            published_by=by,
+        )
+        try:
+            doc.save(force_insert=True)
+        except NotUniqueError:
+            continue  # another publisher took this number; look again
+        log.info("checklist published", extra={"code": template.code, "version": number})
+        return Published(template.code, number, content_hash, created=True)
+    raise RuntimeError(f"could not publish {template.code}: too many concurrent publishers")
+
+
+def publish_all(
+    templates: dict[str, ChecklistTemplate], *, now: datetime, by: ObjectId | None = None
+) -> list[Published]:
+    return [publish(t, now=now, by=by) for _code, t in sorted(templates.items())]
