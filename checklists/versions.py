@@ -60,9 +60,7 @@ def latest_versions() -> list[ChecklistVersion]:
     return [find(code, v.version) for code, v in sorted(newest.items())]
 
 
-def publish(
-    template: ChecklistTemplate, *, now: datetime, by: ObjectId | None = None
-) -> Published:
+def publish(template: ChecklistTemplate, *, now: datetime, by: ObjectId | None = None) -> Published:
     """Publish `template` as version n+1 unless the newest version has the same content."""
     content_hash = template.content_hash()
     for _attempt in range(5):

@@ -1,4 +1,4 @@
-"""Request and response bodies of identity and tenancy: jurisdictions, enterprises, users, devices."""
+"""Request and response bodies of identity and tenancy: jurisdictions, enterprises, users."""
 
 from __future__ import annotations
 

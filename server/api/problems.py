@@ -169,8 +169,12 @@ class ProblemApi(Api):
             # A dependency is down: the client should retry later, nothing is wrong with it.
             log.error("dependency unavailable", extra={"error": str(error)[:300]})
             which = "the database" if isinstance(error, ConnectionFailure) else "the job queue"
-            return problem(503, "Service unavailable", f"{which} is unavailable; retry later",
-                           headers={"Retry-After": "30"})
+            return problem(
+                503,
+                "Service unavailable",
+                f"{which} is unavailable; retry later",
+                headers={"Retry-After": "30"},
+            )
         log.exception("unhandled error", exc_info=error)
         return problem(
             500,

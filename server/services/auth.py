@@ -1,4 +1,4 @@
-"""Log in, resolve a bearer token to its user, log out: opaque tokens with server-side revocation."""
+"""Log in, resolve a bearer token to its user, log out: opaque tokens, revocable server-side."""
 
 from __future__ import annotations
 
