@@ -15,24 +15,15 @@ from server.db import connect_mongo, ensure_indexes, redis_client
 from server.models import DOCUMENTS
 from server.models.token import AuthToken
 from server.services.auth import token_hash
-
-SECRET = "test-secret-key-0123456789abcdef"
+from tests.environment import test_settings
 
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    uri, redis_url = os.environ.get("TEST_MONGODB_URI"), os.environ.get("TEST_REDIS_URL")
-    if not uri or not redis_url:
+    found = test_settings()
+    if found is None:
         pytest.exit("TEST_MONGODB_URI / TEST_REDIS_URL are not set: run the suite with `make test`")
-    return Settings.from_env(
-        {},
-        mongodb_uri=uri,
-        redis_url=redis_url,
-        secret_key=SECRET,
-        log_level="WARNING",
-        password_hash_profile="CHEAPEST",
-        mongodb_timeout_ms=3000,
-    )
+    return found
 
 
 @pytest.fixture(scope="session")
