@@ -1,0 +1,1 @@
+"""Benchmarks: each module `bench/<part>.py` is one part of `make bench`."""
