@@ -16,6 +16,7 @@ from datetime import datetime
 from bson import ObjectId
 from mongoengine import NotUniqueError
 
+from checklists.schema import TemplateSchema
 from checklists.template import LOCALES, ChecklistTemplate
 from server.errors import NotFound
 from server.models.checklist import ChecklistVersion
@@ -92,3 +93,20 @@ def publish_all(
     templates: dict[str, ChecklistTemplate], *, now: datetime, by: ObjectId | None = None
 ) -> list[Published]:
     return [publish(t, now=now, by=by) for _code, t in sorted(templates.items())]
+
+
+_TEMPLATES: dict[str, ChecklistTemplate] = {}
+
+
+def pinned_template(code: str, version: int) -> ChecklistTemplate:
+    """The template exactly as published in (code, version); NotFound if never published.
+
+    Versions are immutable, so each is rebuilt from MongoDB once per process.
+    """
+    key = ChecklistVersion.key(code, version)
+    if key not in _TEMPLATES:
+        found = ChecklistVersion.objects(id=key).only("content").first()
+        if found is None:
+            raise NotFound(f"checklist {code} version {version} not found")
+        _TEMPLATES[key] = TemplateSchema().load(found.content)
+    return _TEMPLATES[key]

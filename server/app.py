@@ -15,6 +15,7 @@ from server.api import (
     request_log,
     users,
 )
+from server.api import sync as sync_api
 from server.api.context import Services
 from server.api.problems import ProblemApi
 from server.cli import register_commands
@@ -31,6 +32,7 @@ BLUEPRINTS = (
     users.blp,
     devices.blp,
     checklists.blp,
+    sync_api.blp,
 )
 
 

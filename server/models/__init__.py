@@ -3,11 +3,12 @@
 from server.models.checklist import ChecklistVersion
 from server.models.device import Device
 from server.models.enterprise import Enterprise
+from server.models.inspection import Inspection
 from server.models.jurisdiction import Jurisdiction
 from server.models.token import AuthToken
 from server.models.user import User
 
-DOCUMENTS = (Jurisdiction, Enterprise, User, AuthToken, Device, ChecklistVersion)
+DOCUMENTS = (Jurisdiction, Enterprise, User, AuthToken, Device, ChecklistVersion, Inspection)
 
 __all__ = [
     "DOCUMENTS",
@@ -15,6 +16,7 @@ __all__ = [
     "ChecklistVersion",
     "Device",
     "Enterprise",
+    "Inspection",
     "Jurisdiction",
     "User",
 ]

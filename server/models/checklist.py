@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from mongoengine import DateTimeField, DictField, Document, IntField, ObjectIdField, StringField
+from mongoengine import DateTimeField, DictField, IntField, ObjectIdField, StringField
 
 from server.clock import utcnow
+from server.models.synced import SyncedDocument
 
 
-class ChecklistVersion(Document):
+def feed_scope(raw: dict) -> dict:
+    """Published checklists are for everyone."""
+    return {"all": True}
+
+
+def feed_visible(actor, scope: dict) -> bool:
+    return True
+
+
+class ChecklistVersion(SyncedDocument):
     #: "<code>:<version>", e.g. "CS:3", so that one version reads by primary key.
     id = StringField(primary_key=True)
     code = StringField(required=True, regex=r"^[A-Z]{2}$")
@@ -24,7 +34,7 @@ class ChecklistVersion(Document):
 
     meta = {
         "collection": "checklist_versions",
-        "indexes": [{"fields": ["code", "version"], "unique": True}],
+        "indexes": [{"fields": ["code", "version"], "unique": True}, "sync_seq"],
     }
 
     @staticmethod

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from mongoengine import DateTimeField, Document, ObjectIdField, QuerySet, StringField
+from mongoengine import (
+    BooleanField,
+    DateTimeField,
+    Document,
+    FloatField,
+    IntField,
+    ObjectIdField,
+    QuerySet,
+    StringField,
+)
 
 from server.actor import Actor, Role
 from server.clock import utcnow
@@ -31,5 +40,15 @@ class Device(Document):
     app_version = StringField(max_length=40)
     registered_at = DateTimeField(required=True, default=utcnow)
     last_seen_at = DateTimeField(required=True, default=utcnow)
+    # What the phone last reported with a pull or push (sync.telemetry).
+    last_pull_at = DateTimeField()
+    last_push_at = DateTimeField()
+    cursor_seq = IntField()
+    pending_mutations = IntField()
+    pending_photo_bytes = IntField()
+    oldest_unsynced_at = DateTimeField()
+    #: Device clock minus server clock at the last sync, seconds; flagged when too large.
+    clock_offset_s = FloatField()
+    clock_skewed = BooleanField(default=False)
 
     meta = {"collection": "devices", "queryset_class": DeviceQuerySet}

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from mongoengine import (
     DateTimeField,
-    Document,
     IntField,
     ObjectIdField,
     PointField,
-    QuerySet,
     StringField,
 )
 
 from server.actor import Actor
 from server.clock import utcnow
+from server.models.synced import SyncedDocument, SyncedQuerySet
 
 
-class EnterpriseQuerySet(QuerySet):
-    def for_actor(self, actor: Actor) -> QuerySet:
+class EnterpriseQuerySet(SyncedQuerySet):
+    def for_actor(self, actor: Actor) -> SyncedQuerySet:
         """Admins see all; regulators their jurisdiction's; enterprise users their own firm."""
         if actor.is_admin:
             return self
@@ -28,7 +27,23 @@ class EnterpriseQuerySet(QuerySet):
         return self.none()
 
 
-class Enterprise(Document):
+def feed_scope(raw: dict) -> dict:
+    """Who may see this enterprise, as stored with each feed entry (see `feed_visible`)."""
+    return {"j": raw.get("jurisdiction_id"), "e": raw["_id"]}
+
+
+def feed_visible(actor: Actor, scope: dict) -> bool:
+    """The rule of `EnterpriseQuerySet.for_actor`, on a feed entry's scope."""
+    if actor.is_admin:
+        return True
+    if actor.is_regulator:
+        return scope.get("j") == actor.jurisdiction_id
+    if actor.is_enterprise_user:
+        return scope.get("e") == actor.enterprise_id
+    return False
+
+
+class Enterprise(SyncedDocument):
     name = StringField(required=True, min_length=1, max_length=200)
     #: Unified social credit code (GB 32100-2015), validated with its check character.
     credit_code = StringField(required=True, unique=True)
@@ -42,4 +57,8 @@ class Enterprise(Document):
     #: Optimistic-concurrency version; every update increments it.
     version = IntField(required=True, default=1)
 
-    meta = {"collection": "enterprises", "queryset_class": EnterpriseQuerySet}
+    meta = {
+        "collection": "enterprises",
+        "queryset_class": EnterpriseQuerySet,
+        "indexes": ["sync_seq"],
+    }

@@ -1,0 +1,105 @@
+"""Rules of an inspection's content: answers judged against the pinned checklist version, the
+photos they name, and what must hold before a draft can be submitted.
+
+Plain functions over plain data, used by the sync push (sync.push) and testable alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from checklists.answer import AnswerError, Outcome, evaluate
+from checklists.template import ChecklistTemplate
+from server.errors import RuleViolation
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+NOTE_MAX = 2000
+PHOTOS_PER_ITEM_MAX = 20
+
+
+@dataclass(frozen=True)
+class JudgedAnswers:
+    """Answers with each item's outcome, and every photo hash they name (in order)."""
+
+    answers: dict[str, dict]
+    photos: list[str]
+
+
+def judge_answers(template: ChecklistTemplate, answers: dict) -> JudgedAnswers:
+    """Validate answers (types, units, ranges) against the template; RuleViolation naming
+    every bad field. Unanswered items are allowed in a draft."""
+    errors: list[dict] = []
+    judged: dict[str, dict] = {}
+    photos: list[str] = []
+    if not isinstance(answers, dict):
+        raise _invalid([_error("answers", "must be an object keyed by item code")])
+    for code, answer in answers.items():
+        field = f"answers.{code}"
+        try:
+            item = template.item(code)
+        except KeyError:
+            errors.append(_error(field, f"{template.code} has no item {code}"))
+            continue
+        if not isinstance(answer, dict) or "value" not in answer:
+            errors.append(_error(field, "must be an object with a 'value'"))
+            continue
+        unknown = set(answer) - {"value", "note", "photos", "outcome"}
+        if unknown:
+            errors.append(_error(field, f"unknown fields: {', '.join(sorted(unknown))}"))
+            continue
+        try:
+            outcome = evaluate(item, answer["value"])
+        except AnswerError as exc:
+            errors.append(_error(f"{field}.value", exc.reason))
+            continue
+        note = answer.get("note")
+        if note is not None and (not isinstance(note, str) or len(note) > NOTE_MAX):
+            errors.append(_error(f"{field}.note", f"must be text of at most {NOTE_MAX} characters"))
+            continue
+        item_photos = answer.get("photos") or []
+        if (
+            not isinstance(item_photos, list)
+            or len(item_photos) > PHOTOS_PER_ITEM_MAX
+            or not all(isinstance(h, str) and SHA256.match(h) for h in item_photos)
+        ):
+            errors.append(
+                _error(f"{field}.photos", f"must be up to {PHOTOS_PER_ITEM_MAX} SHA-256 hex hashes")
+            )
+            continue
+        judged[code] = {
+            "value": answer["value"],
+            "note": note,
+            "photos": item_photos,
+            "outcome": outcome.value,
+        }
+        photos.extend(h for h in item_photos if h not in photos)
+    if errors:
+        raise _invalid(errors)
+    return JudgedAnswers(judged, photos)
+
+
+def submission_problems(template: ChecklistTemplate, answers: dict[str, dict]) -> list[dict]:
+    """Why these judged answers cannot be submitted yet (empty when they can):
+    every item answered, and a failed item whose checklist requires a photo has one."""
+    reasons = []
+    for item in template.items:
+        answer = answers.get(item.code)
+        if answer is None:
+            reasons.append({"code": "UNANSWERED", "item": item.code})
+        elif (
+            answer["outcome"] == Outcome.FAIL
+            and item.photo_required_on_fail
+            and not answer["photos"]
+        ):
+            reasons.append({"code": "PHOTO_REQUIRED", "item": item.code})
+    return reasons
+
+
+def _error(field: str, message: str) -> dict:
+    return {"field": field, "messages": [message]}
+
+
+def _invalid(errors: list[dict]) -> RuleViolation:
+    summary = "; ".join(f"{e['field']}: {e['messages'][0]}" for e in errors[:3])
+    return RuleViolation(f"invalid answers: {summary}", errors=errors)

@@ -1,0 +1,263 @@
+"""The reference phone: a simulated device that syncs the way the mobile app must.
+
+It keeps the server's copy of every object it may see (from pulls), its own unsynced edits as
+an outbox of mutations with client-generated ids, and retries with exponential backoff when
+the link fails. It never deletes an outbox entry before the server has answered it with a
+receipt; a conflict or rejection moves the entry to `attention` (shown to the inspector)
+instead of blocking the queue. Tests and benchmarks drive it through any `Transport`: the
+in-process WSGI app, or a `FlakyLink` that loses, duplicates and reorders requests.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+
+class LinkDown(Exception):
+    """No answer came back (no signal, timeout, response lost)."""
+
+
+@dataclass
+class Reply:
+    status: int
+    body: dict
+
+
+class Transport(Protocol):
+    def send(self, method: str, path: str, *, params=None, json=None, headers=None) -> Reply: ...
+
+
+class WsgiTransport:
+    """Requests straight into a WSGI app's test client (anything with `.open`)."""
+
+    def __init__(self, test_client):
+        self._client = test_client
+
+    def send(self, method, path, *, params=None, json=None, headers=None) -> Reply:
+        response = self._client.open(
+            path, method=method, query_string=params, json=json, headers=headers or {}
+        )
+        return Reply(response.status_code, response.get_json(silent=True) or {})
+
+
+class FlakyLink:
+    """A bad mobile link, seeded: requests lost before the server, responses lost after the
+    server committed, requests delivered twice, and stale copies delivered late (reordered)."""
+
+    def __init__(
+        self,
+        inner: Transport,
+        *,
+        seed: int,
+        lose_request=0.1,
+        lose_response=0.2,
+        duplicate=0.1,
+        delay=0.1,
+    ):
+        self.inner = inner
+        self.random = random.Random(seed)
+        self.p = {
+            "lose_request": lose_request,
+            "lose_response": lose_response,
+            "duplicate": duplicate,
+            "delay": delay,
+        }
+        self.offline = False
+        self.late: list[tuple] = []
+        self.stats = {k: 0 for k in self.p} | {"late_delivered": 0}
+
+    def send(self, method, path, *, params=None, json=None, headers=None) -> Reply:
+        if self.offline:
+            raise LinkDown("offline")
+        self._deliver_late()
+        request = (method, path, copy.deepcopy(params), copy.deepcopy(json), headers)
+        if self._roll("delay"):
+            self.late.append(request)  # a copy turns up later, after newer requests
+        if self._roll("lose_request"):
+            raise LinkDown("request lost")
+        reply = self.inner.send(method, path, params=params, json=json, headers=headers)
+        if self._roll("duplicate"):
+            self.inner.send(method, path, params=params, json=json, headers=headers)
+        if self._roll("lose_response"):
+            raise LinkDown("response lost after the server answered")
+        return reply
+
+    def flush(self) -> None:
+        """Deliver every late copy still in flight."""
+        while self.late:
+            self._deliver_late(force=True)
+
+    def _deliver_late(self, force=False) -> None:
+        if self.late and (force or self.random.random() < 0.5):
+            method, path, params, json, headers = self.late.pop(
+                self.random.randrange(len(self.late))
+            )
+            self.inner.send(method, path, params=params, json=json, headers=headers)
+            self.stats["late_delivered"] += 1
+
+    def _roll(self, what: str) -> bool:
+        hit = self.random.random() < self.p[what]
+        self.stats[what] += hit
+        return hit
+
+
+@dataclass
+class Phone:
+    """One device of one user."""
+
+    transport: Transport
+    token: str
+    device_id: str
+    batch_size: int = 50
+    max_attempts: int = 12
+    sleep: Callable[[float], None] = lambda seconds: None
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    seed: int = 0
+    #: Server copies by collection and id, as last pulled.
+    server: dict[str, dict[str, dict]] = field(default_factory=dict)
+    #: Local copies of inspections, including unsynced edits.
+    local: dict[str, dict] = field(default_factory=dict)
+    outbox: list[dict] = field(default_factory=list)
+    attention: list[dict] = field(default_factory=list)
+    cursor: str | None = None
+    attempts: int = 0
+
+    def __post_init__(self):
+        self._random = random.Random(self.seed)
+
+    # -- editing, offline ------------------------------------------------------------------
+
+    def create_inspection(
+        self,
+        *,
+        enterprise_id: str,
+        checklist_code: str,
+        checklist_version: int,
+        answers: dict | None = None,
+        **extra,
+    ) -> str:
+        inspection_id = str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+        data = {
+            "enterprise_id": enterprise_id,
+            "checklist_code": checklist_code,
+            "checklist_version": checklist_version,
+            "answers": answers or {},
+            **extra,
+        }
+        self.local[inspection_id] = {**data, "id": inspection_id, "version": 1, "status": "draft"}
+        self._enqueue("create", inspection_id, data, None)
+        return inspection_id
+
+    def edit(self, inspection_id: str, **changes) -> None:
+        self._change("update", inspection_id, changes)
+
+    def submit(self, inspection_id: str, **changes) -> None:
+        self._change("submit", inspection_id, changes)
+
+    def delete(self, inspection_id: str) -> None:
+        self._change("delete", inspection_id, {})
+
+    def _change(self, op: str, inspection_id: str, changes: dict) -> None:
+        doc = self.local[inspection_id]
+        base = doc["version"]
+        doc.update(changes, version=base + 1)
+        if op == "submit":
+            doc["status"] = "submitted"
+        if op == "delete":
+            doc["deleted"] = True
+        self._enqueue(op, inspection_id, changes, base)
+
+    def _enqueue(self, op, inspection_id, data, base_version) -> None:
+        mutation = {
+            "mutation_id": str(uuid.UUID(int=self._random.getrandbits(128), version=4)),
+            "collection": "inspections",
+            "op": op,
+            "id": inspection_id,
+            "data": data,
+        }
+        if base_version is not None:
+            mutation["base_version"] = base_version
+        self.outbox.append(mutation)
+
+    # -- syncing ---------------------------------------------------------------------------
+
+    def sync(self) -> None:
+        """Push the whole outbox, then pull until up to date."""
+        self.push()
+        self.pull()
+
+    def push(self) -> list[dict]:
+        receipts = []
+        while self.outbox:
+            batch = self.outbox[: self.batch_size]
+            body = {
+                "device_id": self.device_id,
+                "device_time": self.clock().isoformat(),
+                "pending_mutations": len(self.outbox),
+                "mutations": batch,
+            }
+            reply = self._send("POST", "/api/v1/sync/push", json=body)
+            answered = {r["mutation_id"]: r for r in reply.body["receipts"]}
+            self.outbox = [m for m in self.outbox if m["mutation_id"] not in answered]
+            for mutation in batch:
+                receipt = answered[mutation["mutation_id"]]
+                receipts.append(receipt)
+                self._settle(mutation, receipt)
+        return receipts
+
+    def _settle(self, mutation: dict, receipt: dict) -> None:
+        status = receipt.get("first_status", receipt["status"])
+        if status == "applied":
+            return
+        self.attention.append({"mutation": mutation, "receipt": receipt})
+        if status == "rejected" and "base_version" in mutation:
+            # The server did not apply it: later edits of the same draft build on one less.
+            self.local[mutation["id"]]["version"] -= 1
+            for later in self.outbox:
+                if later["id"] == mutation["id"] and "base_version" in later:
+                    later["base_version"] -= 1
+        if status == "conflict" and receipt.get("server_copy"):
+            # The server's copy wins on the phone; the inspector re-applies the edit by hand.
+            self.local[mutation["id"]] = copy.deepcopy(receipt["server_copy"])
+
+    def pull(self) -> int:
+        applied = 0
+        while True:
+            params = {"device_id": self.device_id, "pending_mutations": len(self.outbox)}
+            if self.cursor:
+                params["cursor"] = self.cursor
+            reply = self._send("GET", "/api/v1/sync/pull", params=params)
+            for change in reply.body["changes"]:
+                store = self.server.setdefault(change["collection"], {})
+                if change["op"] == "delete":
+                    store.pop(change["id"], None)
+                else:
+                    store[change["id"]] = change["data"]
+                applied += 1
+            self.cursor = reply.body["cursor"]
+            if not reply.body["has_more"]:
+                return applied
+
+    def _send(self, method, path, **kwargs) -> Reply:
+        delay = 0.5
+        for _attempt in range(self.max_attempts):
+            self.attempts += 1
+            try:
+                reply = self.transport.send(
+                    method, path, headers={"Authorization": f"Bearer {self.token}"}, **kwargs
+                )
+            except LinkDown:
+                reply = None
+            if reply is not None and reply.status < 500 and reply.status != 429:
+                if reply.status >= 400:
+                    raise RuntimeError(f"{method} {path} answered {reply.status}: {reply.body}")
+                return reply
+            self.sleep(delay * (0.5 + self._random.random()))  # backoff with jitter
+            delay = min(delay * 2, 60)
+        raise LinkDown(f"{method} {path}: no answer after {self.max_attempts} attempts")

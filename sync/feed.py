@@ -1,0 +1,135 @@
+"""Pull: a user's change feed over every synced collection, read with an opaque cursor.
+
+The feed is the global, gapless log written by the sequencer (sync.sequencer), filtered per
+reader: an entry whose audience includes the reader is an upsert (or a tombstone when the
+document was deleted); an entry whose *previous* audience included the reader but whose new
+one does not is a tombstone too (the object left their scope). The phone receives each
+document's current state, so re-reading a page, or reading a change twice, is harmless.
+
+The cursor is the last log number examined; every number up to the sequencer's counter is in
+the log, so advancing it can never step over a change.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections import defaultdict
+from dataclasses import dataclass
+
+from pymongo.database import Database
+
+from server.actor import Actor
+from server.errors import DomainError
+from sync.collections import BY_COLLECTION
+from sync.sequencer import LOG, counter, sequence_pending
+
+#: Log entries fetched per query while scanning (a `$in` on `_id`: indexed on every server).
+WINDOW = 500
+#: Most log entries one pull examines, however few of them the reader may see.
+MAX_SCAN = 20_000
+DEFAULT_LIMIT = 500
+MAX_LIMIT = 2000
+
+
+class InvalidCursor(DomainError):
+    status = 400
+    title = "Invalid cursor"
+    type_slug = "invalid-cursor"
+
+
+@dataclass(frozen=True)
+class PullPage:
+    changes: list[dict]
+    cursor: str
+    has_more: bool
+    #: The log number the server had sequenced up to when this page was read.
+    high_water: int
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"v1:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    """The log number in a cursor (0 for none); InvalidCursor when it is not one of ours."""
+    if not cursor:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        version, _, seq = text.partition(":")
+        if version != "v1" or not seq.isdigit():
+            raise ValueError(text)
+        return int(seq)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidCursor("the cursor is not one this server issued; pull without one") from None
+
+
+def pull(db: Database, actor: Actor, *, cursor: str | None, limit: int = DEFAULT_LIMIT) -> PullPage:
+    """The next page of `actor`'s changes after `cursor`."""
+    after = decode_cursor(cursor)
+    sequence_pending(db)
+    high = counter(db)
+    if after > high:
+        raise InvalidCursor("the cursor is ahead of this server (restored data?); pull without one")
+    picked, scanned_to = _scan(db, actor, after, high, limit)
+    changes = _materialize(db, actor, picked)
+    return PullPage(changes, encode_cursor(scanned_to), scanned_to < high, high)
+
+
+def _scan(db: Database, actor: Actor, after: int, high: int, limit: int):
+    """Walk the log from `after`; keep the last entry per document the reader is concerned by."""
+    picked: dict[tuple[str, object], tuple[int, bool]] = {}
+    scanned_to = after
+    while scanned_to < high and len(picked) < limit and scanned_to - after < MAX_SCAN:
+        top = min(scanned_to + WINDOW, high)
+        entries = db[LOG].find({"_id": {"$in": list(range(scanned_to + 1, top + 1))}})
+        full = False
+        for entry in sorted(entries, key=lambda e: e["_id"]):
+            synced = BY_COLLECTION.get(entry["c"])
+            if synced is not None:
+                if synced.visible(actor, entry["s"]):
+                    alive = not entry.get("x")
+                elif "p" in entry and synced.visible(actor, entry["p"]):
+                    alive = False  # left the reader's scope
+                else:
+                    alive = None
+                if alive is not None:
+                    key = (entry["c"], entry["d"])
+                    picked.pop(key, None)  # re-insert: order follows the latest entry
+                    picked[key] = (entry["_id"], alive)
+            scanned_to = entry["_id"]
+            if len(picked) >= limit:
+                full = True
+                break
+        if not full:
+            scanned_to = top  # numbers missing from the log were compacted away
+    return picked, scanned_to
+
+
+def _materialize(db: Database, actor: Actor, picked: dict) -> list[dict]:
+    """Current state of each picked document, or a tombstone."""
+    wanted = defaultdict(list)
+    for (collection, doc_id), (_seq, alive) in picked.items():
+        if alive:
+            wanted[collection].append(doc_id)
+    current = {}
+    for collection, ids in wanted.items():
+        for doc in db[collection].find({"_id": {"$in": ids}}).batch_size(len(ids)):
+            current[(collection, doc["_id"])] = doc
+    changes = []
+    for (collection, doc_id), (seq, alive) in picked.items():
+        synced = BY_COLLECTION[collection]
+        doc = current.get((collection, doc_id)) if alive else None
+        if doc is not None and (
+            doc.get("deleted_at") is not None or not synced.visible(actor, synced.scope(doc))
+        ):
+            doc = None  # deleted or moved away since the entry: a later entry says so too
+        change = {"collection": synced.name, "id": str(doc_id), "seq": seq}
+        if doc is None:
+            change["op"] = "delete"
+        else:
+            change["op"] = "upsert"
+            change["data"] = synced.to_phone(doc)
+        changes.append(change)
+    return changes

@@ -1,0 +1,183 @@
+"""The sequencer: gives every changed document a place in the change feed, after it committed.
+
+Why not number changes when they are written: a writer that takes number 10 and commits after
+the writer that took 11 is invisible to a reader who already read 11 and moved on: skipped
+for ever. Here numbers are handed out only to writes that have already committed, by one
+sequencer at a time (a lock document), in one dense series `1, 2, 3, …` with no gaps:
+
+1. writers set `sync_seq = null` and bump `sync_rev` in the same atomic update as their change,
+   then mark the collection dirty (server.models.synced);
+2. the sequencer reads the dirty marker, finds the documents whose `sync_seq` is null, appends
+   one log entry per document to `sync_log` (`_id` = sequence number, with the document's
+   audience), advances the counter, and only then records `sync_seq` on each document,
+   conditionally on `sync_rev` being unchanged; a document written meanwhile stays null and
+   gets a later number in the next round;
+3. the dirty marker is removed only if no writer touched it during the round.
+
+Readers never see a number above the counter, and every number up to the counter is in the
+log, so a reader can never step over a change. A crash at any point leaves either a null
+`sync_seq` (sequenced again later) or an extra log entry (harmless: phones apply the current
+state, idempotently). `sweep` re-marks every collection dirty to catch a writer that died
+between its write and its dirty mark.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import timedelta
+
+from pymongo import UpdateOne
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from server.clock import utcnow
+from server.models.synced import DIRTY
+from sync.collections import BY_COLLECTION, REGISTRY, SyncedCollection
+
+log = logging.getLogger(__name__)
+
+LOG = "sync_log"
+STATE = "sync_state"
+COUNTER_ID = "seq"
+LOCK_ID = "sequencer"
+#: Documents sequenced per log write; bounds memory and the size of one command.
+BATCH = 1000
+#: A sequencer that stops renewing its lock for this long is presumed dead.
+LOCK_TTL = timedelta(seconds=30)
+
+
+def counter(db: Database) -> int:
+    """The highest sequence number whose log entry is written (0 before the first)."""
+    state = db[STATE].find_one({"_id": COUNTER_ID})
+    return state["value"] if state else 0
+
+
+def has_pending(db: Database) -> bool:
+    return db[DIRTY].count_documents({}, limit=1) > 0
+
+
+def sequence_pending(db: Database, *, wait_s: float = 5.0) -> int:
+    """Sequence every changed document of every dirty collection; returns how many.
+
+    When another process holds the sequencer, wait (up to `wait_s`) for it to finish and
+    for the dirty markers to clear, so that a pull after a write sees that write.
+    """
+    deadline = time.monotonic() + wait_s
+    total = 0
+    while has_pending(db):
+        with _lock(db) as held:
+            if held:
+                total += _sequence_dirty(db)
+        if not has_pending(db):
+            break
+        if time.monotonic() >= deadline:
+            log.warning("sequencer busy; the remaining changes show in a later pull")
+            break
+        if not held:
+            time.sleep(0.02)
+    return total
+
+
+def _sequence_dirty(db: Database) -> int:
+    total = 0
+    for marker in list(db[DIRTY].find()):
+        synced = BY_COLLECTION.get(marker["_id"])
+        if synced is None:  # a collection that is no longer synced
+            db[DIRTY].delete_one({"_id": marker["_id"], "n": marker["n"]})
+            continue
+        total += _sequence_collection(db, synced, marker["n"])
+    return total
+
+
+def sweep(db: Database) -> None:
+    """Mark every synced collection dirty (a periodic job and start-up safety net)."""
+    for synced in REGISTRY:
+        db[DIRTY].update_one({"_id": synced.collection}, {"$inc": {"n": 1}}, upsert=True)
+
+
+def _sequence_collection(db: Database, synced: SyncedCollection, seen: int) -> int:
+    raw = db[synced.collection]
+    fields = {f: 1 for f in ("sync_rev", "sync_scope", "deleted_at", *synced.scope_fields)}
+    done = 0
+    while True:
+        docs = list(raw.find({"sync_seq": None}, fields).limit(BATCH).batch_size(BATCH))
+        if not docs:
+            break
+        first = _append(db, synced, docs, utcnow())
+        raw.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": d["_id"], "sync_rev": d.get("sync_rev", 0), "sync_seq": None},
+                    {"$set": {"sync_seq": first + i, "sync_scope": synced.scope(d)}},
+                )
+                for i, d in enumerate(docs)
+            ],
+            ordered=False,
+        )
+        done += len(docs)
+        if len(docs) < BATCH:
+            break
+    db[DIRTY].delete_one({"_id": synced.collection, "n": seen})
+    return done
+
+
+def _append(db: Database, synced: SyncedCollection, docs: list[dict], now) -> int:
+    """Write one log entry per document with the next numbers; returns the first number."""
+    while True:
+        first = counter(db) + 1
+        entries = []
+        for i, d in enumerate(docs):
+            scope = synced.scope(d)
+            entry = {"_id": first + i, "c": synced.collection, "d": d["_id"], "s": scope, "at": now}
+            previous = d.get("sync_scope")
+            if previous and previous != scope:
+                entry["p"] = previous  # audience shrank or moved: old readers get a tombstone
+            if d.get("deleted_at"):
+                entry["x"] = True
+            entries.append(entry)
+        try:
+            db[LOG].insert_many(entries, ordered=True)
+        except (BulkWriteError, DuplicateKeyError):
+            # A sequencer died after writing entries but before advancing the counter:
+            # adopt what it wrote (duplicates of a document are harmless) and go on after it.
+            _recover_counter(db, first)
+            continue
+        last = first + len(entries) - 1
+        db[STATE].update_one({"_id": COUNTER_ID}, {"$set": {"value": last}}, upsert=True)
+        return first
+
+
+def _recover_counter(db: Database, start: int) -> None:
+    top = start - 1
+    while True:
+        ids = list(range(top + 1, top + 1 + BATCH))
+        found = [d["_id"] for d in db[LOG].find({"_id": {"$in": ids}}, {"_id": 1})]
+        if not found:
+            break
+        top = max(found)
+    db[STATE].update_one({"_id": COUNTER_ID}, {"$set": {"value": top}}, upsert=True)
+    log.warning("sequence counter recovered", extra={"value": top})
+
+
+@contextmanager
+def _lock(db: Database):
+    now = utcnow()
+    owner = f"{os.getpid()}-{uuid.uuid4().hex}"
+    state = db[STATE]
+    try:
+        state.update_one(
+            {"_id": LOCK_ID, "$or": [{"until": {"$lt": now}}, {"owner": owner}]},
+            {"$set": {"owner": owner, "until": now + LOCK_TTL}},
+            upsert=True,
+        )
+    except DuplicateKeyError:  # held by a live sequencer
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        state.delete_one({"_id": LOCK_ID, "owner": owner})

@@ -1,0 +1,87 @@
+"""Device observability: what each phone reports at every pull and push, its clock offset,
+and which devices hold unsynced work or have stalled, per jurisdiction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from server.actor import Actor, Role
+from server.errors import Forbidden, RuleViolation
+from server.models.device import Device
+
+#: Device clocks further than this from the server's are flagged: watermark apps and
+#: unsynced phones are known to carry wrong times (domain brief §7).
+CLOCK_SKEW_LIMIT = timedelta(minutes=5)
+#: A device holding unsynced work that has not synced for this long has stalled.
+STALL_AFTER = timedelta(hours=6)
+#: Work left unsynced this long means trouble, even if the device still talks to us.
+UNSYNCED_TOO_LONG = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Report:
+    """What the phone says about itself with a pull or push (all optional)."""
+
+    device_time: datetime | None = None
+    pending_mutations: int | None = None
+    pending_photo_bytes: int | None = None
+    oldest_unsynced_at: datetime | None = None
+    app_version: str | None = None
+
+
+def clock_offset(report: Report, now: datetime) -> float | None:
+    """Device clock minus server clock, in seconds; None when the device sent no time."""
+    if report.device_time is None:
+        return None
+    return round((report.device_time - now).total_seconds(), 3)
+
+
+def device_of(actor: Actor, device_id: str) -> Device:
+    """The actor's registered device with this id; a rule violation otherwise."""
+    device = Device.objects(device_id=device_id, user_id=actor.user_id).first()
+    if device is None:
+        raise RuleViolation(
+            f"device {device_id} is not registered to you; register it first",
+            reasons=[{"code": "DEVICE_NOT_REGISTERED", "device_id": device_id}],
+        )
+    return device
+
+
+def record(device: Device, report: Report, *, now: datetime, kind: str, cursor: int | None = None):
+    """Store what the device reported now ("pull" or "push") and its estimated clock offset."""
+    offset = clock_offset(report, now)
+    changes = {"set__last_seen_at": now, f"set__last_{kind}_at": now}
+    if offset is not None:
+        changes["set__clock_offset_s"] = offset
+        changes["set__clock_skewed"] = abs(offset) > CLOCK_SKEW_LIMIT.total_seconds()
+    if cursor is not None:
+        changes["set__cursor_seq"] = cursor
+    for field in ("pending_mutations", "pending_photo_bytes", "oldest_unsynced_at", "app_version"):
+        value = getattr(report, field)
+        if value is not None:
+            changes[f"set__{field}"] = value
+    Device.objects(id=device.id).update_one(**changes)
+    return offset
+
+
+def devices_needing_attention(actor: Actor, *, now: datetime, state: str = "unsynced"):
+    """Devices in the actor's scope holding unsynced work (`unsynced`) or stalled with it
+    (`stalled`), most overdue first."""
+    if not (actor.is_admin or actor.role is Role.SUPERVISOR):
+        raise Forbidden("only supervisors and admins follow devices")
+    holding = [d for d in Device.objects.for_actor(actor) if _holds_work(d)]
+    if state == "stalled":
+        holding = [d for d in holding if is_stalled(d, now)]
+    return sorted(holding, key=lambda d: d.oldest_unsynced_at or d.last_seen_at)
+
+
+def _holds_work(device: Device) -> bool:
+    return bool(device.pending_mutations) or bool(device.pending_photo_bytes)
+
+
+def is_stalled(device: Device, now: datetime) -> bool:
+    last_sync = max(filter(None, [device.last_pull_at, device.last_push_at]), default=None)
+    if _holds_work(device) and (last_sync is None or now - last_sync > STALL_AFTER):
+        return True
+    return bool(device.oldest_unsynced_at and now - device.oldest_unsynced_at > UNSYNCED_TOO_LONG)
