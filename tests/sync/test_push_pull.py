@@ -229,3 +229,34 @@ def test_unregistered_device_cannot_sync(world, client):
     )
     assert response.status_code == 422
     assert response.get_json()["reasons"][0]["code"] == "DEVICE_NOT_REGISTERED"
+
+
+def test_a_change_applied_before_a_crash_is_not_applied_again(world, db, cs):
+    """The server died after applying but before writing the receipt: the replay finds the
+    mutation id on the inspection and answers `applied` without applying it twice."""
+    phone = world["phone"]
+    inspection_id = _new(phone, world, passing_answers(cs, 2))
+    phone.push()
+    phone.edit(inspection_id, note="once")
+    batch = list(phone.outbox)
+    phone.push()
+    db["sync_receipts"].delete_many({})  # as if the receipts were never written
+    phone.outbox = batch
+    receipts = phone.push()
+    assert [r["status"] for r in receipts] == ["applied"]
+    assert receipts[0]["version"] == 2
+    assert Inspection.objects.get(id=inspection_id).version == 2
+    create_again = {
+        "mutation_id": "11111111-1111-4111-8111-111111111111",
+        "collection": "inspections",
+        "op": "create",
+        "id": inspection_id,
+        "data": {
+            "enterprise_id": str(world["enterprise"].id),
+            "checklist_code": "CS",
+            "checklist_version": 1,
+        },
+    }
+    phone.outbox = [create_again]
+    receipt = phone.push()[0]
+    assert receipt["status"] == "conflict" and receipt["reason"] == "EXISTS"
