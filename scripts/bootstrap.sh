@@ -39,8 +39,9 @@ install_mongo_wire() {
   command -v mvn >/dev/null || die "mvn (Maven) is required to fetch mongo-java-server"
   say "fetching mongo-java-server with Maven and compiling the launcher"
   rm -rf "$dir" && mkdir -p "$dir/lib" "$dir/classes"
-  mvn -q -B -Dstyle.color=never -f "$src/pom.xml" dependency:copy-dependencies -DoutputDirectory="$dir/lib" \
-    || die "Maven could not fetch mongo-java-server (see the output above)"
+  mvn -B -f "$src/pom.xml" dependency:copy-dependencies -DoutputDirectory="$dir/lib" \
+    >"$TOOLS/maven.log" 2>&1 \
+    || { tail -n 30 "$TOOLS/maven.log" >&2; die "Maven could not fetch mongo-java-server (log: $TOOLS/maven.log)"; }
   javac -nowarn -d "$dir/classes" -cp "$dir/lib/*" "$src/MongoWire.java" \
     || die "javac could not compile scripts/mongo-wire/MongoWire.java"
   echo "$want" >"$dir/.installed"

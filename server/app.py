@@ -17,6 +17,7 @@ from server.api import (
 )
 from server.api import sync as sync_api
 from server.api.context import Services
+from server.api.json import OrjsonProvider
 from server.api.problems import ProblemApi
 from server.cli import register_commands
 from server.config import Settings
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, request_log.RequestIdFilter())
     app = Flask("server")
+    app.json = OrjsonProvider(app)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=32 * 1024 * 1024,

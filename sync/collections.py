@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-
-from bson import ObjectId
 
 from server.actor import Actor
 from server.models import checklist, enterprise, inspection
@@ -38,28 +35,15 @@ class SyncedCollection:
         return self.document._get_collection_name()
 
     def to_phone(self, raw: dict) -> dict:
-        """The JSON-ready copy a phone stores."""
+        """The copy a phone stores (BSON values are left for the JSON encoder)."""
         out = {
-            ("id" if k == "_id" else k): json_ready(v)
+            ("id" if k == "_id" else k): v
             for k, v in raw.items()
             if k not in HIDDEN and k not in self.omit
         }
         if self.extra:
             out.update(self.extra(raw))
         return out
-
-
-def json_ready(value):
-    """BSON values as JSON values: ObjectId → str, datetime → ISO 8601 (UTC)."""
-    if isinstance(value, dict):
-        return {k: json_ready(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [json_ready(v) for v in value]
-    if isinstance(value, ObjectId):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
 
 
 def _checklist_links(raw: dict) -> dict:

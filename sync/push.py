@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from checklists.versions import pinned_template
 from media.blobstore import BlobStore
@@ -54,41 +54,65 @@ class PushContext:
 
 
 def push(ctx: PushContext, mutations: list) -> list[dict]:
-    """Apply `mutations` in order; one receipt per mutation, in the same order."""
-    ids = [m.get("mutation_id") for m in mutations if isinstance(m, dict)]
-    stored = {
-        r["_id"]: r
-        for r in ctx.db[RECEIPTS].find({"_id": {"$in": [i for i in ids if isinstance(i, str)]}})
-    }
-    receipts, fresh, this_batch = [], [], {}
-    for raw in mutations:
-        mid = raw.get("mutation_id") if isinstance(raw, dict) else None
-        if isinstance(mid, str) and mid in stored:
-            receipts.append(_replayed(ctx, stored[mid]))
+    """Apply `mutations` in order; one receipt per mutation, in the same order.
+
+    Consecutive creates are inserted with one `insert_many`; any other mutation first flushes
+    the creates before it, so the batch still applies in order.
+    """
+    mids = [_mutation_id(raw) for raw in mutations]
+    stored = {r["_id"]: r for r in ctx.db[RECEIPTS].find({"_id": {"$in": [i for i in mids if i]}})}
+    slots: list[dict | None] = [None] * len(mutations)
+    first: dict[str, int] = {}  # mutation id -> its first slot in this batch
+    creates: list[tuple[int, dict, dict]] = []  # (slot, mutation, document to insert)
+    enterprises: dict[str, Enterprise | None] = {}
+    for i, (raw, mid) in enumerate(zip(mutations, mids, strict=True)):
+        if mid in stored:
+            slots[i] = _replayed(ctx, stored[mid])
             continue
-        if isinstance(mid, str) and mid in this_batch:
-            receipts.append(_duplicate(this_batch[mid]))
+        if mid in first:
+            continue  # the same mutation twice in one batch: answered like its first copy
+        try:
+            m = mutation.parse(raw)
+        except DomainError as exc:
+            # Not remembered: a malformed record has no trustworthy id to replay by.
+            slots[i] = _rejected(mid, _problem_of(exc))
             continue
-        receipt, remember = _apply(ctx, raw)
-        receipts.append(receipt)
-        if remember:
-            this_batch[mid] = receipt
-            fresh.append(
-                {
-                    "_id": mid,
-                    "user_id": ctx.actor.user_id,
-                    "device_id": ctx.device_id,
-                    "receipt": receipt,
-                    "at": ctx.now,
-                }
-            )
+        first[mid] = i
+        try:
+            if m["op"] == "create":
+                creates.append((i, m, _prepare_create(ctx, m, enterprises)))
+                continue
+            _insert_creates(ctx, creates, slots)
+            creates = []
+            slots[i] = _change(ctx, m)
+        except DomainError as exc:
+            slots[i] = _rejected(m["mutation_id"], _problem_of(exc))
+    _insert_creates(ctx, creates, slots)
+    for i, mid in enumerate(mids):
+        if slots[i] is None:
+            slots[i] = _duplicate(slots[first[mid]])
+    fresh = [
+        {
+            "_id": mid,
+            "user_id": ctx.actor.user_id,
+            "device_id": ctx.device_id,
+            "receipt": slots[i],
+            "at": ctx.now,
+        }
+        for mid, i in first.items()
+    ]
     if fresh:
         try:
             ctx.db[RECEIPTS].insert_many(fresh, ordered=False)
         except BulkWriteError:
             pass  # the same mutation arrived twice at once: the first receipt stands
         mark_dirty(INSPECTIONS)
-    return receipts
+    return slots
+
+
+def _mutation_id(raw) -> str | None:
+    mid = raw.get("mutation_id") if isinstance(raw, dict) else None
+    return mid if isinstance(mid, str) and mid else None
 
 
 def _replayed(ctx: PushContext, stored: dict) -> dict:
@@ -108,32 +132,19 @@ def _duplicate(first: dict) -> dict:
     }
 
 
-def _apply(ctx: PushContext, raw) -> tuple[dict, bool]:
-    """The receipt of one new mutation, and whether to remember it for replays."""
-    mid = raw.get("mutation_id") if isinstance(raw, dict) else None
-    try:
-        m = mutation.parse(raw)
-    except DomainError as exc:
-        # Not remembered: a malformed record has no trustworthy id to replay by.
-        return _rejected(mid if isinstance(mid, str) else None, _problem_of(exc)), False
-    try:
-        if m["op"] == "create":
-            return _create(ctx, m), True
-        return _change(ctx, m), True
-    except DomainError as exc:
-        return _rejected(m["mutation_id"], _problem_of(exc)), True
-
-
-def _create(ctx: PushContext, m: dict) -> dict:
+def _prepare_create(ctx: PushContext, m: dict, enterprises: dict) -> dict:
+    """The inspection document a create will insert; DomainError when it may not."""
     actor, data = ctx.actor, m["data"]
     if actor.role not in (Role.INSPECTOR, Role.SUPERVISOR):
-        raise _forbidden("only inspectors and supervisors make inspections")
-    enterprise = (
-        Enterprise.objects.for_actor(actor)
-        .filter(id=data["enterprise_id"])
-        .only("jurisdiction_id")
-        .first()
-    )
+        raise Forbidden("only inspectors and supervisors make inspections")
+    if data["enterprise_id"] not in enterprises:
+        enterprises[data["enterprise_id"]] = (
+            Enterprise.objects.for_actor(actor)
+            .filter(id=data["enterprise_id"])
+            .only("jurisdiction_id")
+            .first()
+        )
+    enterprise = enterprises[data["enterprise_id"]]
     if enterprise is None:
         raise NotFound(f"enterprise {data['enterprise_id']} not found")
     template = pinned_template(data["checklist_code"], data["checklist_version"])
@@ -141,7 +152,7 @@ def _create(ctx: PushContext, m: dict) -> dict:
     if "corrects" in data:
         _check_correctable(ctx, data["corrects"])
     missing = ctx.blobs.missing(judged.photos)
-    doc = {
+    return {
         "_id": m["id"],
         "checklist_code": data["checklist_code"],
         "checklist_version": data["checklist_version"],
@@ -169,17 +180,35 @@ def _create(ctx: PushContext, m: dict) -> dict:
         "sync_seq": None,
         "sync_rev": 1,
     }
+
+
+def _insert_creates(ctx: PushContext, creates: list, slots: list) -> None:
+    """Insert prepared creates in one command and fill in their receipts."""
+    if not creates:
+        return
+    inspections = ctx.db[INSPECTIONS]
     try:
-        ctx.db[INSPECTIONS].insert_one(doc)
-    except DuplicateKeyError:
-        current = ctx.db[INSPECTIONS].find_one({"_id": m["id"]})
-        recorded = _recorded_version(current, m["mutation_id"])
-        if recorded is not None:
-            return _applied(m, recorded, current)
-        if current is None or not inspection_visible(actor, inspection_scope(current)):
-            raise NotFound(f"inspection {m['id']} exists and is not yours") from None
-        return _conflict(m, "EXISTS", "an inspection with this id exists already", current)
-    return _applied(m, 1, doc)
+        inspections.insert_many([doc for _i, _m, doc in creates], ordered=False)
+    except BulkWriteError:
+        # Some ids existed. The embedded server's reply cannot be trusted to say which, so
+        # look at what is stored: a document carrying this mutation id is this create.
+        stored = {
+            d["_id"]: d
+            for d in inspections.find({"_id": {"$in": [doc["_id"] for _i, _m, doc in creates]}})
+        }
+        for i, m, _doc in creates:
+            slots[i] = _existing_create(ctx, m, stored.get(m["id"]))
+        return
+    for i, m, doc in creates:
+        slots[i] = _applied(m, 1, doc)
+
+
+def _existing_create(ctx: PushContext, m: dict, current: dict | None) -> dict:
+    if _recorded_version(current, m["mutation_id"]) is not None:
+        return _applied(m, 1, current)
+    if current is None or not inspection_visible(ctx.actor, inspection_scope(current)):
+        return _rejected(m["mutation_id"], _problem_of(NotFound(f"inspection {m['id']} not found")))
+    return _conflict(m, "EXISTS", "an inspection with this id exists already", current)
 
 
 def _change(ctx: PushContext, m: dict) -> dict:
@@ -194,7 +223,7 @@ def _change(ctx: PushContext, m: dict) -> dict:
     if decision.verdict is Verdict.REJECT:
         if decision.reason == "NOT_FOUND":
             raise NotFound(f"inspection {m['id']} not found")
-        raise _forbidden(decision.detail)
+        raise Forbidden(decision.detail)
     if decision.verdict is Verdict.CONFLICT:
         return _conflict(m, decision.reason, decision.detail, current)
 
@@ -218,14 +247,17 @@ def _change(ctx: PushContext, m: dict) -> dict:
     if m["op"] == "submit":
         reasons = submission_problems(template, answers)
         if reasons:
-            raise _rule("the inspection is not complete enough to submit", reasons)
+            raise RuleViolation("the inspection is not complete enough to submit", reasons=reasons)
         changes.update(status=Status.SUBMITTED, submitted_at=ctx.now)
         if "submitted_at_device" in data:
             changes["submitted_at_device"] = data["submitted_at_device"]
     elif m["op"] == "delete":
         changes["deleted_at"] = ctx.now
+    # Exactly (_id, version), answered from a unique index: every change, including
+    # submission and deletion, bumps the version, so an unchanged version means the draft is
+    # as decided on above.
     result = inspections.update_one(
-        {"_id": m["id"], "version": m["base_version"], "status": Status.DRAFT, "deleted_at": None},
+        {"_id": m["id"], "version": m["base_version"]},
         {
             "$set": changes,
             "$inc": {"version": 1, "sync_rev": 1},
@@ -247,9 +279,9 @@ def _check_correctable(ctx: PushContext, original_id: str) -> None:
     if original is None or not inspection_visible(ctx.actor, inspection_scope(original)):
         raise NotFound(f"inspection {original_id} not found")
     if original.get("status") != Status.SUBMITTED:
-        raise _rule(
+        raise RuleViolation(
             "only a submitted inspection is corrected; edit the draft instead",
-            [{"code": "NOT_SUBMITTED", "inspection": original_id}],
+            reasons=[{"code": "NOT_SUBMITTED", "inspection": original_id}],
         )
 
 
@@ -299,11 +331,3 @@ def _problem_of(exc: DomainError) -> dict:
     return _problem(
         exc.status, exc.title, exc.type_slug, exc.detail, errors=exc.errors, reasons=exc.reasons
     )
-
-
-def _forbidden(detail: str) -> DomainError:
-    return Forbidden(detail)
-
-
-def _rule(detail: str, reasons: list[dict]) -> DomainError:
-    return RuleViolation(detail, reasons=reasons)

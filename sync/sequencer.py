@@ -110,8 +110,10 @@ def _sequence_collection(db: Database, synced: SyncedCollection, seen: int) -> i
         first = _append(db, synced, docs, utcnow())
         raw.bulk_write(
             [
+                # Exactly (_id, sync_rev): a unique index answers it on every server. An unchanged
+                # sync_rev means the document is as read, its sync_seq still null.
                 UpdateOne(
-                    {"_id": d["_id"], "sync_rev": d.get("sync_rev", 0), "sync_seq": None},
+                    {"_id": d["_id"], "sync_rev": d.get("sync_rev", 0)},
                     {"$set": {"sync_seq": first + i, "sync_scope": synced.scope(d)}},
                 )
                 for i, d in enumerate(docs)

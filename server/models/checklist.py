@@ -34,7 +34,11 @@ class ChecklistVersion(SyncedDocument):
 
     meta = {
         "collection": "checklist_versions",
-        "indexes": [{"fields": ["code", "version"], "unique": True}, "sync_seq"],
+        "indexes": [
+            {"fields": ["code", "version"], "unique": True},
+            "sync_seq",
+            {"fields": ["id", "sync_rev"], "unique": True},
+        ],
     }
 
     @staticmethod

@@ -60,5 +60,5 @@ class Enterprise(SyncedDocument):
     meta = {
         "collection": "enterprises",
         "queryset_class": EnterpriseQuerySet,
-        "indexes": ["sync_seq"],
+        "indexes": ["sync_seq", {"fields": ["id", "sync_rev"], "unique": True}],
     }

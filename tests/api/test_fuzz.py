@@ -20,6 +20,16 @@ def _app():
     return create_app(test_settings() or Settings.from_env({}, secret_key=SECRET))
 
 
+# tus PATCH bodies are raw bytes under their own media type.
+schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
+
+
+@schemathesis.serializer("application/offset+octet-stream")
+def _octets(ctx, value) -> bytes:
+    """tus PATCH bodies are raw bytes."""
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
 schema = schemathesis.openapi.from_wsgi("/openapi.json", _app())
 
 

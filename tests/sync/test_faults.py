@@ -95,10 +95,11 @@ def test_thousand_mutations_through_a_flaky_link_land_exactly_once(
 
     # Every phone converges to the server's state by pulling.
     to_phone = BY_NAME["inspections"].to_phone
+    as_json = client.application.json
     raw = {d["_id"]: d for d in db["inspections"].find()}
     for phone, user in zip(phones, inspectors, strict=True):
         expected = {
-            i: to_phone(d)
+            i: as_json.loads(as_json.dumps(to_phone(d)))
             for i, d in raw.items()
             if d["inspector_id"] == user.id and d.get("deleted_at") is None
         }
