@@ -16,9 +16,10 @@ from schemas.sync import (
     PushResultSchema,
     PushSchema,
 )
-from server.api.context import current_actor
+from server.api.context import current_actor, services
 from server.clock import utcnow
 from server.errors import DomainError
+from server.jobs.feed import request_sequencing
 from sync import feed, telemetry
 from sync.mutation import MAX_BATCH
 from sync.push import PushContext, push
@@ -92,6 +93,8 @@ class Push(MethodView):
         )
         receipts = push(ctx, body["mutations"])
         telemetry.record(device, report, now=now, kind="push")
+        if body["mutations"]:
+            request_sequencing(services().redis, services().settings.rq_queue)
         return {"receipts": receipts, "server_time": now, "clock_offset_s": offset}
 
 

@@ -7,15 +7,32 @@ Jobs are JSON-serialized. The default worker forks per job; the MongoDB connecti
 from __future__ import annotations
 
 import logging
+import threading
+from datetime import timedelta
 
 from rq import Queue, Worker
 from rq.serializers import JSONSerializer
 
 from server.config import Settings
 from server.db import connect_mongo, redis_client
+from server.jobs.feed import SWEEP_JOB_ID, sweep_feed
 from server.logs import configure_logging
 
 log = logging.getLogger(__name__)
+
+#: How often the feed sweep runs (sync.sequencer.sweep): a crash between a write and its dirty
+#: mark delays that change by at most this long.
+SWEEP_EVERY = timedelta(minutes=10)
+
+
+def schedule_sweeps(queue: Queue, stop: threading.Event) -> None:
+    """Queue the feed sweep now and every SWEEP_EVERY (one queued at a time across workers)."""
+    while not stop.is_set():
+        try:
+            queue.enqueue(sweep_feed, job_id=SWEEP_JOB_ID, unique=True, result_ttl=0)
+        except Exception as exc:  # noqa: BLE001 - keep trying while Redis is away
+            log.warning("could not queue the feed sweep", extra={"error": str(exc)})
+        stop.wait(SWEEP_EVERY.total_seconds())
 
 
 def main() -> None:
@@ -25,8 +42,13 @@ def main() -> None:
     redis = redis_client(settings)
     queue = Queue(settings.rq_queue, connection=redis, serializer=JSONSerializer)
     worker = Worker([queue], connection=redis, serializer=JSONSerializer)
+    stop = threading.Event()
+    threading.Thread(target=schedule_sweeps, args=(queue, stop), daemon=True).start()
     log.info("worker starting", extra={"queue": settings.rq_queue})
-    worker.work(with_scheduler=True)
+    try:
+        worker.work(with_scheduler=True)
+    finally:
+        stop.set()
 
 
 if __name__ == "__main__":

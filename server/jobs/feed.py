@@ -1,0 +1,41 @@
+"""RQ jobs that keep the change feed current: sequencing after pushes, and the periodic sweep
+that catches a write whose dirty mark was lost in a crash (sync.sequencer)."""
+
+from __future__ import annotations
+
+import logging
+
+from mongoengine.connection import get_db
+from redis import Redis
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from sync import sequencer
+
+log = logging.getLogger(__name__)
+
+SEQUENCE_JOB_ID = "feed-sequence"
+SWEEP_JOB_ID = "feed-sweep"
+
+
+def sequence_feed() -> int:
+    """Sequence the changes pushed since the last run (pulls also do it on demand)."""
+    return sequencer.sequence_pending(get_db(), wait_s=30)
+
+
+def sweep_feed() -> int:
+    """Mark every synced collection dirty, then sequence: the safety net after crashes."""
+    db = get_db()
+    sequencer.sweep(db)
+    return sequencer.sequence_pending(db, wait_s=60)
+
+
+def request_sequencing(redis: Redis, queue_name: str) -> None:
+    """Ask a worker to sequence soon; one queued request is enough, and a Redis outage only
+    delays sequencing to the next pull, so it is logged, not raised."""
+    try:
+        Queue(queue_name, connection=redis, serializer=JSONSerializer).enqueue(
+            sequence_feed, job_id=SEQUENCE_JOB_ID, unique=True, result_ttl=0
+        )
+    except Exception as exc:  # noqa: BLE001 - Redis trouble must not fail the push
+        log.warning("could not queue feed sequencing", extra={"error": str(exc)})
