@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+import orjson
+
 
 class LinkDown(Exception):
     """No answer came back (no signal, timeout, response lost)."""
@@ -43,7 +45,11 @@ class WsgiTransport:
         response = self._client.open(
             path, method=method, query_string=params, json=json, headers=headers or {}
         )
-        return Reply(response.status_code, response.get_json(silent=True) or {})
+        try:
+            body = orjson.loads(response.data) if response.data else {}
+        except orjson.JSONDecodeError:
+            body = {}
+        return Reply(response.status_code, body)
 
 
 class FlakyLink:

@@ -253,11 +253,11 @@ def _change(ctx: PushContext, m: dict) -> dict:
             changes["submitted_at_device"] = data["submitted_at_device"]
     elif m["op"] == "delete":
         changes["deleted_at"] = ctx.now
-    # Exactly (_id, version), answered from a unique index: every change, including
-    # submission and deletion, bumps the version, so an unchanged version means the draft is
-    # as decided on above.
+    # Compare-and-set on exactly (_id, sync_rev), answered from a unique index on every
+    # server: every write bumps sync_rev, so an unchanged one means the inspection is still
+    # exactly as decided on above.
     result = inspections.update_one(
-        {"_id": m["id"], "version": m["base_version"]},
+        {"_id": m["id"], "sync_rev": current.get("sync_rev", 0)},
         {
             "$set": changes,
             "$inc": {"version": 1, "sync_rev": 1},

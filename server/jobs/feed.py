@@ -8,6 +8,7 @@ import logging
 from mongoengine.connection import get_db
 from redis import Redis
 from rq import Queue
+from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 
 from sync import sequencer
@@ -37,5 +38,7 @@ def request_sequencing(redis: Redis, queue_name: str) -> None:
         Queue(queue_name, connection=redis, serializer=JSONSerializer).enqueue(
             sequence_feed, job_id=SEQUENCE_JOB_ID, unique=True, result_ttl=0
         )
+    except DuplicateJobError:
+        pass  # a request is already queued: it will see this push's changes too
     except Exception as exc:  # noqa: BLE001 - Redis trouble must not fail the push
         log.warning("could not queue feed sequencing", extra={"error": str(exc)})

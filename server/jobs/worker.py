@@ -11,6 +11,7 @@ import threading
 from datetime import timedelta
 
 from rq import Queue, Worker
+from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 
 from server.config import Settings
@@ -30,6 +31,8 @@ def schedule_sweeps(queue: Queue, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             queue.enqueue(sweep_feed, job_id=SWEEP_JOB_ID, unique=True, result_ttl=0)
+        except DuplicateJobError:
+            pass  # the last sweep has not run yet
         except Exception as exc:  # noqa: BLE001 - keep trying while Redis is away
             log.warning("could not queue the feed sweep", extra={"error": str(exc)})
         stop.wait(SWEEP_EVERY.total_seconds())

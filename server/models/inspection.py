@@ -101,11 +101,7 @@ class Inspection(SyncedDocument):
     meta = {
         "collection": "inspections",
         "queryset_class": InspectionQuerySet,
-        # Unique (_id, version) and (_id, sync_rev): compare-and-set updates filter on exactly
-        # these keys, which the embedded server can answer from an index instead of a scan.
-        "indexes": [
-            "sync_seq",
-            {"fields": ["id", "version"], "unique": True},
-            {"fields": ["id", "sync_rev"], "unique": True},
-        ],
+        # Unique (_id, sync_rev): compare-and-set updates filter on exactly these keys, which
+        # the embedded server can answer from an index instead of a scan.
+        "indexes": ["sync_seq", {"fields": ["id", "sync_rev"], "unique": True}],
     }
