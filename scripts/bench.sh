@@ -7,21 +7,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/bootstrap.sh"
 
-RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/safety-bench.XXXXXX"); export RUN_DIR
-started=()
-cleanup() {
-  for s in "${started[@]}"; do "$ROOT/scripts/services.sh" "stop-${s%%:*}" "${s##*:}"; done
-  rm -rf "$RUN_DIR"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port=$(free_port); started+=("mongo:$port")
-"$ROOT/scripts/services.sh" start-mongo "$port" "$RUN_DIR/mongo"
-export BENCH_MONGODB_URI="mongodb://127.0.0.1:$port/safety_bench"
-port=$(free_port); started+=("redis:$port")
-"$ROOT/scripts/services.sh" start-redis "$port" none
-export BENCH_REDIS_URL="redis://127.0.0.1:$port/0"
+start_scratch_servers BENCH disk safety_bench
 
 cd "$ROOT"
 if [ -n "${1:-}" ]; then

@@ -72,3 +72,36 @@ claim_port() {
   fi
   return 1
 }
+
+# start_scratch_servers PREFIX MONGO_STORE DB: throw-away MongoDB-wire (MONGO_STORE: memory, or
+# "disk" for the persistent store in a temporary directory) and Redis servers on free ports,
+# with their pid files and logs in a temporary RUN_DIR; exports PREFIX_MONGODB_URI and
+# PREFIX_REDIS_URL (unless already set: then those servers are used) and stops everything
+# it started when the calling script exits.
+start_scratch_servers() {
+  local prefix=$1 store=$2 db=$3 port
+  RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/safety-$db.XXXXXX"); export RUN_DIR
+  SCRATCH_STARTED=()
+  trap _stop_scratch_servers EXIT
+  trap 'exit 130' INT TERM
+  local mongo_var="${prefix}_MONGODB_URI" redis_var="${prefix}_REDIS_URL"
+  if [ -z "${!mongo_var:-}" ]; then
+    port=$(free_port); SCRATCH_STARTED+=("mongo:$port")
+    [ "$store" = disk ] && store="$RUN_DIR/mongo"
+    "$ROOT/scripts/services.sh" start-mongo "$port" "$store"
+    export "$mongo_var=mongodb://127.0.0.1:$port/$db"
+  fi
+  if [ -z "${!redis_var:-}" ]; then
+    port=$(free_port); SCRATCH_STARTED+=("redis:$port")
+    "$ROOT/scripts/services.sh" start-redis "$port" none
+    export "$redis_var=redis://127.0.0.1:$port/0"
+  fi
+}
+
+_stop_scratch_servers() {
+  local s
+  for s in "${SCRATCH_STARTED[@]}"; do
+    "$ROOT/scripts/services.sh" "stop-${s%%:*}" "${s##*:}"
+  done
+  rm -rf "$RUN_DIR"
+}
