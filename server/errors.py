@@ -80,3 +80,16 @@ class TooManyRequests(DomainError):
     def __init__(self, detail: str, *, retry_after: int, **kwargs):
         super().__init__(detail, **kwargs)
         self.retry_after = retry_after
+
+
+def field_errors(messages, prefix: str = "") -> list[dict]:
+    """marshmallow's nested error messages as a flat list of `{"field", "messages"}`, with
+    dotted paths for nested fields (`answers.CS-09.value`)."""
+    if isinstance(messages, dict):
+        out = []
+        for key, value in messages.items():
+            out += field_errors(value, f"{prefix}.{key}" if prefix else str(key))
+        return out
+    if isinstance(messages, (list, tuple)) and all(isinstance(m, str) for m in messages):
+        return [{"field": prefix or "_schema", "messages": list(messages)}]
+    return [{"field": prefix or "_schema", "messages": [str(messages)]}]

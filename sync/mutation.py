@@ -7,7 +7,7 @@ import json
 
 import marshmallow as ma
 
-from server.errors import DomainError, RuleViolation
+from server.errors import DomainError, RuleViolation, field_errors
 from server.models.inspection import UUID_PATTERN
 
 #: Largest mutation accepted, as JSON (a draft with 30 answers is ~10 KB; photos travel apart).
@@ -103,15 +103,6 @@ def parse(raw: object) -> dict:
     try:
         return _SCHEMA.load(raw)
     except ma.ValidationError as exc:
-        errors = _flatten(exc.messages)
+        errors = field_errors(exc.messages)
         summary = "; ".join(f"{e['field']}: {' '.join(e['messages'])}" for e in errors[:3])
         raise RuleViolation(f"invalid mutation: {summary}", errors=errors) from None
-
-
-def _flatten(messages, prefix: str = "") -> list[dict]:
-    if isinstance(messages, dict):
-        out = []
-        for key, value in messages.items():
-            out += _flatten(value, f"{prefix}.{key}" if prefix else str(key))
-        return out
-    return [{"field": prefix or "_schema", "messages": [str(m) for m in messages]}]

@@ -18,7 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from server.errors import DomainError, TooManyRequests
+from server.errors import DomainError, TooManyRequests, field_errors
 
 log = logging.getLogger(__name__)
 
@@ -92,21 +92,16 @@ def problem(
     return response
 
 
-def flatten_messages(messages, location: str | None = None, prefix: str = "") -> list[dict]:
-    """webargs/marshmallow nested messages → a flat list of field problems with dotted paths."""
-    out: list[dict] = []
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            if location is None and not prefix:
-                out += flatten_messages(value, str(key), "")
-                continue
-            path = f"{prefix}.{key}" if prefix else str(key)
-            out += flatten_messages(value, location, path)
-    elif isinstance(messages, (list, tuple)) and all(isinstance(m, str) for m in messages):
-        out.append({"in": location, "field": prefix or "_schema", "messages": list(messages)})
-    else:
-        out.append({"in": location, "field": prefix or "_schema", "messages": [str(messages)]})
-    return out
+def flatten_messages(messages) -> list[dict]:
+    """webargs messages (`{location: {field: [...]}}`) → field problems with `in` and dotted
+    paths."""
+    if not isinstance(messages, dict):
+        return [{"in": None, **e} for e in field_errors(messages)]
+    return [
+        {"in": str(location), **error}
+        for location, fields in messages.items()
+        for error in field_errors(fields)
+    ]
 
 
 def _summary(errors: list[dict]) -> str:
