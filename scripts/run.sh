@@ -10,16 +10,22 @@ source "$(dirname "$0")/lib.sh"
 MONGO_PORT=${MONGO_PORT:-27117}
 REDIS_PORT=${REDIS_PORT:-6380}
 export HOST=${HOST:-127.0.0.1} PORT=${PORT:-8000}
+pid_alive "$RUN_DIR/api.pid" && die "the API is already running (pid $(cat "$RUN_DIR/api.pid")); stop it first: make stop"
+port_open "$PORT" && die "port $PORT is in use; set PORT to another one"
+
+# From here on, Ctrl-C or any failure stops what this run started, and only that.
 started=()
 cleanup() {
-  for pidfile in "$RUN_DIR/api.pid" "$RUN_DIR/worker.pid"; do stop_pid "$pidfile" "$(basename "$pidfile" .pid)"; done
-  for s in "${started[@]}"; do "$ROOT/scripts/services.sh" "stop-${s%%:*}" "${s##*:}"; done
+  set +e
+  for name in api worker; do
+    [[ " ${started[*]} " == *" $name "* ]] && stop_pid "$RUN_DIR/$name.pid" "$name"
+  done
+  for s in "${started[@]}"; do
+    case "$s" in mongo:* | redis:*) "$ROOT/scripts/services.sh" "stop-${s%%:*}" "${s##*:}" ;; esac
+  done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-port_open "$PORT" && ! pid_alive "$RUN_DIR/api.pid" && die "port $PORT is in use; set PORT to another one"
-pid_alive "$RUN_DIR/api.pid" && die "the API is already running (pid $(cat "$RUN_DIR/api.pid")); stop it first: make stop"
 
 seed_default=0
 if [ -z "${MONGODB_URI:-}" ]; then
@@ -49,10 +55,12 @@ if [ "${SEED_DEMO:-$seed_default}" = 1 ]; then "${flask[@]}" seed-demo; fi
 
 nohup "$PY" -m server.jobs.worker >"$RUN_DIR/worker.log" 2>&1 </dev/null &
 echo $! >"$RUN_DIR/worker.pid"
+started+=(worker)
 "$VENV/bin/gunicorn" --bind "$HOST:$PORT" --workers "${WEB_CONCURRENCY:-2}" --threads 4 \
   --access-logfile - "server.app:create_app()" &
 gunicorn_pid=$!
 echo "$gunicorn_pid" >"$RUN_DIR/api.pid"
+started+=(api)
 wait_port "$PORT" 30 "$RUN_DIR/api.pid" api /dev/null
 say "API on http://$HOST:$PORT  (docs: http://$HOST:$PORT/docs, health: /health)"
 say "worker log: $RUN_DIR/worker.log; Ctrl-C stops everything started here"
