@@ -9,11 +9,20 @@ so reading a photo costs the same however many are stored, unlike GridFS, whose
 Writes are idempotent: chunks first, the blob document last, so a blob document exists only
 when all its bytes do ("have I got this hash" is one `_id` lookup), and writing the same
 content twice stores it once.
+
+Staged content (resumable uploads): bytes that arrive before their hash is known are written
+once, as chunks under a prefix of the uploader's choosing (`"<prefix>:<n>"`), and the blob
+document then *adopts* them: it lists its parts (`[{"prefix", "size"}, ...]`, in order)
+instead of copying them under its hash. A blob without `parts` has one part whose prefix is
+its hash. Either way every read is by `_id`, and the bytes of a photo are written once.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import io
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
@@ -35,6 +44,16 @@ class BlobMismatch(ValueError):
 
 def chunk_id(sha256: str, n: int) -> str:
     return f"{sha256}:{n}"
+
+
+def chunk_count(size: int) -> int:
+    """Chunks of a part of `size` bytes (every one CHUNK_SIZE but the last)."""
+    return -(-size // CHUNK_SIZE)
+
+
+def blob_parts(info: dict) -> list[dict]:
+    """The parts of a blob document, in order: `[{"prefix", "size"}]`."""
+    return info.get("parts") or [{"prefix": info["_id"], "size": info["size"]}]
 
 
 class BlobStore:
@@ -100,16 +119,168 @@ class BlobStore:
         info = self.info(sha256)
         if info is None:
             raise KeyError(sha256)
-        end = info["size"] if end is None else min(end, info["size"])
-        if start >= end:
-            return
+        return self.read_parts(blob_parts(info), start, end)
+
+    def read_parts(
+        self, parts: list[dict], start: int = 0, end: int | None = None
+    ) -> Iterator[bytes]:
+        """Bytes [start, end) of the concatenated parts (a blob's, or staged ones)."""
+        total = sum(p["size"] for p in parts)
+        end = total if end is None else min(end, total)
+        base = 0
+        for part in parts:
+            lo, hi = max(start, base), min(end, base + part["size"])
+            if lo < hi:
+                yield from self._read_part(part["prefix"], lo - base, hi - base)
+            base += part["size"]
+
+    def _read_part(self, prefix: str, start: int, end: int) -> Iterator[bytes]:
         first, last = start // CHUNK_SIZE, (end - 1) // CHUNK_SIZE
         for n in range(first, last + 1):
-            chunk = self._chunks.find_one({"_id": chunk_id(sha256, n)})
-            data = bytes(chunk["data"])
+            chunk = self._chunks.find_one({"_id": chunk_id(prefix, n)})
+            if chunk is None:
+                raise KeyError(chunk_id(prefix, n))
+            data = chunk["data"]
             lo = start - n * CHUNK_SIZE if n == first else 0
             hi = end - n * CHUNK_SIZE if n == last else len(data)
-            yield data[lo:hi]
+            yield bytes(data[lo:hi]) if (lo, hi) != (0, len(data)) else bytes(data)
+
+    def chunk(self, prefix: str, n: int) -> bytes:
+        """One chunk's bytes, by `_id`; KeyError if absent."""
+        doc = self._chunks.find_one({"_id": chunk_id(prefix, n)})
+        if doc is None:
+            raise KeyError(chunk_id(prefix, n))
+        return bytes(doc["data"])
+
+    def open_parts(
+        self, parts: list[dict], *, cache_bytes: int = 8 * CHUNK_SIZE, warm: dict | None = None
+    ) -> BlobReader:
+        """A seekable read-only file over parts (what Pillow and the format checks read);
+        `warm` maps `(prefix, n)` to chunk bytes the caller already holds."""
+        return BlobReader(self, parts, cache_bytes=cache_bytes, warm=warm)
+
+    def stage(self, prefix: str, n: int, data: bytes, *, owner: str) -> None:
+        """Write chunk `n` of a staged part; `owner` (an upload id) lets stray chunks be found."""
+        doc = {"_id": chunk_id(prefix, n), "data": Binary(data), "staged_for": owner}
+        try:
+            self._chunks.insert_one(doc)
+        except DuplicateKeyError:  # the same attempt writing again: last write wins
+            self._chunks.replace_one({"_id": doc["_id"]}, doc)
+
+    def discard_staged(self, parts: Iterable[dict]) -> None:
+        """Delete staged parts that no blob adopted (`size` may over-count: ids are cheap)."""
+        ids = [chunk_id(p["prefix"], n) for p in parts for n in range(chunk_count(p["size"]))]
+        for i in range(0, len(ids), 500):
+            self._chunks.delete_many({"_id": {"$in": ids[i : i + 500]}})
+
+    def adopt(
+        self, sha256: str, parts: list[dict], *, verified_sha256: str, now: datetime, **meta
+    ) -> tuple[dict, bool]:
+        """Record staged parts as the content `sha256` without copying them.
+
+        The caller has read every staged byte and hashed it (`verified_sha256`), as ingest
+        does while validating the photo. Returns (blob document, adopted); when the content
+        was stored already, the staged parts are the caller's to discard."""
+        if verified_sha256 != sha256:
+            raise BlobMismatch(f"content hashes to {verified_sha256}, not {sha256}")
+        size = sum(p["size"] for p in parts)
+        doc = {
+            "_id": sha256,
+            "size": size,
+            "chunks": sum(chunk_count(p["size"]) for p in parts),
+            "parts": [{"prefix": p["prefix"], "size": p["size"]} for p in parts],
+            "created_at": now,
+            **meta,
+        }
+        try:
+            self._blobs.insert_one(doc)
+        except DuplicateKeyError:  # stored already (or concurrently, by another upload)
+            return self.info(sha256), False
+        return doc, True
 
     def read_all(self, sha256: str) -> bytes:
         return b"".join(self.read(sha256))
+
+
+class BlobReader(io.RawIOBase):
+    """Seekable file over blob parts, fetching chunks by `_id` on demand.
+
+    Recently read chunks are kept up to `cache_bytes`, so a photo read several times in a row
+    (hash, format checks, decode) comes from MongoDB once while it fits, and memory stays
+    bounded for any size.
+    """
+
+    def __init__(
+        self, store: BlobStore, parts: list[dict], *, cache_bytes: int, warm: dict | None = None
+    ):
+        super().__init__()
+        self._store = store
+        self._starts: list[int] = []
+        self._chunks: list[tuple[str, int, int]] = []  # (prefix, n, size)
+        base = 0
+        for part in parts:
+            for n in range(chunk_count(part["size"])):
+                self._starts.append(base + n * CHUNK_SIZE)
+                self._chunks.append(
+                    (part["prefix"], n, min(CHUNK_SIZE, part["size"] - n * CHUNK_SIZE))
+                )
+            base += part["size"]
+        self.size = base
+        self._pos = 0
+        self._cache: OrderedDict[int, bytes] = OrderedDict()
+        self._cache_limit = max(1, cache_bytes // CHUNK_SIZE)
+        for index, (prefix, n, size) in enumerate(self._chunks):
+            data = (warm or {}).get((prefix, n))
+            if data is not None and len(data) == size and len(self._cache) < self._cache_limit:
+                self._cache[index] = data
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def _chunk(self, index: int) -> bytes:
+        data = self._cache.get(index)
+        if data is None:
+            prefix, n, _ = self._chunks[index]
+            data = self._store.chunk(prefix, n)
+            self._cache[index] = data
+            if len(self._cache) > self._cache_limit:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(index)
+        return data
+
+    def readinto(self, buffer) -> int:
+        if self._pos >= self.size:
+            return 0
+        index = bisect.bisect_right(self._starts, self._pos) - 1
+        data = self._chunk(index)
+        lo = self._pos - self._starts[index]
+        n = min(len(buffer), len(data) - lo)
+        buffer[:n] = data[lo : lo + n]
+        self._pos += n
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = self.size - self._pos
+        pieces, wanted = [], min(size, max(0, self.size - self._pos))
+        while wanted > 0:
+            index = bisect.bisect_right(self._starts, self._pos) - 1
+            data = self._chunk(index)
+            lo = self._pos - self._starts[index]
+            piece = data[lo : lo + wanted] if (lo, wanted) != (0, len(data)) else data
+            pieces.append(piece)
+            self._pos += len(piece)
+            wanted -= len(piece)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the service and the tests need, idempotently: the Python virtualenv with the
-# project's dependencies (pyproject.toml), Debian's redis-server, and the embedded
-# MongoDB-wire server (mongo-java-server jars from Maven Central + our compiled launcher).
+# project's dependencies (pyproject.toml), Debian's redis-server and fonts-noto-cjk (the CJK
+# font of photo watermarks, as in docker/Dockerfile), and the embedded MongoDB-wire server
+# (mongo-java-server jars from Maven Central + our compiled launcher).
 # A second run only checks stamps and returns in well under a second.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -31,6 +32,19 @@ install_redis() {
   command -v redis-server >/dev/null || die "redis-server is still missing after installing it"
 }
 
+# The watermark font (WATERMARK_FONT's default path); SIL Open Font License 1.1.
+CJK_FONT=/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+install_cjk_font() {
+  [ -f "$CJK_FONT" ] && return 0
+  say "installing fonts-noto-cjk (Debian package)"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo -n"
+  $sudo apt-get update -qq || die "apt-get update failed; install fonts-noto-cjk by hand"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    fonts-noto-cjk >/dev/null || die "apt-get install fonts-noto-cjk failed"
+  [ -f "$CJK_FONT" ] || die "$CJK_FONT is still missing after installing fonts-noto-cjk"
+}
+
 install_mongo_wire() {
   local src="$ROOT/scripts/mongo-wire" dir="$TOOLS/mongo-wire" want
   want=$(stamp_of "$src/pom.xml" "$src/MongoWire.java")
@@ -49,4 +63,5 @@ install_mongo_wire() {
 
 install_python
 install_redis
+install_cjk_font
 install_mongo_wire

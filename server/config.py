@@ -33,6 +33,21 @@ class Settings:
     rq_queue: str = "default"
     mongodb_timeout_ms: int = 5000
     password_hash_profile: str = "RFC_9106_LOW_MEMORY"
+    #: Largest photo accepted by the upload endpoint (tus `Tus-Max-Size`), in bytes.
+    max_upload_bytes: int = 30 * 1024 * 1024
+    #: Largest decoded image, in pixels: the decompression-bomb limit (a 12-MP phone is 12e6).
+    max_image_pixels: int = 50_000_000
+    #: Unfinished uploads are deleted this long after their last byte arrived.
+    upload_expiry_hours: int = 72
+    #: Device clock vs server clock beyond this many seconds flags a photo (spoofed clocks).
+    clock_skew_seconds: int = 600
+    #: Long side of the thumbnail and of the watermarked review copy, in pixels.
+    thumbnail_px: int = 320
+    review_px: int = 1600
+    #: CJK font for the watermark: Debian's fonts-noto-cjk (installed by scripts/bootstrap.sh
+    #: and by the Docker image); face 2 of the collection is Simplified Chinese.
+    watermark_font: str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+    watermark_font_index: int = 2
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
@@ -67,11 +82,32 @@ class Settings:
                 "PASSWORD_HASH_PROFILE must be RFC_9106_LOW_MEMORY, "
                 "RFC_9106_HIGH_MEMORY or CHEAPEST (tests only)"
             )
+        self._validate_media()
         try:
             parse_rate_limit(self.login_rate_limit)
         except ValueError as exc:
             raise ConfigError(f"LOGIN_RATE_LIMIT is not a rate limit: {exc}") from exc
         return self
+
+    def _validate_media(self) -> None:
+        if not 0 < self.max_upload_bytes <= 1024**3:
+            raise ConfigError("MAX_UPLOAD_BYTES must be 1 byte to 1 GiB")
+        # Above Pillow's own threshold (89,478,485 px) Pillow warns before our check runs.
+        if not 1_000_000 <= self.max_image_pixels <= 89_478_485:
+            raise ConfigError("MAX_IMAGE_PIXELS must be 1000000-89478485")
+        if self.upload_expiry_hours <= 0:
+            raise ConfigError("UPLOAD_EXPIRY_HOURS must be positive")
+        if self.clock_skew_seconds <= 0:
+            raise ConfigError("CLOCK_SKEW_SECONDS must be positive")
+        if not 64 <= self.thumbnail_px <= self.review_px <= 4096:
+            raise ConfigError("need 64 <= THUMBNAIL_PX <= REVIEW_PX <= 4096")
+        if not os.path.isfile(self.watermark_font):
+            raise ConfigError(
+                f"WATERMARK_FONT {self.watermark_font!r} does not exist: install Debian's "
+                "fonts-noto-cjk (scripts/bootstrap.sh does) or name another CJK font file"
+            )
+        if not 0 <= self.watermark_font_index < 64:
+            raise ConfigError("WATERMARK_FONT_INDEX must be 0-63")
 
     @property
     def mongodb_database(self) -> str:

@@ -5,10 +5,22 @@ from server.models.device import Device
 from server.models.enterprise import Enterprise
 from server.models.inspection import Inspection
 from server.models.jurisdiction import Jurisdiction
+from server.models.photo import Photo
 from server.models.token import AuthToken
+from server.models.upload import Upload
 from server.models.user import User
 
-DOCUMENTS = (Jurisdiction, Enterprise, User, AuthToken, Device, ChecklistVersion, Inspection)
+DOCUMENTS = (
+    Jurisdiction,
+    Enterprise,
+    User,
+    AuthToken,
+    Device,
+    ChecklistVersion,
+    Inspection,
+    Upload,
+    Photo,
+)
 
 __all__ = [
     "DOCUMENTS",
@@ -18,5 +30,7 @@ __all__ = [
     "Enterprise",
     "Inspection",
     "Jurisdiction",
+    "Photo",
+    "Upload",
     "User",
 ]

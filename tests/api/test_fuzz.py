@@ -24,12 +24,6 @@ def _app():
 schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
 
 
-@schemathesis.serializer("application/offset+octet-stream")
-def _octets(ctx, value) -> bytes:
-    """tus PATCH bodies are raw bytes."""
-    return value if isinstance(value, bytes) else str(value).encode()
-
-
 schema = schemathesis.openapi.from_wsgi("/openapi.json", _app())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 
 import pytest
@@ -54,3 +55,54 @@ def test_wrong_hash_stores_nothing(store, db):
 def test_empty_content(store):
     doc = store.put(b"", now=utcnow())
     assert doc["size"] == 0 and store.read_all(doc["_id"]) == b""
+
+
+def _stage(store, prefix, data):
+    for n in range(0, len(data), CHUNK_SIZE):
+        store.stage(prefix, n // CHUNK_SIZE, data[n : n + CHUNK_SIZE], owner="u1")
+    return {"prefix": prefix, "size": len(data)}
+
+
+def test_adopted_parts_read_as_one_blob_without_copies(store, db):
+    a, b = os.urandom(CHUNK_SIZE + 10), os.urandom(CHUNK_SIZE * 2 + 7)
+    parts = [_stage(store, "u1.a", a), _stage(store, "u1.b", b)]
+    sha = hashlib.sha256(a + b).hexdigest()
+    doc, adopted = store.adopt(sha, parts, verified_sha256=sha, now=utcnow())
+    assert adopted and doc["size"] == len(a + b) and store.has(sha)
+    assert store.read_all(sha) == a + b
+    assert db["media_chunks"].count_documents({}) == 5  # 2 + 3 staged, nothing copied
+    lo, hi = len(a) - 5, len(a) + CHUNK_SIZE + 3  # across both parts and a chunk boundary
+    assert b"".join(store.read(sha, lo, hi)) == (a + b)[lo:hi]
+    again, adopted = store.adopt(sha, parts, verified_sha256=sha, now=utcnow())
+    assert not adopted and again["_id"] == sha
+
+
+def test_adopt_refuses_content_not_hashing_to_its_name(store):
+    parts = [_stage(store, "u1.a", b"abc")]
+    with pytest.raises(BlobMismatch):
+        store.adopt("0" * 64, parts, verified_sha256="1" * 64, now=utcnow())
+    assert not store.has("0" * 64)
+
+
+def test_discard_staged_deletes_by_id(store, db):
+    parts = [_stage(store, "u1.a", os.urandom(CHUNK_SIZE * 2)), _stage(store, "u1.b", b"x")]
+    store.discard_staged([{"prefix": "u1.a", "size": CHUNK_SIZE * 5}])  # over-counting is fine
+    assert db["media_chunks"].count_documents({}) == 1
+    store.discard_staged(parts)
+    assert db["media_chunks"].count_documents({}) == 0
+
+
+def test_blob_reader_is_a_seekable_file_with_a_bounded_cache(store):
+    data = os.urandom(CHUNK_SIZE * 3 + 99)
+    parts = [_stage(store, "u1.a", data[:1000]), _stage(store, "u1.b", data[1000:])]
+    reader = store.open_parts(parts, cache_bytes=CHUNK_SIZE)
+    assert reader.size == len(data) and reader.read(10) == data[:10]
+    reader.seek(-50, io.SEEK_END)
+    assert reader.read() == data[-50:]
+    reader.seek(995)
+    assert reader.read(10) == data[995:1005]
+    buffer = bytearray(CHUNK_SIZE)
+    reader.seek(2000)
+    n = reader.readinto(buffer)
+    assert bytes(buffer[:n]) == data[2000 : 2000 + n]
+    assert len(reader._cache) == 1

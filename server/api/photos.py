@@ -1,0 +1,144 @@
+"""`/api/v1/photos/{sha256}`: photo evidence — metadata, thumbnail, watermarked review copy and
+the untouched original.
+
+Who sees a photo (`media.links.can_see`): admins, its uploaders, and whoever may see an object
+it is linked to (resolvers registered by the owners of inspections, hazards,
+rectifications). Anyone else gets 404, as for a photo that does not exist.
+
+GPS policy (`media.links.gps_visible`): admins, supervisors and inspectors see positions;
+enterprise managers and workers see them only on photos they uploaded. For the others the
+metadata has no `gps` (neither the field nor the EXIF GPS group) and `/original` — whose EXIF
+carries the position — answers 403; they review the thumbnail and the review copy, which
+carry no EXIF (the watermark prints the place to about 100 m).
+
+Derived copies are immutable and named by their blob hash: `ETag` is that hash, cached for a
+year, and `If-None-Match` answers 304. The original supports single byte ranges (206,
+`Content-Range`; 416 when unsatisfiable) and is streamed chunk by chunk from MongoDB. Every
+image is served with the type sniffed at ingest and `X-Content-Type-Options: nosniff`.
+"""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from media import images
+from media.blobstore import BlobStore
+from media.links import gps_visible, visible_links, visible_photo
+from schemas.photo import PhotoSchema
+from server.api.context import current_actor
+from server.api.problems import problem
+from server.errors import Forbidden
+from server.models.photo import Photo
+
+blp = Blueprint("photos", __name__, url_prefix="/api/v1", description="Photo evidence")
+
+IMMUTABLE = "private, max-age=31536000, immutable"
+
+
+def _store() -> BlobStore:
+    return BlobStore(Photo._get_db())
+
+
+@blp.route("/photos/<sha256>")
+class PhotoById(MethodView):
+    @blp.doc(operationId="getPhoto")
+    @blp.response(200, PhotoSchema)
+    def get(self, sha256):
+        """What the camera said and the server knows about one photo, and its links."""
+        actor = current_actor()
+        photo = visible_photo(actor, sha256)
+        body = PhotoSchema().dump(photo)
+        shown = {link.key for link in visible_links(actor, photo)}
+        body["links"] = [
+            dumped
+            for dumped, link in zip(body["links"], photo.links, strict=True)
+            if link.key in shown
+        ]
+        if not gps_visible(actor, photo):
+            body.pop("gps", None)
+            body.get("exif", {}).pop("gps", None)
+        return jsonify(body)
+
+
+def _derived(sha256: str, which: str) -> Response:
+    photo = visible_photo(current_actor(), sha256)
+    blob = getattr(photo, which)
+    headers = {
+        "ETag": f'"{blob}"',
+        "Cache-Control": IMMUTABLE,
+        "X-Content-Type-Options": "nosniff",
+        "Vary": "Authorization",
+    }
+    if request.if_none_match.contains(blob):
+        return Response(status=304, headers=headers)
+    return Response(_store().read_all(blob), mimetype="image/jpeg", headers=headers)
+
+
+@blp.route("/photos/<sha256>/thumbnail")
+class PhotoThumbnail(MethodView):
+    @blp.doc(operationId="getPhotoThumbnail")
+    @blp.response(200, content_type="image/jpeg", description="upright JPEG, no EXIF")
+    @blp.alt_response(304, description="not modified (If-None-Match)")
+    def get(self, sha256):
+        """The upright thumbnail (JPEG)."""
+        return _derived(sha256, "thumbnail")
+
+
+@blp.route("/photos/<sha256>/review")
+class PhotoReview(MethodView):
+    @blp.doc(operationId="getPhotoReview")
+    @blp.response(200, content_type="image/jpeg", description="upright, watermarked JPEG")
+    @blp.alt_response(304, description="not modified (If-None-Match)")
+    def get(self, sha256):
+        """The watermarked review copy (time, place, enterprise, inspector, receipt)."""
+        return _derived(sha256, "review")
+
+
+@blp.route("/photos/<sha256>/original")
+class PhotoOriginal(MethodView):
+    @blp.doc(operationId="getPhotoOriginal")
+    @blp.response(200, content_type="application/octet-stream", description="the bytes as sent")
+    @blp.alt_response(206, description="one byte range (Range: bytes=...)")
+    @blp.alt_response(304, description="not modified (If-None-Match)")
+    @blp.alt_response(416, description="range not satisfiable")
+    def get(self, sha256):
+        """The original bytes, untouched (HTTP ranges supported)."""
+        actor = current_actor()
+        photo = visible_photo(actor, sha256)
+        if not gps_visible(actor, photo):
+            raise Forbidden("the original carries the camera position; your role sees copies")
+        size, etag = photo.size, photo.id
+        headers = {
+            "ETag": f'"{etag}"',
+            "Cache-Control": IMMUTABLE,
+            "Accept-Ranges": "bytes",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": (
+                f'attachment; filename="{photo.id}.{images.EXTENSIONS[photo.format]}"'
+            ),
+            "Vary": "Authorization",
+        }
+        if request.if_none_match.contains(etag):
+            return Response(status=304, headers=headers)
+        start, end, status = 0, size, 200
+        wanted = request.range
+        fresh = "If-Range" not in request.headers or request.if_range.etag == etag
+        if wanted is not None and fresh:
+            if len(wanted.ranges) == 1:  # several ranges: answer the whole file (allowed)
+                found = wanted.range_for_length(size)
+                if found is None:
+                    return problem(
+                        416,
+                        "Range not satisfiable",
+                        f"the original has {size} bytes",
+                        slug="range-not-satisfiable",
+                        headers={"Content-Range": f"bytes */{size}", **headers},
+                    )
+                (start, end), status = found, 206
+                headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        body = _store().read(photo.id, start, end)
+        response = Response(body, status=status, mimetype=photo.content_type, headers=headers)
+        response.content_length = end - start
+        return response

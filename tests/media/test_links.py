@@ -1,0 +1,88 @@
+"""The link registry: kinds resolved by their owners, 404 for what the caller cannot see,
+422 for kinds nobody registered, and arrival hooks after a photo is stored and linked."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from media import links
+from media.errors import UnknownLinkKind
+from server.errors import NotFound, RuleViolation
+from tests.media import helpers as h
+
+
+def test_only_known_kinds_can_be_registered():
+    with pytest.raises(ValueError, match="unknown link kind"):
+        links.register_link_kind("invoice", lambda actor, link_id: True)
+
+
+def test_check_link_target(world, hazards):
+    inspector = world["users"]["inspector"].actor()
+    target = links.check_link_target(inspector, "hazard", "h-1")
+    assert target.enterprise_id == world["enterprise"].id
+    with pytest.raises(NotFound):
+        links.check_link_target(inspector, "hazard", "x-1")
+    with pytest.raises(NotFound):
+        links.check_link_target(world["users"]["manager_b"].actor(), "hazard", "h-1")
+    with pytest.raises(UnknownLinkKind):
+        links.check_link_target(inspector, "rectification", "r-1")
+    with pytest.raises(RuleViolation):
+        links.check_link_target(inspector, "hazard", "bad id!")
+
+
+def test_a_resolver_may_answer_true_false_or_none(world):
+    inspector = world["users"]["inspector"].actor()
+    links.register_link_kind("rectification", lambda actor, link_id: link_id == "ok")
+    try:
+        assert links.check_link_target(inspector, "rectification", "ok") == links.LinkTarget()
+        with pytest.raises(NotFound):
+            links.check_link_target(inspector, "rectification", "no")
+    finally:
+        links.unregister_link_kind("rectification")
+
+
+def test_arrival_hooks_run_once_per_link_and_their_failures_are_contained(
+    client, world, hazards, caplog
+):
+    seen = []
+
+    def hook(sha256, link):
+        seen.append((sha256, link))
+
+    def broken(sha256, link):
+        raise RuntimeError("hook bug")
+
+    links.register_arrival_hook("hazard", broken)
+    links.register_arrival_hook("hazard", hook)
+    try:
+        data = h.jpeg()
+        headers = world["headers"]["inspector"]
+        with caplog.at_level(logging.ERROR, logger="media.links"):
+            assert h.upload(client, headers, data).status_code == 204
+            meta = h.photo_metadata(data, "h-2", item_code="CS-01")
+            assert h.upload(client, headers, data, meta=meta).status_code == 204
+    finally:
+        links.unregister_arrival_hook("hazard", hook)
+        links.unregister_arrival_hook("hazard", broken)
+    sha = h.sha256(data)
+    assert seen == [
+        (sha, links.LinkRef("hazard", "h-1", None)),
+        (sha, links.LinkRef("hazard", "h-2", "CS-01")),
+    ]
+    assert "photo arrival hook failed" in caplog.text
+
+
+def test_can_see_asks_the_resolvers_of_every_link(client, world, hazards):
+    from server.models.photo import Photo
+
+    data = h.jpeg()
+    assert h.upload(client, world["headers"]["inspector"], data).status_code == 204
+    photo = Photo.objects.get(id=h.sha256(data))
+    assert links.can_see(world["users"]["worker"].actor(), photo)  # via the hazard
+    assert not links.can_see(world["users"]["manager_b"].actor(), photo)
+    links.unregister_link_kind("hazard")  # nobody resolves hazards any more
+    assert not links.can_see(world["users"]["worker"].actor(), photo)
+    assert links.can_see(world["users"]["inspector"].actor(), photo)  # the uploader
+    assert links.can_see(world["users"]["admin"].actor(), photo)

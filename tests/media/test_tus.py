@@ -1,0 +1,430 @@
+"""tus 1.0 over HTTP (Flask test client): discovery, creation, offsets, checksums,
+termination, expiration, tenancy, and concurrent PATCHes on the real MongoDB-wire server."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from datetime import timedelta
+
+import pytest
+from rq import Queue, SimpleWorker
+from rq.serializers import JSONSerializer
+
+from media import tus
+from media.blobstore import CHUNK_SIZE
+from media.errors import OffsetMismatch
+from media.ingest import resume_stalled_ingests
+from media.links import register_link_kind, unregister_link_kind
+from server.clock import utcnow
+from server.jobs.media import maintain_uploads
+from server.models.photo import Photo
+from server.models.upload import COMPLETE, INGESTING, Upload
+from tests.media import helpers as h
+
+PROBLEM = "application/problem+json"
+
+
+def _problem(response, status: int, slug: str) -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == PROBLEM
+    body = response.get_json()
+    assert body["type"] == f"/problems/{slug}" and body["status"] == status
+    assert response.headers["Tus-Resumable"] == "1.0.0"
+    return body
+
+
+def _counts(db) -> dict:
+    return {
+        name: db[name].count_documents({})
+        for name in ("media_uploads", "media_chunks", "media_blobs", "photos")
+    }
+
+
+def test_options_advertises_the_server_without_authentication(client, settings):
+    response = client.options("/api/v1/uploads")
+    assert response.status_code == 204
+    assert response.headers["Tus-Version"] == "1.0.0"
+    assert response.headers["Tus-Resumable"] == "1.0.0"
+    assert response.headers["Tus-Extension"] == "creation,checksum,termination,expiration"
+    assert response.headers["Tus-Max-Size"] == str(settings.max_upload_bytes)
+    assert response.headers["Tus-Checksum-Algorithm"] == "sha256,sha1"
+
+
+def test_create_then_head_reports_offset_and_expiry(client, world, hazards):
+    headers = world["headers"]["inspector"]
+    data = h.jpeg()
+    created = h.create(client, headers, data)
+    assert created.status_code == 201
+    url = created.headers["Location"]
+    assert url.startswith("/api/v1/uploads/")
+    assert "Upload-Expires" in created.headers
+    head = client.head(url, headers={**headers, **h.TUS})
+    assert head.status_code == 200
+    assert head.headers["Upload-Offset"] == "0"
+    assert head.headers["Upload-Length"] == str(len(data))
+    assert head.headers["Upload-Metadata"] == h.photo_metadata(data)
+    assert head.headers["Cache-Control"] == "no-store"
+
+
+def test_requests_without_tus_version_are_412_naming_the_version(client, world, hazards):
+    headers = world["headers"]["inspector"]
+    response = client.post("/api/v1/uploads", headers={**headers, "Upload-Length": "10"})
+    _problem(response, 412, "unsupported-tus-version")
+    assert response.headers["Tus-Version"] == "1.0.0"
+
+
+def test_authentication_is_required(client, world, hazards):
+    response = h.create(client, {}, h.jpeg())
+    _problem(response, 401, "unauthenticated")
+
+
+def test_chunked_upload_with_checksums_makes_a_photo(client, world, hazards, db):
+    headers = world["headers"]["inspector"]
+    data = h.noisy_jpeg((1600, 1200), seed=2)
+    url = h.create(client, headers, data).headers["Location"]
+    offset, step = 0, 300_000
+    for algorithm in ("sha256", "sha1", "sha256", "sha256", "sha1", "sha256"):
+        body = data[offset : offset + step]
+        if not body:
+            break
+        response = h.patch(client, headers, url, offset, body, h.b64digest(body, algorithm))
+        assert response.status_code == 204, response.get_data(as_text=True)
+        offset = int(response.headers["Upload-Offset"])
+    assert offset == len(data)
+    assert response.headers["Photo-Id"] == h.sha256(data)
+    photo = Photo.objects.get(id=h.sha256(data))
+    assert photo.size == len(data) and photo.format == "JPEG"
+    assert [(link.kind, link.id) for link in photo.links] == [("hazard", "h-1")]
+    # The received chunks became the original: written once, not copied.
+    assert db["media_blobs"].find_one({"_id": photo.id})["parts"]
+    head = client.head(url, headers={**headers, **h.TUS})
+    assert head.headers["Upload-Offset"] == str(len(data))
+
+
+def test_wrong_offset_is_409_and_changes_nothing(client, world, hazards):
+    headers = world["headers"]["inspector"]
+    data = h.jpeg()
+    url = h.create(client, headers, data).headers["Location"]
+    assert h.patch(client, headers, url, 0, data[:100]).status_code == 204
+    body = _problem(h.patch(client, headers, url, 50, data[50:200]), 409, "offset-mismatch")
+    assert body["offset"] == 100
+    assert client.head(url, headers={**headers, **h.TUS}).headers["Upload-Offset"] == "100"
+
+
+def test_checksum_mismatch_is_460_and_nothing_is_kept(client, world, hazards, db):
+    headers = world["headers"]["inspector"]
+    data = h.jpeg()
+    url = h.create(client, headers, data).headers["Location"]
+    wrong = h.b64digest(b"something else")
+    _problem(h.patch(client, headers, url, 0, data[:500], wrong), 460, "checksum-mismatch")
+    assert client.head(url, headers={**headers, **h.TUS}).headers["Upload-Offset"] == "0"
+    assert db["media_chunks"].count_documents({}) == 0
+    assert Upload.objects.get(id=url.rsplit("/", 1)[1]).attempts == []
+
+
+def test_unsupported_checksum_algorithm_is_400(client, world, hazards):
+    headers = world["headers"]["inspector"]
+    data = h.jpeg()
+    url = h.create(client, headers, data).headers["Location"]
+    _problem(h.patch(client, headers, url, 0, data, "md5 AAAA"), 400, "bad-request")
+
+
+def test_patch_needs_the_tus_content_type(client, world, hazards):
+    headers = world["headers"]["inspector"]
+    data = h.jpeg()
+    url = h.create(client, headers, data).headers["Location"]
+    response = client.patch(url, data=data, headers={**headers, **h.TUS, "Upload-Offset": "0"})
+    _problem(response, 415, "unsupported-media-type")
+
+
+def test_bytes_past_upload_length_are_413(client, world, hazards, db):
+    headers = world["headers"]["inspector"]
+    data = h.jpeg()
+    url = h.create(client, headers, data).headers["Location"]
+    _problem(h.patch(client, headers, url, 0, data + b"more"), 413, "upload-too-large")
+    assert db["media_chunks"].count_documents({}) == 0
+
+
+def test_zero_bytes_are_refused_at_creation(client, world, hazards, db):
+    response = h.create(client, world["headers"]["inspector"], b"")
+    _problem(response, 422, "empty-upload")
+    assert _counts(db)["media_uploads"] == 0
+
+
+def test_too_large_an_upload_is_refused_at_creation(client, world, hazards, settings):
+    data = h.jpeg()
+    response = h.create(
+        client, world["headers"]["inspector"], data, length=settings.max_upload_bytes + 1
+    )
+    _problem(response, 413, "upload-too-large")
+
+
+@pytest.mark.parametrize(
+    "meta,field",
+    [
+        (h.metadata(link_kind="hazard", link_id="h-1"), "Upload-Metadata.sha256"),
+        (
+            h.metadata(sha256="ab" * 32, link_kind="photo", link_id="h-1"),
+            "Upload-Metadata.link_kind",
+        ),
+        (
+            h.metadata(sha256="ab" * 32, link_kind="hazard", link_id="a b"),
+            "Upload-Metadata.link_id",
+        ),
+        (
+            h.metadata(sha256="ab" * 32, link_kind="hazard", link_id="h-1", device_time="noon"),
+            "Upload-Metadata.device_time",
+        ),
+        ("sha256 !!notbase64", "Upload-Metadata.sha256"),
+    ],
+)
+def test_bad_metadata_is_422_naming_the_key(client, world, hazards, meta, field):
+    response = h.create(client, world["headers"]["inspector"], h.jpeg(), meta)
+    body = _problem(response, 422, "rule-violation")
+    assert field in [e["field"] for e in body["errors"]]
+
+
+def test_an_unregistered_link_kind_is_422(client, world):
+    data = h.jpeg()
+    # Rectifications do not exist yet, so nothing registers them.
+    meta = h.photo_metadata(data, kind="rectification", link_id="r-1")
+    body = _problem(
+        h.create(client, world["headers"]["inspector"], data, meta), 422, "unknown-link-kind"
+    )
+    assert body["reasons"] == [{"rule": "link_kind_registered", "kind": "rectification"}]
+
+
+def test_another_tenants_object_is_404(client, world, hazards, db):
+    data = h.jpeg()
+    meta = h.photo_metadata(data, link_id="x-9")  # the resolver denies it to everyone here
+    _problem(h.create(client, world["headers"]["inspector"], data, meta), 404, "not-found")
+    # A manager of enterprise B cannot attach evidence to A's hazard either.
+    meta = h.photo_metadata(data, link_id="h-1")
+    _problem(h.create(client, world["headers"]["manager_b"], data, meta), 404, "not-found")
+    assert _counts(db)["media_uploads"] == 0
+
+
+@pytest.mark.parametrize("role", ["inspector2", "supervisor", "manager", "worker"])
+def test_only_the_uploader_and_admins_see_an_upload(client, world, hazards, role):
+    data = h.jpeg()
+    url = h.create(client, world["headers"]["inspector"], data).headers["Location"]
+    other = world["headers"][role]
+    assert client.head(url, headers={**other, **h.TUS}).status_code == 404
+    _problem(h.patch(client, other, url, 0, data), 404, "not-found")
+    _problem(client.delete(url, headers={**other, **h.TUS}), 404, "not-found")
+    admin = world["headers"]["admin"]
+    assert client.head(url, headers={**admin, **h.TUS}).status_code == 200
+
+
+def test_termination_deletes_the_upload_and_its_bytes(client, world, hazards, db):
+    headers = world["headers"]["inspector"]
+    data = h.noisy_jpeg((1200, 900))
+    url = h.create(client, headers, data).headers["Location"]
+    assert h.patch(client, headers, url, 0, data[:2000]).status_code == 204
+    assert db["media_chunks"].count_documents({}) == 1
+    assert client.delete(url, headers={**headers, **h.TUS}).status_code == 204
+    assert client.head(url, headers={**headers, **h.TUS}).status_code == 404
+    assert _counts(db) == {"media_uploads": 0, "media_chunks": 0, "media_blobs": 0, "photos": 0}
+
+
+def test_another_api_process_continues_the_upload(client, world, hazards, settings):
+    """Nothing lives in the process: a second app (as after a restart) resumes."""
+    from server.app import create_app
+
+    headers = world["headers"]["inspector"]
+    data = h.noisy_jpeg((1600, 1200), seed=5)
+    url = h.create(client, headers, data).headers["Location"]
+    assert h.patch(client, headers, url, 0, data[: len(data) // 2]).status_code == 204
+    other = create_app(settings).test_client()
+    offset = int(other.head(url, headers={**headers, **h.TUS}).headers["Upload-Offset"])
+    assert offset == len(data) // 2
+    assert h.patch(other, headers, url, offset, data[offset:]).status_code == 204
+    assert Photo.objects(id=h.sha256(data)).count() == 1
+
+
+class _SlowBody:
+    """A request body that hands over its first piece, then waits for the other PATCH."""
+
+    def __init__(self, data: bytes, barrier: threading.Barrier):
+        self.data, self.pos, self.barrier = data, 0, barrier
+
+    def read(self, size: int) -> bytes:
+        if self.pos == tus.READ_SIZE:
+            self.barrier.wait(timeout=10)
+        piece = self.data[self.pos : self.pos + min(size, tus.READ_SIZE - self.pos % tus.READ_SIZE)]
+        self.pos += len(piece)
+        return piece
+
+
+def test_concurrent_patches_from_one_offset_commit_exactly_one(world, hazards, settings, store, db):
+    inspector = world["users"]["inspector"].actor()
+    data = os.urandom(3 * CHUNK_SIZE)  # never completes: any bytes will do
+    upload = tus.create_upload(
+        inspector,
+        length=len(data),
+        metadata_header=h.photo_metadata(data),
+        now=utcnow(),
+        settings=settings,
+    )
+    # Same offset, different bytes (a confused client): at most one may land, uncorrupted.
+    bodies = [data[: 2 * CHUNK_SIZE], bytes(reversed(data[: 2 * CHUNK_SIZE]))]
+    barrier = threading.Barrier(2)
+    results = []
+
+    def patch(body):
+        try:
+            tus.append(
+                inspector,
+                upload.id,
+                offset=0,
+                read=_SlowBody(body, barrier).read,
+                content_length=len(body),
+                checksum=None,
+                now=utcnow(),
+                settings=settings,
+                store=store,
+            )
+            results.append(body)
+        except OffsetMismatch:
+            results.append("409")
+
+    threads = [threading.Thread(target=patch, args=(b,)) for b in bodies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r == "409" for r in results) == [False, True]
+    winner = next(r for r in results if r != "409")
+    upload.reload()
+    assert upload.offset == 2 * CHUNK_SIZE and upload.attempts == []
+    assert b"".join(store.read_parts(upload.segments)) == winner
+    # The loser's chunks are gone: only the winner's two remain.
+    assert db["media_chunks"].count_documents({}) == 2
+
+
+def test_expiry_deletes_stale_partial_uploads_with_their_bytes(client, world, hazards, db):
+    headers = world["headers"]["inspector"]
+    stale = h.noisy_jpeg((1200, 900), seed=1)
+    url = h.create(client, headers, stale).headers["Location"]
+    assert h.patch(client, headers, url, 0, stale[:5000]).status_code == 204
+    done = h.jpeg()
+    assert h.upload(client, headers, done).status_code == 204
+    assert tus.expire_stale_uploads(utcnow()) == 0
+    later = utcnow() + timedelta(hours=73)
+    assert tus.expire_stale_uploads(later) == 2
+    counts = _counts(db)
+    assert counts["media_uploads"] == 0 and counts["photos"] == 1
+    # What is left is exactly the finished photo's original and its two derived copies.
+    assert counts["media_blobs"] == 3
+    photo = Photo.objects.get(id=h.sha256(done))
+    assert b"".join(tus.BlobStore(db).read(photo.id)) == done
+
+
+def test_an_expired_upload_answers_404(client, world, hazards):
+    headers = world["headers"]["inspector"]
+    data = h.jpeg()
+    url = h.create(client, headers, data).headers["Location"]
+    Upload.objects(id=url.rsplit("/", 1)[1]).update_one(set__expires_at=utcnow() - timedelta(1))
+    assert client.head(url, headers={**headers, **h.TUS}).status_code == 404
+
+
+def test_maintenance_job_runs_on_a_real_worker(world, hazards, redis, settings, monkeypatch, db):
+    monkeypatch.setenv("MONGODB_URI", settings.mongodb_uri)
+    monkeypatch.setenv("REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("SECRET_KEY", settings.secret_key)
+    inspector = world["users"]["inspector"].actor()
+    data = h.jpeg()
+    upload = tus.create_upload(
+        inspector,
+        length=len(data),
+        metadata_header=h.photo_metadata(data),
+        now=utcnow() - timedelta(hours=100),
+        settings=settings,
+    )
+    queue = Queue("media-test", connection=redis, serializer=JSONSerializer)
+    job = queue.enqueue(maintain_uploads)
+    SimpleWorker([queue], connection=redis, serializer=JSONSerializer).work(burst=True)
+    job.refresh()
+    assert job.is_finished, job.latest_result()
+    assert job.return_value() == {"expired": 1, "resumed": 0}
+    assert Upload.objects(id=upload.id).count() == 0
+
+
+def test_an_ingest_whose_process_died_is_resumed(world, settings, store):
+    inspector = world["users"]["inspector"].actor()
+    data = h.jpeg()
+
+    def crashing(actor, link_id):  # the process "dies" while turning the upload into a photo
+        if Upload.objects(state=INGESTING).count():
+            raise RuntimeError("killed")
+        return True
+
+    register_link_kind("hazard", crashing)
+    try:
+        upload = tus.create_upload(
+            inspector,
+            length=len(data),
+            metadata_header=h.photo_metadata(data),
+            now=utcnow(),
+            settings=settings,
+        )
+        with pytest.raises(RuntimeError, match="killed"):
+            tus.append(  # chunked transfer: the length is known only at the end
+                inspector,
+                upload.id,
+                offset=0,
+                read=io.BytesIO(data).read,
+                content_length=None,
+                checksum=None,
+                now=utcnow(),
+                settings=settings,
+                store=store,
+            )
+        assert upload.reload().state == INGESTING and not Photo.objects(id=h.sha256(data)).count()
+        # A process without the hazard owner's wiring leaves it alone (never refuses it).
+        unregister_link_kind("hazard")
+        later = utcnow() + timedelta(minutes=6)
+        assert resume_stalled_ingests(later, settings=settings, store=store) == 0
+        assert upload.reload().state == INGESTING
+        register_link_kind("hazard", lambda actor, link_id: True)
+        assert resume_stalled_ingests(utcnow(), settings=settings, store=store) == 0  # too soon
+        later = utcnow() + timedelta(minutes=6)
+        assert resume_stalled_ingests(later, settings=settings, store=store) == 1
+    finally:
+        unregister_link_kind("hazard")
+    assert upload.reload().state == COMPLETE
+    assert b"".join(store.read(h.sha256(data))) == data
+
+
+def test_a_failure_before_the_last_commit_acknowledges_nothing(world, settings, store, db):
+    inspector = world["users"]["inspector"].actor()
+    data = h.jpeg()
+    calls = []
+
+    def flaky(actor, link_id):
+        calls.append(link_id)
+        if len(calls) == 2:  # at creation fine, then fails while the last PATCH is checked
+            raise RuntimeError("database hiccup")
+        return True
+
+    register_link_kind("hazard", flaky)
+    try:
+        upload = tus.create_upload(
+            inspector,
+            length=len(data),
+            metadata_header=h.photo_metadata(data),
+            now=utcnow(),
+            settings=settings,
+        )
+        patch = dict(
+            offset=0, content_length=len(data), checksum=None, settings=settings, store=store
+        )
+        with pytest.raises(RuntimeError):
+            tus.append(inspector, upload.id, read=io.BytesIO(data).read, now=utcnow(), **patch)
+        assert upload.reload().offset == 0 and db["media_chunks"].count_documents({}) == 0
+        tus.append(inspector, upload.id, read=io.BytesIO(data).read, now=utcnow(), **patch)
+    finally:
+        unregister_link_kind("hazard")
+    assert upload.reload().state == COMPLETE
