@@ -12,7 +12,9 @@ from server.api import (
     enterprises,
     health,
     jurisdictions,
+    photos,
     request_log,
+    uploads,
     users,
 )
 from server.api import sync as sync_api
@@ -22,6 +24,7 @@ from server.api.problems import ProblemApi
 from server.cli import register_commands
 from server.config import Settings
 from server.db import connect_mongo, redis_client
+from server.evidence import register_evidence_links
 from server.logs import configure_logging
 from server.services.login_throttle import LoginThrottle
 
@@ -34,6 +37,8 @@ BLUEPRINTS = (
     devices.blp,
     checklists.blp,
     sync_api.blp,
+    uploads.blp,
+    photos.blp,
 )
 
 
@@ -56,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_URL="/docs/assets/",
     )
     connect_mongo(settings)
+    register_evidence_links()
     redis = redis_client(settings)
     app.extensions["safety"] = Services(
         settings=settings,

@@ -29,7 +29,7 @@ from server.models.inspection import Status
 from server.models.inspection import feed_scope as inspection_scope
 from server.models.inspection import feed_visible as inspection_visible
 from server.models.synced import mark_dirty
-from server.services.inspections import judge_answers, submission_problems
+from server.services.inspections import judge_answers, photos_arrived, submission_problems
 from sync import mutation
 from sync.collections import BY_NAME
 from sync.policy import Verdict, decide_change
@@ -199,8 +199,23 @@ def _insert_creates(ctx: PushContext, creates: list, slots: list) -> None:
         for i, m, _doc in creates:
             slots[i] = _existing_create(ctx, m, stored.get(m["id"]))
         return
+    _recheck_photos(ctx, [doc for _i, _m, doc in creates])
     for i, m, doc in creates:
         slots[i] = _applied(m, 1, doc)
+
+
+def _recheck_photos(ctx: PushContext, docs: list[dict]) -> None:
+    """A photo that finished uploading between the manifest check and the write found no
+    missing entry to strike off: strike it now, or the inspection would wait for ever."""
+    waiting = {h for doc in docs for h in doc.get("missing_photos") or ()}
+    if not waiting:
+        return
+    arrived = waiting - set(ctx.blobs.missing(waiting))
+    for doc in docs:
+        here = [h for h in doc.get("missing_photos") or () if h in arrived]
+        if here and photos_arrived(doc["_id"], here):
+            doc["missing_photos"] = [h for h in doc["missing_photos"] if h not in arrived]
+            doc["photos_complete"] = not doc["missing_photos"]
 
 
 def _existing_create(ctx: PushContext, m: dict, current: dict | None) -> dict:
@@ -271,7 +286,9 @@ def _change(ctx: PushContext, m: dict) -> dict:
     )
     if result.matched_count == 0:  # changed between our read and our write: decide again
         return _change(ctx, m)
-    return _applied(m, new_version, {**current, **changes, "version": new_version})
+    updated = {**current, **changes, "version": new_version}
+    _recheck_photos(ctx, [updated])
+    return _applied(m, new_version, updated)
 
 
 def _check_correctable(ctx: PushContext, original_id: str) -> None:

@@ -10,9 +10,6 @@ from server.actor import Actor, Role
 from server.errors import Forbidden, RuleViolation
 from server.models.device import Device
 
-#: Device clocks further than this from the server's are flagged: watermark apps and
-#: unsynced phones are known to carry wrong times (domain brief §7).
-CLOCK_SKEW_LIMIT = timedelta(minutes=5)
 #: A device holding unsynced work that has not synced for this long has stalled.
 STALL_AFTER = timedelta(hours=6)
 #: Work left unsynced this long means trouble, even if the device still talks to us.
@@ -48,13 +45,23 @@ def device_of(actor: Actor, device_id: str) -> Device:
     return device
 
 
-def record(device: Device, report: Report, *, now: datetime, kind: str, cursor: int | None = None):
-    """Store what the device reported now ("pull" or "push") and its estimated clock offset."""
+def record(
+    device: Device,
+    report: Report,
+    *,
+    now: datetime,
+    kind: str,
+    skew_limit_s: float,
+    cursor: int | None = None,
+):
+    """Store what the device reported now ("pull" or "push") and its estimated clock offset,
+    flagged beyond `skew_limit_s` (CLOCK_SKEW_SECONDS): phones with a wrong clock are how
+    watermark times get faked (domain brief §7)."""
     offset = clock_offset(report, now)
     changes = {"set__last_seen_at": now, f"set__last_{kind}_at": now}
     if offset is not None:
         changes["set__clock_offset_s"] = offset
-        changes["set__clock_skewed"] = abs(offset) > CLOCK_SKEW_LIMIT.total_seconds()
+        changes["set__clock_skewed"] = abs(offset) > skew_limit_s
     if cursor is not None:
         changes["set__cursor_seq"] = cursor
     for field in ("pending_mutations", "pending_photo_bytes", "oldest_unsynced_at", "app_version"):

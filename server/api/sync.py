@@ -55,7 +55,12 @@ class Pull(MethodView):
         page = feed.pull(get_db(), actor, cursor=args["cursor"], limit=args["limit"])
         now = utcnow()
         telemetry.record(
-            device, _report(args), now=now, kind="pull", cursor=feed.decode_cursor(page.cursor)
+            device,
+            _report(args),
+            now=now,
+            kind="pull",
+            skew_limit_s=services().settings.clock_skew_seconds,
+            cursor=feed.decode_cursor(page.cursor),
         )
         return {
             "changes": page.changes,
@@ -92,7 +97,13 @@ class Push(MethodView):
             clock_offset_s=offset,
         )
         receipts = push(ctx, body["mutations"])
-        telemetry.record(device, report, now=now, kind="push")
+        telemetry.record(
+            device,
+            report,
+            now=now,
+            kind="push",
+            skew_limit_s=services().settings.clock_skew_seconds,
+        )
         if body["mutations"]:
             request_sequencing(services().redis, services().settings.rq_queue)
         return {"receipts": receipts, "server_time": now, "clock_offset_s": offset}

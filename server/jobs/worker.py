@@ -1,4 +1,5 @@
-"""`python -m server.jobs.worker`: an RQ worker with its scheduler, configured like the API.
+"""`python -m server.jobs.worker`: an RQ worker with its scheduler, configured like the API,
+plus the periodic maintenance the embedded server cannot do by itself (no TTL indexes).
 
 Jobs are JSON-serialized. The default worker forks per job; the MongoDB connection is lazy
 (`connect=False`), so each job process opens its own after the fork.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 from rq import Queue, Worker
@@ -16,37 +18,54 @@ from rq.serializers import JSONSerializer
 
 from server.config import Settings
 from server.db import connect_mongo, redis_client
+from server.evidence import register_evidence_links
 from server.jobs.feed import SWEEP_JOB_ID, sweep_feed
+from server.jobs.media import maintain_uploads
 from server.logs import configure_logging
 
 log = logging.getLogger(__name__)
 
-#: How often the feed sweep runs (sync.sequencer.sweep): a crash between a write and its dirty
-#: mark delays that change by at most this long.
-SWEEP_EVERY = timedelta(minutes=10)
+#: (job, job id, every): a crash between a write and its dirty mark delays that change by at
+#: most the sweep interval; stale partial uploads are deleted within the upload interval.
+PERIODIC: tuple[tuple[Callable, str, timedelta], ...] = (
+    (sweep_feed, SWEEP_JOB_ID, timedelta(minutes=10)),
+    (maintain_uploads, "uploads-maintenance", timedelta(minutes=15)),
+)
 
 
-def schedule_sweeps(queue: Queue, stop: threading.Event) -> None:
-    """Queue the feed sweep now and every SWEEP_EVERY (one queued at a time across workers)."""
+def schedule_periodic(queue: Queue, stop: threading.Event, tick: timedelta) -> None:
+    """Queue each periodic job when due (one queued copy at a time across workers)."""
+    due = {job_id: 0.0 for _job, job_id, _every in PERIODIC}
+    elapsed = 0.0
     while not stop.is_set():
-        try:
-            queue.enqueue(sweep_feed, job_id=SWEEP_JOB_ID, unique=True, result_ttl=0)
-        except DuplicateJobError:
-            pass  # the last sweep has not run yet
-        except Exception as exc:  # noqa: BLE001 - keep trying while Redis is away
-            log.warning("could not queue the feed sweep", extra={"error": str(exc)})
-        stop.wait(SWEEP_EVERY.total_seconds())
+        for job, job_id, every in PERIODIC:
+            if elapsed >= due[job_id]:
+                try:
+                    queue.enqueue(job, job_id=job_id, unique=True, result_ttl=0)
+                except DuplicateJobError:
+                    pass  # the last run has not happened yet
+                except Exception as exc:  # noqa: BLE001 - keep trying while Redis is away
+                    log.warning(
+                        "could not queue a periodic job", extra={"job": job_id, "error": str(exc)}
+                    )
+                    continue
+                due[job_id] = elapsed + every.total_seconds()
+        stop.wait(tick.total_seconds())
+        elapsed += tick.total_seconds()
 
 
 def main() -> None:
     settings = Settings.from_env()
     configure_logging(settings.log_level)
     connect_mongo(settings)
+    register_evidence_links()
     redis = redis_client(settings)
     queue = Queue(settings.rq_queue, connection=redis, serializer=JSONSerializer)
     worker = Worker([queue], connection=redis, serializer=JSONSerializer)
     stop = threading.Event()
-    threading.Thread(target=schedule_sweeps, args=(queue, stop), daemon=True).start()
+    threading.Thread(
+        target=schedule_periodic, args=(queue, stop, timedelta(minutes=1)), daemon=True
+    ).start()
     log.info("worker starting", extra={"queue": settings.rq_queue})
     try:
         worker.work(with_scheduler=True)

@@ -1,5 +1,6 @@
 """Rules of an inspection's content: answers judged against the pinned checklist version, the
-photos they name, and what must hold before a draft can be submitted.
+photos they name, what must hold before a draft can be submitted, and how photo evidence
+arriving later completes it (the inspection side of media.links).
 
 Plain functions over plain data, used by the sync push (sync.push) and testable alone.
 """
@@ -11,7 +12,11 @@ from dataclasses import dataclass
 
 from checklists.answer import AnswerError, Outcome, evaluate
 from checklists.template import ChecklistTemplate
+from media.links import LinkRef, LinkTarget
+from server.actor import Actor
 from server.errors import RuleViolation
+from server.models.inspection import Inspection, feed_scope, feed_visible
+from server.models.synced import changed_fields, mark_dirty
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 NOTE_MAX = 2000
@@ -103,3 +108,45 @@ def _error(field: str, message: str) -> dict:
 def _invalid(errors: list[dict]) -> RuleViolation:
     summary = "; ".join(f"{e['field']}: {e['messages'][0]}" for e in errors[:3])
     return RuleViolation(f"invalid answers: {summary}", errors=errors)
+
+
+def photo_link_target(actor: Actor, inspection_id: str) -> LinkTarget | None:
+    """Photo evidence may be linked to, and seen through, an inspection the actor may see."""
+    raw = Inspection._get_collection().find_one(
+        {"_id": inspection_id}, {"jurisdiction_id": 1, "inspector_id": 1, "enterprise_id": 1}
+    )
+    if raw is None or not feed_visible(actor, feed_scope(raw)):
+        return None
+    return LinkTarget(enterprise_id=raw.get("enterprise_id"))
+
+
+def photos_arrived(inspection_id: str, hashes: list[str]) -> bool:
+    """Strike arrived photos off an inspection's missing list; `photos_complete` turns true
+    with the last one. Idempotent; returns whether anything changed."""
+    collection = Inspection._get_collection()
+    arrived = set(hashes)
+    while True:
+        raw = collection.find_one({"_id": inspection_id}, {"missing_photos": 1, "sync_rev": 1})
+        if raw is None:
+            return False
+        missing = raw.get("missing_photos") or []
+        still = [h for h in missing if h not in arrived]
+        if len(still) == len(missing):
+            return False
+        changed = changed_fields()
+        result = collection.update_one(
+            {"_id": inspection_id, "sync_rev": raw.get("sync_rev", 0)},
+            {
+                "$set": {**changed["$set"], "missing_photos": still, "photos_complete": not still},
+                "$inc": changed["$inc"],
+            },
+        )
+        if result.matched_count:
+            mark_dirty(collection.name)
+            return True
+        # written meanwhile: read again
+
+
+def on_photo_arrived(sha256: str, link: LinkRef) -> None:
+    """Arrival hook for photos linked to an inspection (registered by the app factory)."""
+    photos_arrived(link.id, [sha256])

@@ -1,0 +1,120 @@
+"""Manifest-first photos: receipts list what the server lacks; arrivals complete inspections."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from checklists.versions import pinned_template
+from media.blobstore import BlobStore
+from media.links import LinkRef
+from server.clock import utcnow
+from server.models.inspection import Inspection
+from server.services.inspections import on_photo_arrived, photo_link_target
+from tests.sync.helpers import FAIL, failing_yes_no_item, make_world, passing_answers, phone_for
+
+
+@pytest.fixture
+def setup(client, auth_headers, published, db):
+    cs = pinned_template("CS", 1)
+    _j, enterprise, (inspector,) = make_world(auth_headers)
+    phone = phone_for(client, inspector, auth_headers, device_id="photo-phone")
+    return cs, enterprise, inspector, phone, BlobStore(db)
+
+
+def _with_photos(cs, *photos):
+    item = failing_yes_no_item(cs, photo_required=True)
+    answers = passing_answers(cs)
+    answers[item.code] = {"value": FAIL, "photos": list(photos)}
+    return answers
+
+
+def test_receipt_lists_missing_photos_until_they_arrive(setup):
+    cs, enterprise, _inspector, phone, blobs = setup
+    have = blobs.put(b"photo one", now=utcnow())["_id"]
+    lacking = hashlib.sha256(b"photo two").hexdigest()
+    inspection_id = phone.create_inspection(
+        enterprise_id=str(enterprise.id),
+        checklist_code="CS",
+        checklist_version=1,
+        answers=_with_photos(cs, have, lacking),
+    )
+    receipt = phone.push()[0]
+    assert receipt["missing_photos"] == [lacking]
+    assert receipt["photos_complete"] is False
+    blobs.put(b"photo two", now=utcnow())
+    on_photo_arrived(lacking, LinkRef("inspection", inspection_id))
+    on_photo_arrived(lacking, LinkRef("inspection", inspection_id))  # hooks may run twice
+    stored = Inspection.objects.get(id=inspection_id)
+    assert stored.missing_photos == [] and stored.photos_complete is True
+    phone.pull()
+    assert phone.server["inspections"][inspection_id]["photos_complete"] is True
+
+
+def test_a_photo_stored_before_the_manifest_is_not_missing(setup):
+    cs, enterprise, _inspector, phone, blobs = setup
+    early = blobs.put(b"uploaded first", now=utcnow())["_id"]
+    phone.create_inspection(
+        enterprise_id=str(enterprise.id),
+        checklist_code="CS",
+        checklist_version=1,
+        answers=_with_photos(cs, early),
+    )
+    receipt = phone.push()[0]
+    assert receipt["missing_photos"] == [] and receipt["photos_complete"] is True
+
+
+def test_link_target_is_the_inspection_its_readers_may_see(setup, auth_headers):
+    from server.actor import Role
+    from tests.factories import JurisdictionFactory, regulator
+
+    cs, enterprise, inspector, phone, _blobs = setup
+    inspection_id = phone.create_inspection(
+        enterprise_id=str(enterprise.id), checklist_code="CS", checklist_version=1
+    )
+    phone.push()
+    assert photo_link_target(inspector.actor(), inspection_id).enterprise_id == enterprise.id
+    stranger = regulator(Role.INSPECTOR, JurisdictionFactory()).actor()
+    assert photo_link_target(stranger, inspection_id) is None
+    assert photo_link_target(inspector.actor(), "no-such-inspection") is None
+
+
+def test_tus_upload_linked_to_the_inspection_completes_it(setup, client):
+    """End to end: manifest in the push, bytes through tus, the feed says complete."""
+    from tests.media import helpers as media
+
+    cs, enterprise, _inspector, phone, _blobs = setup
+    photo = media.jpeg()
+    inspection_id = phone.create_inspection(
+        enterprise_id=str(enterprise.id),
+        checklist_code="CS",
+        checklist_version=1,
+        answers=_with_photos(cs, media.sha256(photo)),
+    )
+    assert phone.push()[0]["missing_photos"] == [media.sha256(photo)]
+    headers = {"Authorization": f"Bearer {phone.token}"}
+    meta = media.photo_metadata(photo, link_id=inspection_id, kind="inspection", item_code="CS-01")
+    response = media.upload(client, headers, photo, meta=meta)
+    assert response.status_code == 204, response.get_data(as_text=True)
+    phone.pull()
+    assert phone.server["inspections"][inspection_id]["photos_complete"] is True
+    assert phone.server["inspections"][inspection_id]["missing_photos"] == []
+
+
+def test_evidence_cannot_be_uploaded_to_someone_elses_inspection(setup, client, auth_headers):
+    from server.actor import Role
+    from tests.factories import JurisdictionFactory, regulator
+    from tests.media import helpers as media
+
+    _cs, enterprise, _inspector, phone, _blobs = setup
+    inspection_id = phone.create_inspection(
+        enterprise_id=str(enterprise.id), checklist_code="CS", checklist_version=1
+    )
+    phone.push()
+    stranger = auth_headers(regulator(Role.INSPECTOR, JurisdictionFactory()))
+    photo = media.jpeg()
+    meta = media.photo_metadata(photo, link_id=inspection_id, kind="inspection")
+    response = media.create(client, stranger, photo, meta)
+    assert response.status_code == 404
+    assert response.get_json()["type"] == "/problems/not-found"
