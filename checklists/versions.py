@@ -10,6 +10,7 @@ against.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,7 +43,7 @@ def find(code: str, version: str | int | None = None) -> ChecklistVersion:
     code = code.upper()
     if version is None:
         found = latest(code)
-    elif str(version).isdigit():
+    elif re.fullmatch(r"[0-9]{1,9}", str(version)):  # ASCII digits only: "¹".isdigit()
         found = ChecklistVersion.objects(id=ChecklistVersion.key(code, int(version))).first()
     else:
         found = ChecklistVersion.objects(code=code, content_hash=str(version).lower()).first()

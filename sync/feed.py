@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -58,7 +59,7 @@ def decode_cursor(cursor: str | None) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         version, _, seq = text.partition(":")
-        if version != "v1" or not seq.isdigit():
+        if version != "v1" or not re.fullmatch(r"[0-9]{1,18}", seq):
             raise ValueError(text)
         return int(seq)
     except (ValueError, binascii.Error, UnicodeDecodeError):

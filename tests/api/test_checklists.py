@@ -97,3 +97,9 @@ def test_publishing_unchanged_content_creates_no_version(client, auth_headers, p
 def test_only_admins_publish(client, inspector_headers, published):
     response = client.post("/api/v1/checklists/publish", headers=inspector_headers)
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("version", ["¹", "٣", "99999999999999999999999"])
+def test_odd_version_strings_are_404_not_500(client, inspector_headers, published, version):
+    response = client.get(f"/api/v1/checklists/CS/versions/{version}", headers=inspector_headers)
+    assert response.status_code == 404
