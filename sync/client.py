@@ -4,13 +4,18 @@ It keeps the server's copy of every object it may see (from pulls), its own unsy
 an outbox of mutations with client-generated ids, and retries with exponential backoff when
 the link fails. It never deletes an outbox entry before the server has answered it with a
 receipt; a conflict or rejection moves the entry to `attention` (shown to the inspector)
-instead of blocking the queue. Tests and benchmarks drive it through any `Transport`: the
-in-process WSGI app, or a `FlakyLink` that loses, duplicates and reorders requests.
+instead of blocking the queue. Photos stay on the phone, named by SHA-256 in the answers;
+after a push it sends those the receipts say the server lacks, over tus, resuming an
+interrupted upload from the server's offset. Tests and benchmarks drive it through any
+`Transport`: the in-process WSGI app, or a `FlakyLink` that loses, duplicates and reorders
+requests.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
 import random
 import uuid
 from collections.abc import Callable
@@ -29,10 +34,13 @@ class LinkDown(Exception):
 class Reply:
     status: int
     body: dict
+    headers: dict = field(default_factory=dict)
 
 
 class Transport(Protocol):
-    def send(self, method: str, path: str, *, params=None, json=None, headers=None) -> Reply: ...
+    def send(
+        self, method: str, path: str, *, params=None, json=None, data=None, headers=None
+    ) -> Reply: ...
 
 
 class WsgiTransport:
@@ -41,15 +49,15 @@ class WsgiTransport:
     def __init__(self, test_client):
         self._client = test_client
 
-    def send(self, method, path, *, params=None, json=None, headers=None) -> Reply:
+    def send(self, method, path, *, params=None, json=None, data=None, headers=None) -> Reply:
         response = self._client.open(
-            path, method=method, query_string=params, json=json, headers=headers or {}
+            path, method=method, query_string=params, json=json, data=data, headers=headers or {}
         )
         try:
             body = orjson.loads(response.data) if response.data else {}
         except orjson.JSONDecodeError:
             body = {}
-        return Reply(response.status_code, body)
+        return Reply(response.status_code, body, dict(response.headers))
 
 
 class FlakyLink:
@@ -78,18 +86,18 @@ class FlakyLink:
         self.late: list[tuple] = []
         self.stats = {k: 0 for k in self.p} | {"late_delivered": 0}
 
-    def send(self, method, path, *, params=None, json=None, headers=None) -> Reply:
+    def send(self, method, path, *, params=None, json=None, data=None, headers=None) -> Reply:
         if self.offline:
             raise LinkDown("offline")
         self._deliver_late()
-        request = (method, path, copy.deepcopy(params), copy.deepcopy(json), headers)
+        request = (method, path, copy.deepcopy(params), copy.deepcopy(json), data, headers)
         if self._roll("delay"):
             self.late.append(request)  # a copy turns up later, after newer requests
         if self._roll("lose_request"):
             raise LinkDown("request lost")
-        reply = self.inner.send(method, path, params=params, json=json, headers=headers)
+        reply = self.inner.send(method, path, params=params, json=json, data=data, headers=headers)
         if self._roll("duplicate"):
-            self.inner.send(method, path, params=params, json=json, headers=headers)
+            self.inner.send(method, path, params=params, json=json, data=data, headers=headers)
         if self._roll("lose_response"):
             raise LinkDown("response lost after the server answered")
         return reply
@@ -101,10 +109,10 @@ class FlakyLink:
 
     def _deliver_late(self, force=False) -> None:
         if self.late and (force or self.random.random() < 0.5):
-            method, path, params, json, headers = self.late.pop(
+            method, path, params, json, data, headers = self.late.pop(
                 self.random.randrange(len(self.late))
             )
-            self.inner.send(method, path, params=params, json=json, headers=headers)
+            self.inner.send(method, path, params=params, json=json, data=data, headers=headers)
             self.stats["late_delivered"] += 1
 
     def _roll(self, what: str) -> bool:
@@ -133,6 +141,13 @@ class Phone:
     attention: list[dict] = field(default_factory=list)
     cursor: str | None = None
     attempts: int = 0
+    #: Photos taken on the phone, by SHA-256; kept until the server has them.
+    photos: dict[str, bytes] = field(default_factory=dict)
+    #: Photos the server asked for (from receipts): sha256 -> (inspection id, item code).
+    photos_wanted: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    #: tus upload URLs of photos being sent, so an interrupted upload resumes where it was.
+    upload_urls: dict[str, str] = field(default_factory=dict)
+    photo_chunk: int = 256 * 1024
 
     def __post_init__(self):
         self._random = random.Random(self.seed)
@@ -159,6 +174,12 @@ class Phone:
         self.local[inspection_id] = {**data, "id": inspection_id, "version": 1, "status": "draft"}
         self._enqueue("create", inspection_id, data, None)
         return inspection_id
+
+    def take_photo(self, data: bytes) -> str:
+        """Keep a photo on the phone; answers name it by the returned SHA-256."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        self.photos[sha256] = data
+        return sha256
 
     def edit(self, inspection_id: str, **changes) -> None:
         self._change("update", inspection_id, changes)
@@ -194,8 +215,9 @@ class Phone:
     # -- syncing ---------------------------------------------------------------------------
 
     def sync(self) -> None:
-        """Push the whole outbox, then pull until up to date."""
+        """Push the whole outbox, send the photos the server lacks, then pull."""
         self.push()
+        self.upload_photos()
         self.pull()
 
     def push(self) -> list[dict]:
@@ -220,6 +242,8 @@ class Phone:
     def _settle(self, mutation: dict, receipt: dict) -> None:
         status = receipt.get("first_status", receipt["status"])
         if status == "applied":
+            for sha256 in receipt.get("missing_photos") or ():
+                self.photos_wanted[sha256] = (mutation["id"], self._item_of(mutation, sha256))
             return
         self.attention.append({"mutation": mutation, "receipt": receipt})
         if status == "rejected" and "base_version" in mutation:
@@ -231,6 +255,63 @@ class Phone:
         if status == "conflict" and receipt.get("server_copy"):
             # The server's copy wins on the phone; the inspector re-applies the edit by hand.
             self.local[mutation["id"]] = copy.deepcopy(receipt["server_copy"])
+
+    @staticmethod
+    def _item_of(mutation: dict, sha256: str) -> str | None:
+        for code, answer in (mutation.get("data", {}).get("answers") or {}).items():
+            if sha256 in (answer.get("photos") or ()):
+                return code
+        return None
+
+    def upload_photos(self) -> None:
+        """Send every wanted photo over tus, resuming each from the server's offset."""
+        for sha256, (inspection_id, item_code) in list(self.photos_wanted.items()):
+            data = self.photos.get(sha256)
+            if data is None:
+                continue  # not on this phone: another device of the inspector has it
+            self._upload(sha256, data, inspection_id, item_code)
+            del self.photos_wanted[sha256]
+
+    def _upload(self, sha256: str, data: bytes, inspection_id: str, item_code: str | None):
+        tus = {"Tus-Resumable": "1.0.0"}
+        url = self.upload_urls.get(sha256)
+        if url is None:
+            meta = {"sha256": sha256, "link_kind": "inspection", "link_id": inspection_id}
+            if item_code:
+                meta["item_code"] = item_code
+            encoded = ",".join(
+                f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in meta.items()
+            )
+            created = self._exchange(
+                "POST",
+                "/api/v1/uploads",
+                headers={**tus, "Upload-Length": str(len(data)), "Upload-Metadata": encoded},
+            )
+            if created.status != 201:
+                raise RuntimeError(f"upload refused: {created.status} {created.body}")
+            url = self.upload_urls[sha256] = created.headers["Location"]
+        while True:
+            head = self._exchange("HEAD", url, headers=tus)
+            if head.status == 404:  # finished and cleared, or expired: start again
+                del self.upload_urls[sha256]
+                return self._upload(sha256, data, inspection_id, item_code)
+            offset = int(head.headers["Upload-Offset"])
+            if offset >= len(data):
+                self.upload_urls.pop(sha256, None)
+                return
+            piece = data[offset : offset + self.photo_chunk]
+            sent = self._exchange(
+                "PATCH",
+                url,
+                data=piece,
+                headers={
+                    **tus,
+                    "Upload-Offset": str(offset),
+                    "Content-Type": "application/offset+octet-stream",
+                },
+            )
+            if sent.status not in (204, 409):  # 409: a copy got there first; ask again
+                raise RuntimeError(f"upload failed: {sent.status} {sent.body}")
 
     def pull(self) -> int:
         applied = 0
@@ -251,18 +332,26 @@ class Phone:
                 return applied
 
     def _send(self, method, path, **kwargs) -> Reply:
+        reply = self._exchange(method, path, **kwargs)
+        if reply.status >= 400:
+            raise RuntimeError(f"{method} {path} answered {reply.status}: {reply.body}")
+        return reply
+
+    def _exchange(self, method, path, *, headers=None, **kwargs) -> Reply:
+        """One request, retried with backoff while the link fails or the server is busy."""
         delay = 0.5
         for _attempt in range(self.max_attempts):
             self.attempts += 1
             try:
                 reply = self.transport.send(
-                    method, path, headers={"Authorization": f"Bearer {self.token}"}, **kwargs
+                    method,
+                    path,
+                    headers={**(headers or {}), "Authorization": f"Bearer {self.token}"},
+                    **kwargs,
                 )
             except LinkDown:
                 reply = None
             if reply is not None and reply.status < 500 and reply.status != 429:
-                if reply.status >= 400:
-                    raise RuntimeError(f"{method} {path} answered {reply.status}: {reply.body}")
                 return reply
             self.sleep(delay * (0.5 + self._random.random()))  # backoff with jitter
             delay = min(delay * 2, 60)

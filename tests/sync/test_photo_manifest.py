@@ -118,3 +118,33 @@ def test_evidence_cannot_be_uploaded_to_someone_elses_inspection(setup, client, 
     response = media.create(client, stranger, photo, meta)
     assert response.status_code == 404
     assert response.get_json()["type"] == "/problems/not-found"
+
+
+def test_phone_sends_wanted_photos_over_a_flaky_link_and_the_inspection_completes(
+    client, auth_headers, published, db
+):
+    from sync.client import FlakyLink, WsgiTransport
+    from tests.media import helpers as media
+
+    cs = pinned_template("CS", 1)
+    _j, enterprise, (inspector,) = make_world(auth_headers)
+    link = FlakyLink(WsgiTransport(client), seed=11, lose_response=0.3, duplicate=0.2)
+    phone = phone_for(client, inspector, auth_headers, device_id="flaky-camera", transport=link)
+    phone.photo_chunk = 64 * 1024
+    shots = [media.noisy_jpeg(size=(640, 480), seed=n) for n in range(3)]
+    hashes = [phone.take_photo(shot) for shot in shots]
+    inspection_id = phone.create_inspection(
+        enterprise_id=str(enterprise.id),
+        checklist_code="CS",
+        checklist_version=1,
+        answers=_with_photos(cs, *hashes),
+    )
+    phone.sync()
+    link.flush()
+    phone.sync()
+    stored = Inspection.objects.get(id=inspection_id)
+    assert stored.missing_photos == [] and stored.photos_complete is True
+    assert phone.server["inspections"][inspection_id]["photos_complete"] is True
+    assert BlobStore(db).missing(hashes) == []
+    assert db["photos"].count_documents({}) == 3
+    assert link.stats["lose_response"] > 0
