@@ -1,4 +1,4 @@
-"""Shared marshmallow pieces: strict request bodies, ids, locations, pagination."""
+"""Shared marshmallow pieces: strict request bodies, ids, locations."""
 
 from __future__ import annotations
 
@@ -57,10 +57,3 @@ class GeoPoint(ma.fields.Nested):
     def _deserialize(self, value, attr, data, **kwargs):
         loaded = super()._deserialize(value, attr, data, **kwargs)
         return [loaded["longitude"], loaded["latitude"]]
-
-
-class PageQuerySchema(RequestSchema):
-    """Offset pagination of admin lists (the phone's change feed uses cursors instead)."""
-
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
-    page_size = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
