@@ -51,6 +51,15 @@ class PushContext:
     now: datetime
     #: Device clock minus server clock for this push, in seconds (None if not reported).
     clock_offset_s: float | None = None
+    #: Offsets beyond this many seconds flag the inspection (CLOCK_SKEW_SECONDS).
+    skew_limit_s: float = 600
+
+    @property
+    def clock_skewed(self) -> bool | None:
+        """Whether the device clock was off by more than the limit (None: unknown)."""
+        if self.clock_offset_s is None:
+            return None
+        return abs(self.clock_offset_s) > self.skew_limit_s
 
 
 def push(ctx: PushContext, mutations: list) -> list[dict]:
@@ -169,6 +178,7 @@ def _prepare_create(ctx: PushContext, m: dict, enterprises: dict) -> dict:
         "device_time": data.get("device_time"),
         "received_at": ctx.now,
         "clock_offset_s": ctx.clock_offset_s,
+        "clock_skewed": ctx.clock_skewed,
         "photos": judged.photos,
         "missing_photos": missing,
         "photos_complete": not missing,
@@ -246,6 +256,7 @@ def _change(ctx: PushContext, m: dict) -> dict:
     changes: dict = {"updated_at": ctx.now, "received_at": ctx.now, "sync_seq": None}
     if ctx.clock_offset_s is not None:
         changes["clock_offset_s"] = ctx.clock_offset_s
+        changes["clock_skewed"] = ctx.clock_skewed
     for field in ("unannounced", "note", "location", "device_time"):
         if field in data:
             changes[field] = data[field]

@@ -95,6 +95,7 @@ class Push(MethodView):
             device_id=device.device_id,
             now=now,
             clock_offset_s=offset,
+            skew_limit_s=services().settings.clock_skew_seconds,
         )
         receipts = push(ctx, body["mutations"])
         telemetry.record(

@@ -85,6 +85,8 @@ class Inspection(SyncedDocument):
     submitted_at_device = DateTimeField()
     #: Device clock minus server clock when the last change arrived, in seconds.
     clock_offset_s = FloatField()
+    #: The device clock was off by more than CLOCK_SKEW_SECONDS: its times are suspect.
+    clock_skewed = BooleanField()
     #: Every photo hash named by the answers, and those the server does not hold yet.
     photos = ListField(StringField())
     missing_photos = ListField(StringField())

@@ -7,15 +7,21 @@ from datetime import timedelta
 from server.actor import Role
 from server.clock import utcnow
 from server.models.device import Device
+from server.models.inspection import Inspection
 from tests.factories import JurisdictionFactory, regulator
 from tests.sync.helpers import make_world, phone_for
 
 
 def test_pull_and_push_record_reports_and_clock_offset(client, auth_headers, published):
-    _j, _e, (inspector,) = make_world(auth_headers)
+    _j, enterprise, (inspector,) = make_world(auth_headers)
     phone = phone_for(client, inspector, auth_headers, device_id="skewed-phone")
     phone.clock = lambda: utcnow() + timedelta(hours=2)  # the phone's clock is two hours fast
+    inspection_id = phone.create_inspection(
+        enterprise_id=str(enterprise.id), checklist_code="CS", checklist_version=1
+    )
     phone.push()
+    stored = Inspection.objects.get(id=inspection_id)
+    assert stored.clock_skewed is True and 7190 < stored.clock_offset_s < 7210
     phone.outbox = []
     body = {
         "device_id": "skewed-phone",
