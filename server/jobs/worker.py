@@ -19,6 +19,7 @@ from rq.serializers import JSONSerializer
 from server.config import Settings
 from server.db import connect_mongo, redis_client
 from server.evidence import register_evidence_links
+from server.jobs.auth import purge_dead_tokens
 from server.jobs.feed import SWEEP_JOB_ID, sweep_feed
 from server.jobs.media import maintain_uploads
 from server.logs import configure_logging
@@ -26,10 +27,11 @@ from server.logs import configure_logging
 log = logging.getLogger(__name__)
 
 #: (job, job id, every): a crash between a write and its dirty mark delays that change by at
-#: most the sweep interval; stale partial uploads are deleted within the upload interval.
+#: most the sweep interval; stale partial uploads and dead tokens go within theirs.
 PERIODIC: tuple[tuple[Callable, str, timedelta], ...] = (
     (sweep_feed, SWEEP_JOB_ID, timedelta(minutes=10)),
     (maintain_uploads, "uploads-maintenance", timedelta(minutes=15)),
+    (purge_dead_tokens, "tokens-purge", timedelta(hours=1)),
 )
 
 

@@ -81,3 +81,12 @@ def revoke(record: AuthToken, *, now: datetime) -> None:
 def revoke_all(user_id, *, now: datetime) -> int:
     """Revoke every live token of a user (disabled account, password change)."""
     return AuthToken.objects(user_id=user_id, revoked_at=None).update(set__revoked_at=now)
+
+
+def purge_tokens(*, now: datetime, keep: timedelta = timedelta(days=1)) -> int:
+    """Delete tokens that expired or were revoked more than `keep` ago (a periodic job: the
+    embedded server honours no TTL index). Returns how many went."""
+    cutoff = now - keep
+    return AuthToken.objects(
+        __raw__={"$or": [{"expires_at": {"$lt": cutoff}}, {"revoked_at": {"$lt": cutoff}}]}
+    ).delete()
