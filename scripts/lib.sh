@@ -80,7 +80,7 @@ claim_port() {
 # it started when the calling script exits.
 start_scratch_servers() {
   local prefix=$1 store=$2 db=$3 port
-  RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/safety-$db.XXXXXX"); export RUN_DIR
+  RUN_DIR=$(mktemp -d); export RUN_DIR
   SCRATCH_STARTED=()
   trap _stop_scratch_servers EXIT
   trap 'exit 130' INT TERM
