@@ -59,7 +59,9 @@ def latest_versions() -> list[ChecklistVersion]:
     for v in ChecklistVersion.objects.only("code", "version").batch_size(500):
         if v.code not in newest or v.version > newest[v.code].version:
             newest[v.code] = v
-    return [find(code, v.version) for code, v in sorted(newest.items())]
+    keys = [ChecklistVersion.key(code, v.version) for code, v in sorted(newest.items())]
+    found = {v.id: v for v in ChecklistVersion.objects(id__in=keys)}
+    return [found[key] for key in keys]
 
 
 def publish(template: ChecklistTemplate, *, now: datetime, by: ObjectId | None = None) -> Published:

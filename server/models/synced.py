@@ -33,9 +33,8 @@ class SyncedQuerySet(QuerySet):
     """A queryset whose updates always flag the documents for the change feed."""
 
     def update(self, *args, **kwargs):
-        if not kwargs.pop("_sequencer", False):
-            kwargs.setdefault("set__sync_seq", None)
-            kwargs["inc__sync_rev"] = 1
+        kwargs.setdefault("set__sync_seq", None)
+        kwargs["inc__sync_rev"] = 1
         result = super().update(*args, **kwargs)
         mark_dirty(self._document._get_collection_name())
         return result

@@ -37,7 +37,7 @@ def failing_yes_no_item(template: ChecklistTemplate, *, photo_required: bool):
 FAIL = NO
 
 
-def make_world(auth_headers, *, inspectors: int = 1):
+def make_world(*, inspectors: int = 1):
     jurisdiction = JurisdictionFactory()
     enterprise = EnterpriseFactory(jurisdiction_id=jurisdiction.id)
     people = [regulator(Role.INSPECTOR, jurisdiction) for _ in range(inspectors)]

@@ -21,7 +21,7 @@ def test_thousand_mutations_through_a_flaky_link_land_exactly_once(
     client, auth_headers, published, db
 ):
     cs = pinned_template("CS", 1)
-    _j, enterprise, inspectors = make_world(auth_headers, inspectors=PHONES)
+    _j, enterprise, inspectors = make_world(inspectors=PHONES)
     links = [FlakyLink(WsgiTransport(client), seed=100 + i) for i in range(PHONES)]
     phones = [
         phone_for(

@@ -37,7 +37,7 @@ def _mutation(n, op, inspection_id, **fields):
 
 def test_pulls_interleaved_with_out_of_order_writers_miss_nothing(auth_headers, published, db):
     cs = pinned_template("CS", 1)
-    jurisdiction, enterprise, inspectors = make_world(auth_headers, inspectors=WRITERS)
+    jurisdiction, enterprise, inspectors = make_world(inspectors=WRITERS)
     supervisor = regulator(Role.SUPERVISOR, jurisdiction).actor()
     database = get_db()
     acks: list[tuple[float, str, int]] = []  # (acknowledged at, inspection, version)

@@ -18,7 +18,7 @@ from tests.sync.helpers import FAIL, failing_yes_no_item, make_world, passing_an
 @pytest.fixture
 def setup(client, auth_headers, published, db):
     cs = pinned_template("CS", 1)
-    _j, enterprise, (inspector,) = make_world(auth_headers)
+    _j, enterprise, (inspector,) = make_world()
     phone = phone_for(client, inspector, auth_headers, device_id="photo-phone")
     return cs, enterprise, inspector, phone, BlobStore(db)
 
@@ -127,7 +127,7 @@ def test_phone_sends_wanted_photos_over_a_flaky_link_and_the_inspection_complete
     from tests.media import helpers as media
 
     cs = pinned_template("CS", 1)
-    _j, enterprise, (inspector,) = make_world(auth_headers)
+    _j, enterprise, (inspector,) = make_world()
     link = FlakyLink(WsgiTransport(client), seed=11, lose_response=0.3, duplicate=0.2)
     phone = phone_for(client, inspector, auth_headers, device_id="flaky-camera", transport=link)
     phone.photo_chunk = 64 * 1024

@@ -22,7 +22,7 @@ def cs(published):
 
 @pytest.fixture
 def world(client, auth_headers, published):
-    jurisdiction, enterprise, (inspector,) = make_world(auth_headers)
+    jurisdiction, enterprise, (inspector,) = make_world()
     phone = phone_for(client, inspector, auth_headers, device_id="phone-0001")
     return {"enterprise": enterprise, "inspector": inspector, "phone": phone}
 

@@ -13,7 +13,7 @@ from tests.sync.helpers import make_world, phone_for
 
 
 def test_pull_and_push_record_reports_and_clock_offset(client, auth_headers, published):
-    _j, enterprise, (inspector,) = make_world(auth_headers)
+    _j, enterprise, (inspector,) = make_world()
     phone = phone_for(client, inspector, auth_headers, device_id="skewed-phone")
     phone.clock = lambda: utcnow() + timedelta(hours=2)  # the phone's clock is two hours fast
     inspection_id = phone.create_inspection(
