@@ -127,6 +127,7 @@ def reset_inspections(db) -> None:
         "sync_receipts",
         "sync_log",
         "sync_state",
+        "counters",
         "sync_dirty",
         "bench_raw",
     ):

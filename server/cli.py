@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from mongoengine.connection import get_db
 
 from checklists.loader import load_templates
 from checklists.versions import publish_all
@@ -13,6 +14,7 @@ from server.db import ensure_indexes
 from server.errors import DomainError
 from server.models import DOCUMENTS
 from server.services import demo, identity
+from sync import sequencer
 
 
 def _settings():
@@ -23,6 +25,7 @@ def _settings():
 def init_db():
     """Create the indexes (unique ones carry invariants) before serving."""
     ensure_indexes(DOCUMENTS)
+    sequencer.migrate_counter(get_db())
     click.echo(f"indexes ensured for {len(DOCUMENTS)} collections")
 
 

@@ -24,16 +24,13 @@ between its write and its dirty mark.
 from __future__ import annotations
 
 import logging
-import os
 import time
-import uuid
-from contextlib import contextmanager
 from datetime import timedelta
 
 from pymongo import UpdateOne
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from server import sequence
 from server.clock import utcnow
 from server.models.synced import DIRTY
 from sync.collections import BY_COLLECTION, REGISTRY, SyncedCollection
@@ -42,7 +39,6 @@ log = logging.getLogger(__name__)
 
 LOG = "sync_log"
 STATE = "sync_state"
-COUNTER_ID = "seq"
 LOCK_ID = "sequencer"
 #: Documents sequenced per log write; bounds memory and the size of one command.
 BATCH = 1000
@@ -52,8 +48,7 @@ LOCK_TTL = timedelta(seconds=30)
 
 def counter(db: Database) -> int:
     """The highest sequence number whose log entry is written (0 before the first)."""
-    state = db[STATE].find_one({"_id": COUNTER_ID})
-    return state["value"] if state else 0
+    return sequence.value(db, LOG)
 
 
 def has_pending(db: Database) -> bool:
@@ -69,7 +64,8 @@ def sequence_pending(db: Database, *, wait_s: float = 5.0) -> int:
     deadline = time.monotonic() + wait_s
     total = 0
     while has_pending(db):
-        with _lock(db) as held:
+        with sequence.held(db, LOCK_ID, LOCK_TTL) as lease:
+            held = lease is not None
             if held:
                 total += _sequence_dirty(db)
         if not has_pending(db):
@@ -128,10 +124,13 @@ def _sequence_collection(db: Database, synced: SyncedCollection, seen: int) -> i
 
 
 def _append(db: Database, synced: SyncedCollection, docs: list[dict], now) -> int:
-    """Write one log entry per document with the next numbers; returns the first number."""
-    while True:
-        first = counter(db) + 1
-        entries = []
+    """Write one log entry per document with the next numbers; returns the first number.
+
+    A sequencer that died after writing entries but before moving the head leaves entries
+    that `sequence.append` adopts (duplicates of a document are harmless)."""
+
+    def entries(first: int, _previous) -> list[dict]:
+        out = []
         for i, d in enumerate(docs):
             scope = synced.scope(d)
             entry = {"_id": first + i, "c": synced.collection, "d": d["_id"], "s": scope, "at": now}
@@ -140,46 +139,15 @@ def _append(db: Database, synced: SyncedCollection, docs: list[dict], now) -> in
                 entry["p"] = previous  # audience shrank or moved: old readers get a tombstone
             if d.get("deleted_at"):
                 entry["x"] = True
-            entries.append(entry)
-        try:
-            db[LOG].insert_many(entries, ordered=True)
-        except (BulkWriteError, DuplicateKeyError):
-            # A sequencer died after writing entries but before advancing the counter:
-            # adopt what it wrote (duplicates of a document are harmless) and go on after it.
-            _recover_counter(db, first)
-            continue
-        last = first + len(entries) - 1
-        db[STATE].update_one({"_id": COUNTER_ID}, {"$set": {"value": last}}, upsert=True)
-        return first
+            out.append(entry)
+        return out
+
+    return sequence.append(db, LOG, entries)
 
 
-def _recover_counter(db: Database, start: int) -> None:
-    top = start - 1
-    while True:
-        ids = list(range(top + 1, top + 1 + BATCH))
-        found = [d["_id"] for d in db[LOG].find({"_id": {"$in": ids}}, {"_id": 1})]
-        if not found:
-            break
-        top = max(found)
-    db[STATE].update_one({"_id": COUNTER_ID}, {"$set": {"value": top}}, upsert=True)
-    log.warning("sequence counter recovered", extra={"value": top})
-
-
-@contextmanager
-def _lock(db: Database):
-    now = utcnow()
-    owner = f"{os.getpid()}-{uuid.uuid4().hex}"
-    state = db[STATE]
-    try:
-        state.update_one(
-            {"_id": LOCK_ID, "$or": [{"until": {"$lt": now}}, {"owner": owner}]},
-            {"$set": {"owner": owner, "until": now + LOCK_TTL}},
-            upsert=True,
-        )
-    except DuplicateKeyError:  # held by a live sequencer
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        state.delete_one({"_id": LOCK_ID, "owner": owner})
+def migrate_counter(db: Database) -> None:
+    """Carry the head of a feed written before `server.sequence` existed (kept in
+    `sync_state`) over to the counters collection; a no-op afterwards."""
+    legacy = db[STATE].find_one({"_id": "seq"})
+    if legacy and sequence.value(db, LOG) < legacy["value"]:
+        sequence._advance(db, LOG, legacy["value"])

@@ -1,6 +1,7 @@
 """mongoengine documents, one aggregate per module; `DOCUMENTS` lists every collection."""
 
 from server.models.checklist import ChecklistVersion
+from server.models.counter import CounterClaim
 from server.models.device import Device
 from server.models.enterprise import Enterprise
 from server.models.inspection import Inspection
@@ -20,12 +21,14 @@ DOCUMENTS = (
     Inspection,
     Upload,
     Photo,
+    CounterClaim,
 )
 
 __all__ = [
     "DOCUMENTS",
     "AuthToken",
     "ChecklistVersion",
+    "CounterClaim",
     "Device",
     "Enterprise",
     "Inspection",
