@@ -24,9 +24,9 @@ from server.api.problems import ProblemApi
 from server.cli import register_commands
 from server.config import Settings
 from server.db import connect_mongo, redis_client
-from server.evidence import register_evidence_links
 from server.logs import configure_logging
 from server.services.login_throttle import LoginThrottle
+from server.wiring import wire
 
 BLUEPRINTS = (
     health.blp,
@@ -61,8 +61,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_URL="/docs/assets/",
     )
     connect_mongo(settings)
-    register_evidence_links()
     redis = redis_client(settings)
+    wire(settings, redis)
     app.extensions["safety"] = Services(
         settings=settings,
         redis=redis,

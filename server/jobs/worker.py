@@ -18,11 +18,11 @@ from rq.serializers import JSONSerializer
 
 from server.config import Settings
 from server.db import connect_mongo, redis_client
-from server.evidence import register_evidence_links
 from server.jobs.auth import purge_dead_tokens
 from server.jobs.feed import SWEEP_JOB_ID, sweep_feed
 from server.jobs.media import maintain_uploads
 from server.logs import configure_logging
+from server.wiring import wire
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,8 @@ def main() -> None:
     settings = Settings.from_env()
     configure_logging(settings.log_level)
     connect_mongo(settings)
-    register_evidence_links()
     redis = redis_client(settings)
+    wire(settings, redis)
     queue = Queue(settings.rq_queue, connection=redis, serializer=JSONSerializer)
     worker = Worker([queue], connection=redis, serializer=JSONSerializer)
     stop = threading.Event()

@@ -6,6 +6,7 @@ from server.models.device import Device
 from server.models.enterprise import Enterprise
 from server.models.inspection import Inspection
 from server.models.jurisdiction import Jurisdiction
+from server.models.outbox_entry import OutboxEntry
 from server.models.photo import Photo
 from server.models.token import AuthToken
 from server.models.upload import Upload
@@ -22,6 +23,7 @@ DOCUMENTS = (
     Upload,
     Photo,
     CounterClaim,
+    OutboxEntry,
 )
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "Enterprise",
     "Inspection",
     "Jurisdiction",
+    "OutboxEntry",
     "Photo",
     "Upload",
     "User",

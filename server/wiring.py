@@ -1,0 +1,37 @@
+"""The registrations of the running service, made in one place: what photo evidence can be
+linked to, which jobs the outbox can run, and how ready jobs reach RQ.
+
+Called by the app factory and by the worker (`wire`), never at import time, so the packages
+below stay ignorant of each other: media knows no inspections, the outbox knows no jobs.
+"""
+
+from __future__ import annotations
+
+from redis import Redis
+
+from media import links
+from server.config import Settings
+from server.jobs import feed
+from server.jobs.outbox import RqDispatcher
+from server.services import inspections, outbox
+
+#: Outbox jobs by name: (name, function). Entries name these, never import paths.
+JOBS = (("feed.sequence", feed.sequence_feed),)
+
+
+def register_evidence_links() -> None:
+    """Every linkable kind with its resolver and arrival hook (idempotent)."""
+    links.register_link_kind("inspection", inspections.photo_link_target)
+    links.register_arrival_hook("inspection", inspections.on_photo_arrived)
+
+
+def register_jobs() -> None:
+    for name, func in JOBS:
+        outbox.register_job(name, func)
+
+
+def wire(settings: Settings, redis: Redis) -> None:
+    """Everything a process of the service needs registered before it serves or works."""
+    register_evidence_links()
+    register_jobs()
+    outbox.configure_dispatch(RqDispatcher(redis, settings.rq_queue))
