@@ -19,7 +19,7 @@ from schemas.sync import (
 from server.api.context import current_actor, services
 from server.clock import utcnow
 from server.errors import DomainError
-from server.jobs.feed import request_sequencing
+from server.services import outbox
 from sync import feed, telemetry
 from sync.mutation import MAX_BATCH
 from sync.push import PushContext, push
@@ -106,7 +106,8 @@ class Push(MethodView):
             skew_limit_s=services().settings.clock_skew_seconds,
         )
         if body["mutations"]:
-            request_sequencing(services().redis, services().settings.rq_queue)
+            # The pushed documents are written: their sequencing is recorded, not just queued.
+            outbox.record([outbox.Job("feed.sequence")], now=now)
         return {"receipts": receipts, "server_time": now, "clock_offset_s": offset}
 
 

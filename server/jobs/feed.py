@@ -6,10 +6,6 @@ from __future__ import annotations
 import logging
 
 from mongoengine.connection import get_db
-from redis import Redis
-from rq import Queue
-from rq.exceptions import DuplicateJobError
-from rq.serializers import JSONSerializer
 
 from sync import sequencer
 
@@ -29,16 +25,3 @@ def sweep_feed() -> int:
     db = get_db()
     sequencer.sweep(db)
     return sequencer.sequence_pending(db, wait_s=60)
-
-
-def request_sequencing(redis: Redis, queue_name: str) -> None:
-    """Ask a worker to sequence soon; one queued request is enough, and a Redis outage only
-    delays sequencing to the next pull, so it is logged, not raised."""
-    try:
-        Queue(queue_name, connection=redis, serializer=JSONSerializer).enqueue(
-            sequence_feed, job_id=SEQUENCE_JOB_ID, unique=True, result_ttl=0
-        )
-    except DuplicateJobError:
-        pass  # a request is already queued: it will see this push's changes too
-    except Exception as exc:  # noqa: BLE001 - Redis trouble must not fail the push
-        log.warning("could not queue feed sequencing", extra={"error": str(exc)})

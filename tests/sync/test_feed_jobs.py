@@ -5,20 +5,10 @@ from __future__ import annotations
 from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 
-from server.jobs.feed import request_sequencing, sweep_feed
+from server.jobs.feed import sweep_feed
 from sync import sequencer
 from tests.factories import EnterpriseFactory
-
-
-def test_pushes_request_sequencing_once_and_a_worker_does_it(db, redis, settings):
-    EnterpriseFactory()
-    request_sequencing(redis, settings.rq_queue)
-    request_sequencing(redis, settings.rq_queue)
-    queue = Queue(settings.rq_queue, connection=redis, serializer=JSONSerializer)
-    assert queue.count == 1
-    SimpleWorker([queue], connection=redis, serializer=JSONSerializer).work(burst=True)
-    assert not sequencer.has_pending(db)
-    assert sequencer.counter(db) == 1
+from tests.sync.helpers import make_world, phone_for
 
 
 def test_sweep_job_sequences_a_change_whose_mark_was_lost(db, redis, settings):
@@ -33,8 +23,20 @@ def test_sweep_job_sequences_a_change_whose_mark_was_lost(db, redis, settings):
     assert sequencer.counter(db) == 2
 
 
-def test_a_redis_outage_does_not_fail_the_caller(db, caplog):
-    from redis import Redis
-
-    request_sequencing(Redis(port=1, socket_connect_timeout=0.2), "default")
-    assert "could not queue feed sequencing" in caplog.text
+def test_a_push_records_its_sequencing_and_a_worker_does_it_without_a_pull(
+    db, redis, settings, client, auth_headers, published
+):
+    _jurisdiction, enterprise, (inspector,) = make_world()
+    phone = phone_for(client, inspector, auth_headers, device_id="phone-0001")
+    phone.create_inspection(
+        enterprise_id=str(enterprise.id), checklist_code="CS", checklist_version=1, answers={}
+    )
+    assert [r["status"] for r in phone.push()] == ["applied"]
+    [entry] = db["outbox"].find({"job": "feed.sequence"})
+    assert entry["state"] == "ready"
+    before = sequencer.counter(db)
+    queue = Queue(settings.rq_queue, connection=redis, serializer=JSONSerializer)
+    SimpleWorker([queue], connection=redis, serializer=JSONSerializer).work(burst=True)
+    assert db["outbox"].find_one({"_id": entry["_id"]})["state"] == "done"
+    assert sequencer.counter(db) > before
+    assert not sequencer.has_pending(db)
