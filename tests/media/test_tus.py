@@ -143,7 +143,8 @@ def test_bytes_past_upload_length_are_413(client, world, hazards, db):
     headers = world["headers"]["inspector"]
     data = h.jpeg()
     url = h.create(client, headers, data).headers["Location"]
-    _problem(h.patch(client, headers, url, 0, data + b"more"), 413, "upload-too-large")
+    body = _problem(h.patch(client, headers, url, 0, data + b"more"), 413, "too-large")
+    assert (body["title"], body["limit"], body["unit"]) == ("Payload too large", len(data), "bytes")
     assert db["media_chunks"].count_documents({}) == 0
 
 
@@ -158,7 +159,8 @@ def test_too_large_an_upload_is_refused_at_creation(client, world, hazards, sett
     response = h.create(
         client, world["headers"]["inspector"], data, length=settings.max_upload_bytes + 1
     )
-    _problem(response, 413, "upload-too-large")
+    body = _problem(response, 413, "too-large")
+    assert (body["limit"], body["unit"]) == (settings.max_upload_bytes, "bytes")
 
 
 @pytest.mark.parametrize(
