@@ -3,6 +3,7 @@ termination, expiration, tenancy, and concurrent PATCHes on the real MongoDB-wir
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import threading
@@ -17,6 +18,7 @@ from media.blobstore import CHUNK_SIZE
 from media.errors import OffsetMismatch
 from media.ingest import resume_stalled_ingests
 from media.links import register_link_kind, unregister_link_kind
+from server.app import create_app
 from server.clock import utcnow
 from server.jobs.media import maintain_uploads
 from server.models.photo import Photo
@@ -146,6 +148,22 @@ def test_bytes_past_upload_length_are_413(client, world, hazards, db):
     body = _problem(h.patch(client, headers, url, 0, data + b"more"), 413, "too-large")
     assert (body["title"], body["limit"], body["unit"]) == ("Payload too large", len(data), "bytes")
     assert db["media_chunks"].count_documents({}) == 0
+
+
+def test_a_server_for_larger_photos_takes_them_in_one_patch(world, hazards, settings, db):
+    # 40 MiB photos, sent as tus allows: the whole file in one PATCH, past werkzeug's limit
+    # of the default settings.
+    limit = 40 * 1024 * 1024
+    app = create_app(dataclasses.replace(settings, max_upload_bytes=limit))
+    client = app.test_client()
+    headers = world["headers"]["inspector"]
+    meta = h.photo_metadata(b"a large photo")
+    created = h.create(client, headers, b"", meta=meta, length=limit)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    body = os.urandom(33 * 1024 * 1024)
+    response = h.patch(client, headers, created.headers["Location"], 0, body)
+    assert response.status_code == 204, response.get_data(as_text=True)
+    assert response.headers["Upload-Offset"] == str(len(body))
 
 
 def test_zero_bytes_are_refused_at_creation(client, world, hazards, db):
