@@ -73,7 +73,7 @@ class TrailingData(RuleViolation):
 
 
 class UnknownLinkKind(RuleViolation):
-    """The link kind exists in the vocabulary but nothing resolves it on this server yet."""
+    """No owner registered this link kind on this server (`media.links.register_link_kind`)."""
 
     type_slug = "unknown-link-kind"
 

@@ -186,7 +186,7 @@ def test_too_large_an_upload_is_refused_at_creation(client, world, hazards, sett
     [
         (h.metadata(link_kind="hazard", link_id="h-1"), "Upload-Metadata.sha256"),
         (
-            h.metadata(sha256="ab" * 32, link_kind="photo", link_id="h-1"),
+            h.metadata(sha256="ab" * 32, link_kind="Hazard!", link_id="h-1"),
             "Upload-Metadata.link_kind",
         ),
         (
