@@ -2,7 +2,8 @@
 
 They subclass the domain errors of `server.errors`, so the one handler of the HTTP layer turns
 them into RFC 9457 documents; a phone can tell a retryable conflict (offset, checksum) from a
-file that will never be accepted (format, bomb, corrupt).
+file that will never be accepted (format, bomb, corrupt). Too many bytes is the API's one
+`server.errors.TooLarge`.
 """
 
 from __future__ import annotations
@@ -31,14 +32,6 @@ class ChecksumMismatch(DomainError):
     status = 460
     title = "Checksum mismatch"
     type_slug = "checksum-mismatch"
-
-
-class UploadTooLarge(DomainError):
-    """More bytes than `Tus-Max-Size`, or a PATCH past `Upload-Length`."""
-
-    status = 413
-    title = "Upload too large"
-    type_slug = "upload-too-large"
 
 
 class EmptyUpload(RuleViolation):
@@ -80,7 +73,7 @@ class TrailingData(RuleViolation):
 
 
 class UnknownLinkKind(RuleViolation):
-    """The link kind exists in the vocabulary but nothing resolves it on this server yet."""
+    """No owner registered this link kind on this server (`media.links.register_link_kind`)."""
 
     type_slug = "unknown-link-kind"
 

@@ -1,7 +1,8 @@
 """What a photo is evidence for, and who may see it: a registry the owners of linked objects fill.
 
 Media knows no inspections, hazards or rectifications; the packages that own them register,
-explicitly at wiring time (never by importing a module):
+explicitly at wiring time (never by importing a module). The linkable kinds are exactly those
+registered; a kind is named like `inspection` or `gas_test` (KIND_PATTERN).
 - `register_link_kind(kind, resolver)`: `resolver(actor, link_id)` answers whether the actor
   may see that object, as `None`/`False` (no: the caller gets 404, as for an object that does
   not exist), `True`, or a `LinkTarget` that also names the object's enterprise (printed on the
@@ -31,8 +32,8 @@ from server.models.photo import Photo
 
 log = logging.getLogger(__name__)
 
-#: The objects photo evidence can be attached to (DESIGN.md, Photo evidence).
-LINK_KINDS = ("inspection", "hazard", "rectification")
+#: Names of link kinds: lower-case words, as the owners' collections are named.
+KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 #: Ids of linked objects: server ObjectIds or the ids phones generate offline (UUIDs).
 LINK_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 #: Checklist item codes (`CS-01`).
@@ -68,16 +69,14 @@ class LinkRegistry:
 
     def register_link_kind(self, kind: str, resolver: Resolver) -> None:
         """Make `kind` linkable; registering a kind twice replaces its resolver."""
-        if kind not in LINK_KINDS:
-            raise ValueError(f"unknown link kind {kind!r}; known: {', '.join(LINK_KINDS)}")
+        _check_kind_name(kind)
         self._resolvers[kind] = resolver
 
     def unregister_link_kind(self, kind: str) -> None:
         self._resolvers.pop(kind, None)
 
     def register_arrival_hook(self, kind: str, hook: ArrivalHook) -> None:
-        if kind not in LINK_KINDS:
-            raise ValueError(f"unknown link kind {kind!r}; known: {', '.join(LINK_KINDS)}")
+        _check_kind_name(kind)
         hooks = self._hooks.setdefault(kind, [])
         if hook not in hooks:  # wiring may run more than once in a process (tests, reloads)
             hooks.append(hook)
@@ -92,7 +91,7 @@ class LinkRegistry:
         resolver = self._resolvers.get(kind)
         if resolver is None:
             raise UnknownLinkKind(
-                f"photos cannot be linked to a {kind} on this server yet",
+                f"link kind {kind!r} is not registered on this server",
                 reasons=[{"rule": "link_kind_registered", "kind": kind}],
             )
         found = resolver(actor, link_id)
@@ -107,6 +106,11 @@ class LinkRegistry:
         return list(self._hooks.get(kind, ()))
 
 
+def _check_kind_name(kind: str) -> None:
+    if not KIND_PATTERN.match(kind):
+        raise ValueError(f"link kind {kind!r} does not match {KIND_PATTERN.pattern}")
+
+
 #: The process's registry; the wiring code (app factory, worker) registers into it.
 registry = LinkRegistry()
 register_link_kind = registry.register_link_kind
@@ -116,10 +120,11 @@ unregister_arrival_hook = registry.unregister_arrival_hook
 
 
 def validate_link(kind: str, link_id: str, item_code: str | None) -> list[dict]:
-    """Field problems of a link's syntax (empty when valid), for a 422 `errors` list."""
+    """Field problems of a link's syntax (empty when valid), for a 422 `errors` list; whether
+    the kind is registered is the registry's answer (UnknownLinkKind)."""
     problems = []
-    if kind not in LINK_KINDS:
-        problems.append(("link_kind", f"must be one of {', '.join(LINK_KINDS)}"))
+    if not KIND_PATTERN.match(kind or ""):
+        problems.append(("link_kind", "2-32 characters of a-z 0-9 _, starting with a letter"))
     if not LINK_ID_PATTERN.match(link_id or ""):
         problems.append(("link_id", "1-128 characters of A-Z a-z 0-9 . _ : -"))
     if item_code is not None and not ITEM_CODE_PATTERN.match(item_code):

@@ -39,12 +39,11 @@ from media.errors import (
     OffsetMismatch,
     TusVersionUnsupported,
     UnsupportedContentType,
-    UploadTooLarge,
 )
 from media.links import check_link_target, validate_link
 from server.actor import Actor
 from server.config import Settings
-from server.errors import Conflict, DomainError, NotFound, RuleViolation
+from server.errors import Conflict, DomainError, NotFound, RuleViolation, TooLarge
 from server.models.photo import Photo
 from server.models.upload import COMPLETE, INGESTING, RECEIVING, Upload
 
@@ -186,8 +185,10 @@ def create_upload(
     if length == 0:
         raise EmptyUpload("an empty file is not a photo")
     if length > settings.max_upload_bytes:
-        raise UploadTooLarge(
-            f"{length} bytes is more than the {settings.max_upload_bytes} allowed (Tus-Max-Size)"
+        raise TooLarge(
+            f"{length} bytes is more than the {settings.max_upload_bytes} allowed (Tus-Max-Size)",
+            limit=settings.max_upload_bytes,
+            unit="bytes",
         )
     request = parse_upload_request(metadata_header)
     check_link_target(actor, request.link_kind, request.link_id)
@@ -242,7 +243,11 @@ def append(
         )
     remaining = upload.length - offset
     if content_length is not None and content_length > remaining:
-        raise UploadTooLarge(f"{content_length} bytes sent, {remaining} expected at most")
+        raise TooLarge(
+            f"{content_length} bytes sent, {remaining} expected at most",
+            limit=remaining,
+            unit="bytes",
+        )
     prefix = f"{upload.id}.{secrets.token_hex(6)}"
     attempt = {"prefix": prefix, "start": offset}
     collection = Upload._get_collection()
@@ -379,7 +384,11 @@ def _stage_body(
             break
         staged.received += len(data)
         if staged.received > remaining:
-            raise UploadTooLarge(f"the body goes past Upload-Length ({remaining} bytes left)")
+            raise TooLarge(
+                f"the body goes past Upload-Length ({remaining} bytes left)",
+                limit=remaining,
+                unit="bytes",
+            )
         for h in (hasher, file_hasher):
             if h:
                 h.update(data)

@@ -27,6 +27,7 @@ from server.db import connect_mongo, redis_client
 from server.logs import configure_logging
 from server.services.login_throttle import LoginThrottle
 from server.wiring import wire
+from sync.mutation import MAX_BATCH, MAX_RECORD_BYTES
 
 BLUEPRINTS = (
     health.blp,
@@ -41,6 +42,16 @@ BLUEPRINTS = (
     photos.blp,
 )
 
+#: Room for what surrounds the largest payload: a push's envelope and the JSON between its
+#: records (a tus PATCH body is the photo's bytes alone).
+BODY_MARGIN = 1024 * 1024
+
+
+def max_content_length(settings: Settings) -> int:
+    """The largest request body any endpoint accepts (werkzeug answers 413 above it): a whole
+    photo in one tus PATCH, or a push of MAX_BATCH records of MAX_RECORD_BYTES."""
+    return max(settings.max_upload_bytes, MAX_BATCH * MAX_RECORD_BYTES) + BODY_MARGIN
+
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the WSGI app from settings (default: the environment)."""
@@ -50,7 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json = OrjsonProvider(app)
     app.config.update(
         SECRET_KEY=settings.secret_key,
-        MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=max_content_length(settings),
         API_TITLE="Safety inspection API",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",

@@ -70,6 +70,18 @@ class RuleViolation(DomainError):
     type_slug = "rule-violation"
 
 
+class TooLarge(DomainError):
+    """More than a size limit allows (a photo, a body past its `Upload-Length`, a pushed
+    record or batch); `limit` and `unit` say the limit when the raiser knows it."""
+
+    status = 413
+    title = "Payload too large"
+    type_slug = "too-large"
+
+    def __init__(self, detail: str, *, limit: int | None = None, unit: str | None = None, **kw):
+        super().__init__(detail, limit=limit, unit=unit, **kw)
+
+
 class TooManyRequests(DomainError):
     """A rate limit was hit; `retry_after` seconds tells when to try again."""
 

@@ -12,6 +12,7 @@ from mongoengine.connection import get_db
 from server.clock import utcnow
 from server.config import Settings
 from server.db import connect_mongo, ensure_indexes, redis_client
+from server.jobs import context as job_context
 from server.models import DOCUMENTS
 from server.models.token import AuthToken
 from server.services.auth import token_hash
@@ -60,6 +61,15 @@ def app(settings, db):
     app = create_app(settings)
     app.config["TESTING"] = True
     return app
+
+
+@pytest.fixture
+def job_settings(settings):
+    """Jobs run by burst workers in this process get the suite's settings, as the worker's
+    main gives its jobs the settings it started with."""
+    job_context.configure(settings)
+    yield settings
+    job_context.configure(None)
 
 
 @pytest.fixture

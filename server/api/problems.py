@@ -16,9 +16,9 @@ from flask_smorest import Api
 from pymongo.errors import ConnectionFailure
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
-from server.errors import DomainError, TooManyRequests, field_errors
+from server.errors import DomainError, TooLarge, TooManyRequests, field_errors
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ HTTP_SLUGS = {
     406: "not-acceptable",
     409: "conflict",
     412: "precondition-failed",
-    413: "payload-too-large",
+    413: TooLarge.type_slug,  # one type for every 413, werkzeug's and the domain's
     415: "unsupported-media-type",
     422: "validation-error",
     428: "precondition-required",
@@ -123,6 +123,16 @@ class ProblemApi(Api):
     def handle_http_exception(self, error: HTTPException):
         if isinstance(error, InternalServerError) and error.original_exception is not None:
             return self.handle_unexpected(error.original_exception)
+        if isinstance(error, RequestEntityTooLarge):
+            # MAX_CONTENT_LENGTH refused the body: the same problem as the domain's TooLarge.
+            limit = request.max_content_length
+            return self.handle_domain_error(
+                TooLarge(
+                    f"the request body is larger than the {limit} bytes this server accepts",
+                    limit=limit,
+                    unit="bytes",
+                )
+            )
         status = error.code or 500
         data = getattr(error, "data", None) or {}
         headers = dict(data.get("headers") or {})

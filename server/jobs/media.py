@@ -2,8 +2,8 @@
 
 `maintain_uploads` deletes expired unfinished uploads with their bytes (TTL indexes are
 ignored by the embedded MongoDB-wire server) and finishes ingests whose process died. It is
-idempotent and takes no arguments; schedule it every 15 minutes (e.g. `rq cron` with
-`cron.register(maintain_uploads, queue_name=..., interval=900)`).
+idempotent and takes no arguments; `server.jobs.worker` queues it every 15 minutes and gives
+it the settings it started with (`server.jobs.context`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from media.blobstore import BlobStore
 from media.ingest import resume_stalled_ingests
 from media.tus import expire_stale_uploads
 from server.clock import utcnow
-from server.config import Settings
+from server.jobs import context
 from server.models.upload import Upload
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ INTERVAL_SECONDS = 900
 
 def maintain_uploads() -> dict:
     """Expire stale uploads and resume stalled ingests; returns the counts."""
-    settings = Settings.from_env()
+    settings = context.settings()
     store = BlobStore(Upload._get_db())
     now = utcnow()
     expired = expire_stale_uploads(now, store=store)

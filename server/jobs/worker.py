@@ -18,6 +18,7 @@ from rq.serializers import JSONSerializer
 
 from server.config import Settings
 from server.db import connect_mongo, redis_client
+from server.jobs import context
 from server.jobs.auth import purge_dead_tokens
 from server.jobs.feed import SWEEP_JOB_ID, sweep_feed
 from server.jobs.media import maintain_uploads
@@ -58,6 +59,7 @@ def schedule_periodic(queue: Queue, stop: threading.Event, tick: timedelta) -> N
 
 def main() -> None:
     settings = Settings.from_env()
+    context.configure(settings)  # jobs read these, never the environment
     configure_logging(settings.log_level)
     connect_mongo(settings)
     redis = redis_client(settings)

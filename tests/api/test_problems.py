@@ -44,3 +44,23 @@ def test_odd_request_ids_are_replaced(client):
     response = client.get("/health", headers={"X-Request-ID": "<script>"})
     assert response.headers["X-Request-ID"] != "<script>"
     assert len(response.headers["X-Request-ID"]) == 32
+
+
+def test_a_body_over_the_server_limit_is_the_same_413_problem_as_the_domain_one(app, client):
+    # werkzeug refuses on Content-Length alone, before reading the (here tiny) body.
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    response = client.post(
+        "/api/v1/auth/token", json={}, environ_overrides={"CONTENT_LENGTH": str(limit + 1)}
+    )
+    assert response.status_code == 413
+    assert response.mimetype == PROBLEM
+    assert response.get_json() == {
+        "type": "/problems/too-large",
+        "title": "Payload too large",
+        "status": 413,
+        "detail": f"the request body is larger than the {limit} bytes this server accepts",
+        "instance": "/api/v1/auth/token",
+        "request_id": response.headers["X-Request-ID"],
+        "limit": limit,
+        "unit": "bytes",
+    }

@@ -10,12 +10,47 @@ import pytest
 from media import links
 from media.errors import UnknownLinkKind
 from server.errors import NotFound, RuleViolation
+from server.models.photo import Photo
 from tests.media import helpers as h
 
 
-def test_only_known_kinds_can_be_registered():
-    with pytest.raises(ValueError, match="unknown link kind"):
-        links.register_link_kind("invoice", lambda actor, link_id: True)
+@pytest.mark.parametrize("kind", ["", "x", "Hazard", "gas-test", "9_lives", "a" * 33])
+def test_a_kind_is_named_by_the_pattern(kind):
+    with pytest.raises(ValueError, match="link kind"):
+        links.register_link_kind(kind, lambda actor, link_id: True)
+    with pytest.raises(ValueError, match="link kind"):
+        links.register_arrival_hook(kind, lambda sha256, link: None)
+
+
+def test_a_kind_registered_by_its_owner_accepts_uploads(client, world):
+    a = world["enterprise"]
+    links.register_link_kind("gas_test", lambda actor, link_id: links.LinkTarget(a.id))
+    try:
+        data = h.jpeg()
+        meta = h.photo_metadata(data, "g-1", kind="gas_test")
+        assert h.upload(client, world["headers"]["inspector"], data, meta=meta).status_code == 204
+    finally:
+        links.unregister_link_kind("gas_test")
+    photo = Photo.objects.get(id=h.sha256(data))
+    assert [(link.kind, link.id) for link in photo.links] == [("gas_test", "g-1")]
+    assert photo.enterprise_id == a.id
+
+
+def test_an_unregistered_kind_answers_422_naming_the_rule(client, world):
+    data = h.jpeg()
+    meta = h.photo_metadata(data, "g-1", kind="gas_test")
+    response = h.create(client, world["headers"]["inspector"], data, meta)
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json() == {
+        "type": "/problems/unknown-link-kind",
+        "title": "Rule violation",
+        "status": 422,
+        "detail": "link kind 'gas_test' is not registered on this server",
+        "instance": "/api/v1/uploads",
+        "request_id": response.headers["X-Request-ID"],
+        "reasons": [{"rule": "link_kind_registered", "kind": "gas_test"}],
+    }
 
 
 def test_check_link_target(world, hazards):
@@ -75,8 +110,6 @@ def test_arrival_hooks_run_once_per_link_and_their_failures_are_contained(
 
 
 def test_can_see_asks_the_resolvers_of_every_link(client, world, hazards):
-    from server.models.photo import Photo
-
     data = h.jpeg()
     assert h.upload(client, world["headers"]["inspector"], data).status_code == 204
     photo = Photo.objects.get(id=h.sha256(data))

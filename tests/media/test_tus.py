@@ -3,12 +3,14 @@ termination, expiration, tenancy, and concurrent PATCHes on the real MongoDB-wir
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import threading
 from datetime import timedelta
 
 import pytest
+from PIL import Image
 from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 
@@ -17,7 +19,9 @@ from media.blobstore import CHUNK_SIZE
 from media.errors import OffsetMismatch
 from media.ingest import resume_stalled_ingests
 from media.links import register_link_kind, unregister_link_kind
+from server.app import create_app
 from server.clock import utcnow
+from server.jobs import context as job_context
 from server.jobs.media import maintain_uploads
 from server.models.photo import Photo
 from server.models.upload import COMPLETE, INGESTING, Upload
@@ -143,8 +147,25 @@ def test_bytes_past_upload_length_are_413(client, world, hazards, db):
     headers = world["headers"]["inspector"]
     data = h.jpeg()
     url = h.create(client, headers, data).headers["Location"]
-    _problem(h.patch(client, headers, url, 0, data + b"more"), 413, "upload-too-large")
+    body = _problem(h.patch(client, headers, url, 0, data + b"more"), 413, "too-large")
+    assert (body["title"], body["limit"], body["unit"]) == ("Payload too large", len(data), "bytes")
     assert db["media_chunks"].count_documents({}) == 0
+
+
+def test_a_server_for_larger_photos_takes_them_in_one_patch(world, hazards, settings, db):
+    # 40 MiB photos, sent as tus allows: the whole file in one PATCH, past werkzeug's limit
+    # of the default settings.
+    limit = 40 * 1024 * 1024
+    app = create_app(dataclasses.replace(settings, max_upload_bytes=limit))
+    client = app.test_client()
+    headers = world["headers"]["inspector"]
+    meta = h.photo_metadata(b"a large photo")
+    created = h.create(client, headers, b"", meta=meta, length=limit)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    body = os.urandom(33 * 1024 * 1024)
+    response = h.patch(client, headers, created.headers["Location"], 0, body)
+    assert response.status_code == 204, response.get_data(as_text=True)
+    assert response.headers["Upload-Offset"] == str(len(body))
 
 
 def test_zero_bytes_are_refused_at_creation(client, world, hazards, db):
@@ -158,7 +179,8 @@ def test_too_large_an_upload_is_refused_at_creation(client, world, hazards, sett
     response = h.create(
         client, world["headers"]["inspector"], data, length=settings.max_upload_bytes + 1
     )
-    _problem(response, 413, "upload-too-large")
+    body = _problem(response, 413, "too-large")
+    assert (body["limit"], body["unit"]) == (settings.max_upload_bytes, "bytes")
 
 
 @pytest.mark.parametrize(
@@ -166,7 +188,7 @@ def test_too_large_an_upload_is_refused_at_creation(client, world, hazards, sett
     [
         (h.metadata(link_kind="hazard", link_id="h-1"), "Upload-Metadata.sha256"),
         (
-            h.metadata(sha256="ab" * 32, link_kind="photo", link_id="h-1"),
+            h.metadata(sha256="ab" * 32, link_kind="Hazard!", link_id="h-1"),
             "Upload-Metadata.link_kind",
         ),
         (
@@ -330,10 +352,7 @@ def test_an_expired_upload_answers_404(client, world, hazards):
     assert client.head(url, headers={**headers, **h.TUS}).status_code == 404
 
 
-def test_maintenance_job_runs_on_a_real_worker(world, hazards, redis, settings, monkeypatch, db):
-    monkeypatch.setenv("MONGODB_URI", settings.mongodb_uri)
-    monkeypatch.setenv("REDIS_URL", settings.redis_url)
-    monkeypatch.setenv("SECRET_KEY", settings.secret_key)
+def test_maintenance_job_runs_on_a_real_worker(world, hazards, redis, settings, job_settings, db):
     inspector = world["users"]["inspector"].actor()
     data = h.jpeg()
     upload = tus.create_upload(
@@ -352,11 +371,10 @@ def test_maintenance_job_runs_on_a_real_worker(world, hazards, redis, settings, 
     assert Upload.objects(id=upload.id).count() == 0
 
 
-def test_an_ingest_whose_process_died_is_resumed(world, settings, store):
-    inspector = world["users"]["inspector"].actor()
-    data = h.jpeg()
+def _died_while_ingesting(actor, data: bytes, settings, store) -> Upload:
+    """An upload whose last PATCH's process died while turning it into a photo."""
 
-    def crashing(actor, link_id):  # the process "dies" while turning the upload into a photo
+    def crashing(actor, link_id):
         if Upload.objects(state=INGESTING).count():
             raise RuntimeError("killed")
         return True
@@ -364,7 +382,7 @@ def test_an_ingest_whose_process_died_is_resumed(world, settings, store):
     register_link_kind("hazard", crashing)
     try:
         upload = tus.create_upload(
-            inspector,
+            actor,
             length=len(data),
             metadata_header=h.photo_metadata(data),
             now=utcnow(),
@@ -372,7 +390,7 @@ def test_an_ingest_whose_process_died_is_resumed(world, settings, store):
         )
         with pytest.raises(RuntimeError, match="killed"):
             tus.append(  # chunked transfer: the length is known only at the end
-                inspector,
+                actor,
                 upload.id,
                 offset=0,
                 read=io.BytesIO(data).read,
@@ -382,13 +400,44 @@ def test_an_ingest_whose_process_died_is_resumed(world, settings, store):
                 settings=settings,
                 store=store,
             )
-        assert upload.reload().state == INGESTING and not Photo.objects(id=h.sha256(data)).count()
-        # A process without the hazard owner's wiring leaves it alone (never refuses it).
+    finally:
         unregister_link_kind("hazard")
-        later = utcnow() + timedelta(minutes=6)
-        assert resume_stalled_ingests(later, settings=settings, store=store) == 0
-        assert upload.reload().state == INGESTING
-        register_link_kind("hazard", lambda actor, link_id: True)
+    return upload.reload()
+
+
+def test_the_maintenance_job_runs_on_the_worker_settings_not_the_environment(
+    world, redis, settings, job_settings, store, monkeypatch
+):
+    monkeypatch.delenv("SECRET_KEY", raising=False)  # Settings.from_env would refuse to start
+    job_context.configure(dataclasses.replace(settings, thumbnail_px=96))
+    data = h.jpeg()  # 640 x 480
+    upload = _died_while_ingesting(world["users"]["inspector"].actor(), data, settings, store)
+    Upload.objects(id=upload.id).update_one(set__ingest_claimed_at=utcnow() - timedelta(minutes=10))
+    register_link_kind("hazard", lambda actor, link_id: True)
+    try:
+        queue = Queue("media-test", connection=redis, serializer=JSONSerializer)
+        job = queue.enqueue(maintain_uploads)
+        SimpleWorker([queue], connection=redis, serializer=JSONSerializer).work(burst=True)
+    finally:
+        unregister_link_kind("hazard")
+    job.refresh()
+    assert job.is_finished, job.latest_result()
+    assert job.return_value() == {"expired": 0, "resumed": 1}
+    photo = Photo.objects.get(id=h.sha256(data))
+    thumbnail = Image.open(io.BytesIO(b"".join(store.read(photo.thumbnail))))
+    assert thumbnail.size == (96, 72)
+
+
+def test_an_ingest_whose_process_died_is_resumed(world, settings, store):
+    data = h.jpeg()
+    upload = _died_while_ingesting(world["users"]["inspector"].actor(), data, settings, store)
+    assert upload.state == INGESTING and not Photo.objects(id=h.sha256(data)).count()
+    # A process without the hazard owner's wiring leaves it alone (never refuses it).
+    later = utcnow() + timedelta(minutes=6)
+    assert resume_stalled_ingests(later, settings=settings, store=store) == 0
+    assert upload.reload().state == INGESTING
+    register_link_kind("hazard", lambda actor, link_id: True)
+    try:
         assert resume_stalled_ingests(utcnow(), settings=settings, store=store) == 0  # too soon
         later = utcnow() + timedelta(minutes=6)
         assert resume_stalled_ingests(later, settings=settings, store=store) == 1
