@@ -215,7 +215,7 @@ def get_upload(actor: Actor, upload_id: str, *, now: datetime) -> Upload:
     """The caller's upload (admins: any); another's, an unknown or an expired one is 404."""
     # By `_id` alone (the index every server uses), then the scoping rule of the model.
     upload = Upload.objects(id=str(upload_id)).first()
-    if upload is None or not upload.visible_to(actor):
+    if not Upload.audience.allows(actor, upload):
         raise NotFound(f"upload {upload_id} not found (or expired)")
     if upload.expires_at < now and upload.state != INGESTING:
         raise NotFound(f"upload {upload_id} not found (or expired)")

@@ -94,6 +94,32 @@ class TooManyRequests(DomainError):
         self.retry_after = retry_after
 
 
+def problem_document(
+    status: int, title: str, detail: str | None = None, *, slug: str, **members
+) -> dict:
+    """An RFC 9457 problem document: `type` (`/problems/<slug>`), `title`, `status`,
+    `detail`, plus any members that are not None. The one builder of problem bodies: the API
+    adds `instance` and `request_id`, push receipts carry it as it is."""
+    body = {"type": f"/problems/{slug}", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update({k: v for k, v in members.items() if v is not None})
+    return body
+
+
+def problem_of(error: DomainError) -> dict:
+    """The problem document of a domain error."""
+    return problem_document(
+        error.status,
+        error.title,
+        error.detail,
+        slug=error.type_slug,
+        errors=error.errors,
+        reasons=error.reasons,
+        **error.extra,
+    )
+
+
 def field_errors(messages, prefix: str = "") -> list[dict]:
     """marshmallow's nested error messages as a flat list of `{"field", "messages"}`, with
     dotted paths for nested fields (`answers.CS-09.value`)."""

@@ -1,5 +1,6 @@
 """The registrations of the running service, made in one place: what photo evidence can be
-linked to, which jobs the outbox can run, and how ready jobs reach RQ.
+linked to, which collections phones push, which jobs the outbox can run, and how ready jobs
+reach RQ.
 
 Called by the app factory and by the worker (`wire`), never at import time, so the packages
 below stay ignorant of each other: media knows no inspections, the outbox knows no jobs.
@@ -14,6 +15,8 @@ from server.config import Settings
 from server.jobs import feed
 from server.jobs.outbox import RqDispatcher
 from server.services import inspections, outbox
+from sync.handler import handlers
+from sync.handlers.inspection import InspectionHandler
 
 #: Outbox jobs by name: (name, function). Entries name these, never import paths.
 JOBS = (("feed.sequence", feed.sequence_feed),)
@@ -25,6 +28,11 @@ def register_evidence_links() -> None:
     links.register_arrival_hook("inspection", inspections.on_photo_arrived)
 
 
+def register_push_handlers() -> None:
+    """Every pushable collection with its handler."""
+    handlers.register(InspectionHandler())
+
+
 def register_jobs() -> None:
     for name, func in JOBS:
         outbox.register_job(name, func)
@@ -33,5 +41,6 @@ def register_jobs() -> None:
 def wire(settings: Settings, redis: Redis) -> None:
     """Everything a process of the service needs registered before it serves or works."""
     register_evidence_links()
+    register_push_handlers()
     register_jobs()
     outbox.configure_dispatch(RqDispatcher(redis, settings.rq_queue))

@@ -1,8 +1,8 @@
 """The collections phones sync, registered in one place: adding one is one entry in REGISTRY.
 
-Each entry names the mongoengine document, how to compute a document's audience (`scope`,
-stored with every feed entry), who may see a scope (`visible`, the same rule as the model's
-scoped queryset), the fields the sequencer needs, and how a document looks on the phone.
+Each entry names the mongoengine document and how a document looks on the phone. Who may see
+a document is the model's own `audience` (server.models.audience): the scope stored with every
+feed entry, the feed's test of it and the fields the sequencer reads all come from it.
 """
 
 from __future__ import annotations
@@ -12,19 +12,16 @@ from dataclasses import dataclass
 
 from server.actor import Actor
 from server.models import checklist, enterprise, inspection
+from server.models.audience import Audience
 
 #: Fields never sent to phones: bookkeeping of the feed and of idempotent push.
-HIDDEN = frozenset({"sync_seq", "sync_rev", "sync_scope", "mutation_ids", "_cls"})
+HIDDEN = frozenset({"sync_seq", "sync_rev", "sync_scope", "mutation_ids", "outbox", "_cls"})
 
 
 @dataclass(frozen=True)
 class SyncedCollection:
     name: str
     document: type
-    scope: Callable[[dict], dict]
-    visible: Callable[[Actor, dict], bool]
-    #: Fields the sequencer reads to compute the scope (beyond _id and the sync fields).
-    scope_fields: tuple[str, ...] = ()
     #: Fields left out of the phone's copy (large or server-only).
     omit: frozenset[str] = frozenset()
     #: Extra fields computed for the phone from the raw document.
@@ -33,6 +30,22 @@ class SyncedCollection:
     @property
     def collection(self) -> str:
         return self.document._get_collection_name()
+
+    @property
+    def audience(self) -> Audience:
+        return self.document.audience
+
+    @property
+    def scope_fields(self) -> tuple[str, ...]:
+        """Fields the sequencer reads to compute a scope (beyond _id and the sync fields)."""
+        return tuple(f for f in self.audience.fields if f != "_id")
+
+    def scope(self, raw: dict) -> dict:
+        """The audience of a document as stored with its feed entry."""
+        return self.audience.scope(raw)
+
+    def visible(self, actor: Actor, scope: dict) -> bool:
+        return self.audience.visible(actor, scope)
 
     def to_phone(self, raw: dict) -> dict:
         """The copy a phone stores (BSON values are left for the JSON encoder)."""
@@ -54,8 +67,6 @@ REGISTRY: tuple[SyncedCollection, ...] = (
     SyncedCollection(
         name="checklist_versions",
         document=checklist.ChecklistVersion,
-        scope=checklist.feed_scope,
-        visible=checklist.feed_visible,
         # The phone downloads the content from the versioned URL (ETag-cached, immutable).
         omit=frozenset({"content", "localized"}),
         extra=_checklist_links,
@@ -63,16 +74,10 @@ REGISTRY: tuple[SyncedCollection, ...] = (
     SyncedCollection(
         name="enterprises",
         document=enterprise.Enterprise,
-        scope=enterprise.feed_scope,
-        visible=enterprise.feed_visible,
-        scope_fields=("jurisdiction_id",),
     ),
     SyncedCollection(
         name="inspections",
         document=inspection.Inspection,
-        scope=inspection.feed_scope,
-        visible=inspection.feed_visible,
-        scope_fields=("jurisdiction_id", "inspector_id"),
     ),
 )
 

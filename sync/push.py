@@ -5,75 +5,125 @@ Receipts: `applied`; `duplicate` (a mutation id seen before: its first receipt a
 `rejected` (a problem document: the phone marks the record "needs attention" and moves on —
 the queue never wedges). One bad record never blocks the others.
 
-Exactly-once effect over at-least-once delivery, without transactions: each change records
-its mutation id on the inspection itself in the same atomic write (`mutation_ids`), and the
-receipt is written afterwards. If the server dies between the two, the replay finds the id
-on the document and answers `applied` again instead of applying twice.
+The engine knows no collection: each mutation goes to the push handler registered for its
+collection (sync.handler), which says what the operation may do and what it writes. What the
+engine guarantees is the same for every collection:
+
+- **Exactly-once effect over at-least-once delivery, without transactions.** Each change
+  records `<mutation id>@<version>` on the document itself, in the same atomic write
+  (`mutation_ids`), and the receipt is written afterwards. If the server dies between the
+  two, the replay finds the id on the document and answers `applied` again instead of
+  applying twice.
+- **Compare-and-set.** A change is written only if the document is still exactly as it was
+  decided on (`_id`, `sync_rev`); otherwise it is decided again on the new state.
+- **Jobs with their change.** The outbox entries a change requires (the feed's sequencing,
+  the handler's jobs) are staged before the write, witnessed by the same `mutation_ids`
+  token, and confirmed after it (server.services.outbox).
+
+Mutations apply in order. Consecutive mutations on distinct documents form a round that is
+read, decided and written together (one query per step, not one per mutation); a mutation
+on a document already in the round starts the next one.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from pymongo import UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
-from checklists.versions import pinned_template
-from media.blobstore import BlobStore
-from server.actor import Actor, Role
-from server.errors import DomainError, Forbidden, NotFound, RuleViolation
-from server.models.enterprise import Enterprise
-from server.models.inspection import Status
-from server.models.inspection import feed_scope as inspection_scope
-from server.models.inspection import feed_visible as inspection_visible
+from server.actor import Actor
+from server.errors import Conflict, DomainError, Forbidden, NotFound, TooLarge, problem_of
 from server.models.synced import mark_dirty
-from server.services.inspections import judge_answers, photos_arrived, submission_problems
-from sync import mutation
-from sync.collections import BY_NAME
+from server.services import outbox
+from sync import mutation, telemetry
+from sync.handler import PushContext, PushHandler, handlers
 from sync.policy import Verdict, decide_change
 
 log = logging.getLogger(__name__)
 
 RECEIPTS = "sync_receipts"
-INSPECTIONS = "inspections"
-#: How many recent mutation ids an inspection remembers for crash-safe replays.
+#: How many recent mutation ids a document remembers for crash-safe replays.
 MUTATION_MEMORY = 100
+#: The outbox job that gives pushed changes their place in the change feed.
+SEQUENCE_JOB = "feed.sequence"
+
+
+@dataclass
+class _Write:
+    """A change decided on and not yet written: the document before and after, and how."""
+
+    slot: int
+    m: dict
+    handler: PushHandler
+    before: dict | None
+    after: dict
+    token: str
+    #: For an update: (filter, update); a create inserts `after`.
+    update: tuple[dict, dict] | None = None
+
+
+@dataclass
+class _Round:
+    ctx: PushContext
+    items: list[tuple[int, dict, PushHandler]] = field(default_factory=list)
+    keys: set = field(default_factory=set)
+
+    def touches(self, m: dict, handler: PushHandler) -> bool:
+        return (handler.collection, m["id"]) in self.keys
+
+    def add(self, slot: int, m: dict, handler: PushHandler) -> None:
+        self.items.append((slot, m, handler))
+        self.keys.add((handler.collection, m["id"]))
 
 
 @dataclass(frozen=True)
-class PushContext:
-    db: Database
-    blobs: BlobStore
-    actor: Actor
-    device_id: str
-    now: datetime
+class PushResult:
+    receipts: list[dict]
     #: Device clock minus server clock for this push, in seconds (None if not reported).
-    clock_offset_s: float | None = None
-    #: Offsets beyond this many seconds flag the inspection (CLOCK_SKEW_SECONDS).
-    skew_limit_s: float = 600
+    clock_offset_s: float | None
 
-    @property
-    def clock_skewed(self) -> bool | None:
-        """Whether the device clock was off by more than the limit (None: unknown)."""
-        if self.clock_offset_s is None:
-            return None
-        return abs(self.clock_offset_s) > self.skew_limit_s
+
+def receive(
+    db: Database, actor: Actor, body: dict, *, now: datetime, skew_limit_s: float
+) -> PushResult:
+    """A phone's push as it arrives: batch limit, the sending device, its clock, the
+    mutations, and what the device reported."""
+    mutations = body["mutations"]
+    if len(mutations) > mutation.MAX_BATCH:
+        raise TooLarge(
+            f"{len(mutations)} mutations in one push; send at most {mutation.MAX_BATCH}",
+            limit=mutation.MAX_BATCH,
+            unit="mutations",
+        )
+    device = telemetry.device_of(actor, body["device_id"])
+    report = telemetry.Report.of(body)
+    offset = telemetry.clock_offset(report, now)
+    ctx = PushContext(
+        db=db,
+        actor=actor,
+        device_id=device.device_id,
+        now=now,
+        clock_offset_s=offset,
+        skew_limit_s=skew_limit_s,
+    )
+    receipts = push(ctx, mutations)
+    telemetry.record(device, report, now=now, kind="push", skew_limit_s=skew_limit_s)
+    return PushResult(receipts, offset)
 
 
 def push(ctx: PushContext, mutations: list) -> list[dict]:
-    """Apply `mutations` in order; one receipt per mutation, in the same order.
-
-    Consecutive creates are inserted with one `insert_many`; any other mutation first flushes
-    the creates before it, so the batch still applies in order.
-    """
+    """Apply `mutations` in order; one receipt per mutation, in the same order."""
     mids = [_mutation_id(raw) for raw in mutations]
     stored = {r["_id"]: r for r in ctx.db[RECEIPTS].find({"_id": {"$in": [i for i in mids if i]}})}
     slots: list[dict | None] = [None] * len(mutations)
     first: dict[str, int] = {}  # mutation id -> its first slot in this batch
-    creates: list[tuple[int, dict, dict]] = []  # (slot, mutation, document to insert)
-    enterprises: dict[str, Enterprise | None] = {}
+    written: set[str] = set()  # collections this push wrote to
+    batch = _Round(ctx)
     for i, (raw, mid) in enumerate(zip(mutations, mids, strict=True)):
         if mid in stored:
             slots[i] = _replayed(ctx, stored[mid])
@@ -81,42 +131,220 @@ def push(ctx: PushContext, mutations: list) -> list[dict]:
         if mid in first:
             continue  # the same mutation twice in one batch: answered like its first copy
         try:
-            m = mutation.parse(raw)
+            m, handler = mutation.parse(raw, handlers)
         except DomainError as exc:
             # Not remembered: a malformed record has no trustworthy id to replay by.
-            slots[i] = _rejected(mid, _problem_of(exc))
+            slots[i] = _rejected(mid, problem_of(exc))
             continue
         first[mid] = i
-        try:
-            if m["op"] == "create":
-                creates.append((i, m, _prepare_create(ctx, m, enterprises)))
-                continue
-            _insert_creates(ctx, creates, slots)
-            creates = []
-            slots[i] = _change(ctx, m)
-        except DomainError as exc:
-            slots[i] = _rejected(m["mutation_id"], _problem_of(exc))
-    _insert_creates(ctx, creates, slots)
+        if batch.touches(m, handler):
+            written |= _apply(batch, slots)
+            batch = _Round(ctx)
+        batch.add(i, m, handler)
+    written |= _apply(batch, slots)
     for i, mid in enumerate(mids):
         if slots[i] is None:
             slots[i] = _duplicate(slots[first[mid]])
+    _remember(ctx, {mid: slots[i] for mid, i in first.items()})
+    for collection in written:
+        mark_dirty(collection)
+    return slots
+
+
+def _apply(batch: _Round, slots: list) -> set[str]:
+    """Decide, stage, write and settle one round; returns the collections written to."""
+    ctx = batch.ctx
+    if not batch.items:
+        return set()
+    current = _load(ctx, [(m, h) for _i, m, h in batch.items if m["op"] != "create"])
+    writes: list[_Write] = []
+    for slot, m, handler in batch.items:
+        try:
+            decided = _decide(ctx, slot, m, handler, current.get((handler.collection, m["id"])))
+        except DomainError as exc:
+            slots[slot] = _rejected(m["mutation_id"], problem_of(exc))
+            continue
+        if isinstance(decided, _Write):
+            writes.append(decided)
+        else:
+            slots[slot] = decided
+    if not writes:
+        return set()
+    entries = _stage(ctx, writes)
+    applied, retry = _write(ctx, writes, slots)
+    by_handler = defaultdict(list)
+    for w in applied:
+        by_handler[w.handler].append(w)
+    for handler, done in by_handler.items():
+        handler.settle(ctx, [w.after for w in done])
+        for w in done:
+            slots[w.slot] = _applied(w.m, handler, w.after["version"], w.after)
+    _settle_entries(ctx, entries, {w.token for w in applied})
+    collections = {w.handler.collection for w in applied}
+    for w in retry:  # written meanwhile by someone else: decided again on the new state
+        again = _Round(ctx)
+        again.add(w.slot, w.m, w.handler)
+        collections |= _apply(again, slots)
+    return collections
+
+
+def _load(ctx: PushContext, changes: list[tuple[dict, PushHandler]]) -> dict:
+    """The current documents the changes name, one query per collection."""
+    ids = defaultdict(list)
+    for m, handler in changes:
+        ids[handler.collection].append(m["id"])
+    found = {}
+    for collection, wanted in ids.items():
+        for doc in ctx.db[collection].find({"_id": {"$in": wanted}}).batch_size(len(wanted)):
+            found[(collection, doc["_id"])] = doc
+    return found
+
+
+def _decide(ctx, slot, m, handler: PushHandler, current: dict | None):
+    """A `_Write` to make, or the receipt when there is nothing to write."""
+    mid, now = m["mutation_id"], ctx.now
+    if m["op"] == "create":
+        fields = handler.create(ctx, m["data"])
+        token = f"{mid}@1"
+        doc = {
+            **fields,
+            "_id": m["id"],
+            "device_id": ctx.device_id,
+            "received_at": now,
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+            "mutation_ids": [token],
+            "sync_seq": None,
+            "sync_rev": 1,
+        }
+        return _Write(slot, m, handler, None, doc, token)
+    if current is not None and not handler.synced.audience.allows(ctx.actor, current):
+        current = None
+    recorded = _recorded_version(current, mid)
+    if recorded is not None:  # applied before; its receipt was lost
+        return _applied(m, handler, recorded, current)
+    refusal = handler.refusal(ctx, current, m["op"]) if current is not None else None
+    decision = decide_change(current, m.get("base_version"), refusal)
+    if decision.verdict is Verdict.REJECT:
+        if decision.reason == "NOT_FOUND":
+            raise NotFound(f"{handler.name} {m['id']} not found")
+        raise Forbidden(decision.detail)
+    if decision.verdict is Verdict.CONFLICT:
+        return _conflict(m, handler, decision.reason, decision.detail, current)
+    changes = handler.changes(ctx, current, m["op"], m["data"])
+    changes.update(updated_at=now, received_at=now, sync_seq=None)
+    version = current["version"] + 1
+    token = f"{mid}@{version}"
+    update = {
+        "$set": changes,
+        "$inc": {"version": 1, "sync_rev": 1},
+        "$push": {"mutation_ids": {"$each": [token], "$slice": -MUTATION_MEMORY}},
+    }
+    # Compare-and-set on exactly (_id, sync_rev), answered from a unique index on every
+    # server: every write bumps sync_rev, so an unchanged one means the document is still
+    # exactly as decided on above.
+    cas = {"_id": m["id"], "sync_rev": current.get("sync_rev", 0)}
+    after = {**current, **changes, "version": version, "sync_rev": cas["sync_rev"] + 1}
+    return _Write(slot, m, handler, current, after, token, (cas, update))
+
+
+def _stage(ctx: PushContext, writes: list[_Write]) -> list[tuple[str, set[str]]]:
+    """Outbox entries of the round, written before the round: the sequencing of the feed
+    (witnessed by every write) and each handler's jobs (by their own write)."""
+
+    def witness(w: _Write) -> outbox.Witness:
+        return outbox.Witness(w.handler.collection, w.m["id"], "mutation_ids", w.token)
+
+    pairs = [(outbox.Job(SEQUENCE_JOB), [witness(w) for w in writes])]
+    tokens = [{w.token for w in writes}]
+    for w in writes:
+        for job in w.handler.jobs(ctx, w.m["op"], w.before, w.after):
+            pairs.append((job, [witness(w)]))
+            tokens.append({w.token})
+    ids = outbox.stage_each(pairs, now=ctx.now)
+    return list(zip(ids, tokens, strict=True))
+
+
+def _settle_entries(ctx: PushContext, entries, applied: set[str]) -> None:
+    """Confirm the entries whose change happened; discard the others."""
+    confirmed = [entry_id for entry_id, tokens in entries if tokens & applied]
+    discarded = [entry_id for entry_id, tokens in entries if not tokens & applied]
+    outbox.discard(discarded, now=ctx.now)
+    outbox.confirm(confirmed, now=ctx.now)
+
+
+def _write(ctx: PushContext, writes: list[_Write], slots: list):
+    """Insert the creates in one command and compare-and-set the changes in another; returns
+    (written, to decide again)."""
+    applied: list[_Write] = []
+    retry: list[_Write] = []
+    by_collection = defaultdict(list)
+    for w in writes:
+        by_collection[w.handler.collection].append(w)
+    for collection, group in by_collection.items():
+        raw = ctx.db[collection]
+        creates = [w for w in group if w.update is None]
+        changes = [w for w in group if w.update is not None]
+        if creates:
+            applied += _insert(ctx, raw, creates, slots)
+        if changes:
+            result = raw.bulk_write([UpdateOne(*w.update) for w in changes], ordered=False)
+            if result.matched_count == len(changes):
+                applied += changes
+            else:  # some lost their compare-and-set: the stored token says which won
+                won = _carrying_tokens(raw, changes)
+                applied += [w for w in changes if w.token in won]
+                retry += [w for w in changes if w.token not in won]
+    return applied, retry
+
+
+def _insert(ctx: PushContext, raw, creates: list[_Write], slots: list) -> list[_Write]:
+    try:
+        raw.insert_many([w.after for w in creates], ordered=False)
+        return creates
+    except BulkWriteError:
+        pass
+    # Some ids existed. The embedded server's reply cannot be trusted to say which, so look at
+    # what is stored: a document carrying this mutation id is this create.
+    stored = {d["_id"]: d for d in raw.find({"_id": {"$in": [w.m["id"] for w in creates]}})}
+    inserted = []
+    for w in creates:
+        current = stored.get(w.m["id"])
+        if w.token in ((current or {}).get("mutation_ids") or ()):
+            w.after = current
+            inserted.append(w)
+        elif not w.handler.synced.audience.allows(ctx.actor, current):
+            not_found = NotFound(f"{w.handler.name} {w.m['id']} not found")
+            slots[w.slot] = _rejected(w.m["mutation_id"], problem_of(not_found))
+        else:
+            slots[w.slot] = _conflict(
+                w.m, w.handler, "EXISTS", "a document with this id exists already", current
+            )
+    return inserted
+
+
+def _carrying_tokens(raw, changes: list[_Write]) -> set[str]:
+    docs = raw.find({"_id": {"$in": [w.m["id"] for w in changes]}}, {"mutation_ids": 1})
+    return {token for d in docs for token in d.get("mutation_ids") or ()}
+
+
+def _remember(ctx: PushContext, receipts: dict[str, dict]) -> None:
     fresh = [
         {
             "_id": mid,
             "user_id": ctx.actor.user_id,
             "device_id": ctx.device_id,
-            "receipt": slots[i],
+            "receipt": receipt,
             "at": ctx.now,
         }
-        for mid, i in first.items()
+        for mid, receipt in receipts.items()
     ]
     if fresh:
         try:
             ctx.db[RECEIPTS].insert_many(fresh, ordered=False)
         except BulkWriteError:
             pass  # the same mutation arrived twice at once: the first receipt stands
-        mark_dirty(INSPECTIONS)
-    return slots
 
 
 def _mutation_id(raw) -> str | None:
@@ -126,10 +354,8 @@ def _mutation_id(raw) -> str | None:
 
 def _replayed(ctx: PushContext, stored: dict) -> dict:
     if stored["user_id"] != ctx.actor.user_id:
-        return _rejected(
-            stored["_id"],
-            _problem(409, "Conflict", "conflict", "this mutation id was used by someone else"),
-        )
+        used = Conflict("this mutation id was used by someone else")
+        return _rejected(stored["_id"], problem_of(used))
     return _duplicate(stored["receipt"])
 
 
@@ -141,178 +367,6 @@ def _duplicate(first: dict) -> dict:
     }
 
 
-def _prepare_create(ctx: PushContext, m: dict, enterprises: dict) -> dict:
-    """The inspection document a create will insert; DomainError when it may not."""
-    actor, data = ctx.actor, m["data"]
-    if actor.role not in (Role.INSPECTOR, Role.SUPERVISOR):
-        raise Forbidden("only inspectors and supervisors make inspections")
-    if data["enterprise_id"] not in enterprises:
-        enterprises[data["enterprise_id"]] = (
-            Enterprise.objects.for_actor(actor)
-            .filter(id=data["enterprise_id"])
-            .only("jurisdiction_id")
-            .first()
-        )
-    enterprise = enterprises[data["enterprise_id"]]
-    if enterprise is None:
-        raise NotFound(f"enterprise {data['enterprise_id']} not found")
-    template = pinned_template(data["checklist_code"], data["checklist_version"])
-    judged = judge_answers(template, data.get("answers") or {})
-    if "corrects" in data:
-        _check_correctable(ctx, data["corrects"])
-    missing = ctx.blobs.missing(judged.photos)
-    return {
-        "_id": m["id"],
-        "checklist_code": data["checklist_code"],
-        "checklist_version": data["checklist_version"],
-        "enterprise_id": enterprise.id,
-        "jurisdiction_id": enterprise.jurisdiction_id,
-        "inspector_id": actor.user_id,
-        "device_id": ctx.device_id,
-        "status": Status.DRAFT,
-        "unannounced": data.get("unannounced", False),
-        "answers": judged.answers,
-        "note": data.get("note"),
-        "location": data.get("location"),
-        "started_at_device": data.get("started_at_device"),
-        "device_time": data.get("device_time"),
-        "received_at": ctx.now,
-        "clock_offset_s": ctx.clock_offset_s,
-        "clock_skewed": ctx.clock_skewed,
-        "photos": judged.photos,
-        "missing_photos": missing,
-        "photos_complete": not missing,
-        "corrects": data.get("corrects"),
-        "version": 1,
-        "mutation_ids": [f"{m['mutation_id']}@1"],
-        "created_at": ctx.now,
-        "updated_at": ctx.now,
-        "sync_seq": None,
-        "sync_rev": 1,
-    }
-
-
-def _insert_creates(ctx: PushContext, creates: list, slots: list) -> None:
-    """Insert prepared creates in one command and fill in their receipts."""
-    if not creates:
-        return
-    inspections = ctx.db[INSPECTIONS]
-    try:
-        inspections.insert_many([doc for _i, _m, doc in creates], ordered=False)
-    except BulkWriteError:
-        # Some ids existed. The embedded server's reply cannot be trusted to say which, so
-        # look at what is stored: a document carrying this mutation id is this create.
-        stored = {
-            d["_id"]: d
-            for d in inspections.find({"_id": {"$in": [doc["_id"] for _i, _m, doc in creates]}})
-        }
-        for i, m, _doc in creates:
-            slots[i] = _existing_create(ctx, m, stored.get(m["id"]))
-        return
-    _recheck_photos(ctx, [doc for _i, _m, doc in creates])
-    for i, m, doc in creates:
-        slots[i] = _applied(m, 1, doc)
-
-
-def _recheck_photos(ctx: PushContext, docs: list[dict]) -> None:
-    """A photo that finished uploading between the manifest check and the write found no
-    missing entry to strike off: strike it now, or the inspection would wait for ever."""
-    waiting = {h for doc in docs for h in doc.get("missing_photos") or ()}
-    if not waiting:
-        return
-    arrived = waiting - set(ctx.blobs.missing(waiting))
-    for doc in docs:
-        here = [h for h in doc.get("missing_photos") or () if h in arrived]
-        if here and photos_arrived(doc["_id"], here):
-            doc["missing_photos"] = [h for h in doc["missing_photos"] if h not in arrived]
-            doc["photos_complete"] = not doc["missing_photos"]
-
-
-def _existing_create(ctx: PushContext, m: dict, current: dict | None) -> dict:
-    if _recorded_version(current, m["mutation_id"]) is not None:
-        return _applied(m, 1, current)
-    if current is None or not inspection_visible(ctx.actor, inspection_scope(current)):
-        return _rejected(m["mutation_id"], _problem_of(NotFound(f"inspection {m['id']} not found")))
-    return _conflict(m, "EXISTS", "an inspection with this id exists already", current)
-
-
-def _change(ctx: PushContext, m: dict) -> dict:
-    actor, data, inspections = ctx.actor, m["data"], ctx.db[INSPECTIONS]
-    current = inspections.find_one({"_id": m["id"]})
-    if current is not None and not inspection_visible(actor, inspection_scope(current)):
-        current = None
-    recorded = _recorded_version(current, m["mutation_id"])
-    if recorded is not None:  # applied before; its receipt was lost
-        return _applied(m, recorded, current)
-    decision = decide_change(current, actor, m["base_version"])
-    if decision.verdict is Verdict.REJECT:
-        if decision.reason == "NOT_FOUND":
-            raise NotFound(f"inspection {m['id']} not found")
-        raise Forbidden(decision.detail)
-    if decision.verdict is Verdict.CONFLICT:
-        return _conflict(m, decision.reason, decision.detail, current)
-
-    new_version = current["version"] + 1
-    changes: dict = {"updated_at": ctx.now, "received_at": ctx.now, "sync_seq": None}
-    if ctx.clock_offset_s is not None:
-        changes["clock_offset_s"] = ctx.clock_offset_s
-        changes["clock_skewed"] = ctx.clock_skewed
-    for field in ("unannounced", "note", "location", "device_time"):
-        if field in data:
-            changes[field] = data[field]
-    answers = current.get("answers") or {}
-    template = pinned_template(current["checklist_code"], current["checklist_version"])
-    if "answers" in data:
-        judged = judge_answers(template, data["answers"])
-        answers = judged.answers
-        changes["answers"] = answers
-        changes["photos"] = judged.photos
-        missing = ctx.blobs.missing(judged.photos)
-        changes["missing_photos"] = missing
-        changes["photos_complete"] = not missing
-    if m["op"] == "submit":
-        reasons = submission_problems(template, answers)
-        if reasons:
-            raise RuleViolation("the inspection is not complete enough to submit", reasons=reasons)
-        changes.update(status=Status.SUBMITTED, submitted_at=ctx.now)
-        if "submitted_at_device" in data:
-            changes["submitted_at_device"] = data["submitted_at_device"]
-    elif m["op"] == "delete":
-        changes["deleted_at"] = ctx.now
-    # Compare-and-set on exactly (_id, sync_rev), answered from a unique index on every
-    # server: every write bumps sync_rev, so an unchanged one means the inspection is still
-    # exactly as decided on above.
-    result = inspections.update_one(
-        {"_id": m["id"], "sync_rev": current.get("sync_rev", 0)},
-        {
-            "$set": changes,
-            "$inc": {"version": 1, "sync_rev": 1},
-            "$push": {
-                "mutation_ids": {
-                    "$each": [f"{m['mutation_id']}@{new_version}"],
-                    "$slice": -MUTATION_MEMORY,
-                }
-            },
-        },
-    )
-    if result.matched_count == 0:  # changed between our read and our write: decide again
-        return _change(ctx, m)
-    updated = {**current, **changes, "version": new_version}
-    _recheck_photos(ctx, [updated])
-    return _applied(m, new_version, updated)
-
-
-def _check_correctable(ctx: PushContext, original_id: str) -> None:
-    original = ctx.db[INSPECTIONS].find_one({"_id": original_id})
-    if original is None or not inspection_visible(ctx.actor, inspection_scope(original)):
-        raise NotFound(f"inspection {original_id} not found")
-    if original.get("status") != Status.SUBMITTED:
-        raise RuleViolation(
-            "only a submitted inspection is corrected; edit the draft instead",
-            reasons=[{"code": "NOT_SUBMITTED", "inspection": original_id}],
-        )
-
-
 def _recorded_version(current: dict | None, mutation_id: str) -> int | None:
     for entry in (current or {}).get("mutation_ids") or ():
         mid, _, version = entry.partition("@")
@@ -321,19 +375,18 @@ def _recorded_version(current: dict | None, mutation_id: str) -> int | None:
     return None
 
 
-def _applied(m: dict, version: int, doc: dict) -> dict:
+def _applied(m: dict, handler: PushHandler, version: int, doc: dict) -> dict:
     return {
         "mutation_id": m["mutation_id"],
         "status": "applied",
         "collection": m["collection"],
         "id": m["id"],
         "version": version,
-        "missing_photos": list(doc.get("missing_photos") or []),
-        "photos_complete": bool(doc.get("photos_complete", True)),
+        **handler.receipt(doc),
     }
 
 
-def _conflict(m: dict, reason: str, detail: str, current: dict) -> dict:
+def _conflict(m: dict, handler: PushHandler, reason: str, detail: str, current: dict) -> dict:
     return {
         "mutation_id": m["mutation_id"],
         "status": "conflict",
@@ -341,21 +394,9 @@ def _conflict(m: dict, reason: str, detail: str, current: dict) -> dict:
         "id": m["id"],
         "reason": reason,
         "detail": detail,
-        "server_copy": BY_NAME[m["collection"]].to_phone(current),
+        "server_copy": handler.synced.to_phone(current),
     }
 
 
 def _rejected(mutation_id: str | None, problem: dict) -> dict:
     return {"mutation_id": mutation_id, "status": "rejected", "problem": problem}
-
-
-def _problem(status: int, title: str, slug: str, detail: str, **members) -> dict:
-    body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
-    body.update({k: v for k, v in members.items() if v is not None})
-    return body
-
-
-def _problem_of(exc: DomainError) -> dict:
-    return _problem(
-        exc.status, exc.title, exc.type_slug, exc.detail, errors=exc.errors, reasons=exc.reasons
-    )

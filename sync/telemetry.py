@@ -26,6 +26,17 @@ class Report:
     oldest_unsynced_at: datetime | None = None
     app_version: str | None = None
 
+    @classmethod
+    def of(cls, body: dict) -> Report:
+        """The report fields of a pull query or push body."""
+        return cls(
+            device_time=body.get("device_time"),
+            pending_mutations=body.get("pending_mutations"),
+            pending_photo_bytes=body.get("pending_photo_bytes"),
+            oldest_unsynced_at=body.get("oldest_unsynced_at"),
+            app_version=body.get("app_version"),
+        )
+
 
 def clock_offset(report: Report, now: datetime) -> float | None:
     """Device clock minus server clock, in seconds; None when the device sent no time."""

@@ -16,6 +16,7 @@ from server.jobs import context as job_context
 from server.models import DOCUMENTS
 from server.models.token import AuthToken
 from server.services.auth import token_hash
+from server.wiring import register_evidence_links, register_jobs, register_push_handlers
 from tests.environment import test_settings
 
 
@@ -31,6 +32,10 @@ def settings() -> Settings:
 def db(settings):
     connect_mongo(settings)
     ensure_indexes(DOCUMENTS)
+    # What the app and the worker register; RQ dispatch is configured by the app fixture.
+    register_evidence_links()
+    register_push_handlers()
+    register_jobs()
     return get_db()
 
 

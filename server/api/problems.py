@@ -18,7 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
-from server.errors import DomainError, TooLarge, TooManyRequests, field_errors
+from server.errors import DomainError, TooLarge, TooManyRequests, field_errors, problem_document
 
 log = logging.getLogger(__name__)
 
@@ -72,19 +72,17 @@ def problem(
     headers: dict | None = None,
     **members,
 ):
-    """A Flask response carrying an RFC 9457 problem document."""
-    body = {
-        "type": f"/problems/{slug or HTTP_SLUGS.get(status, 'error')}",
-        "title": title,
-        "status": status,
-    }
-    if detail:
-        body["detail"] = detail
-    body["instance"] = request.path
-    request_id = getattr(g, "request_id", None)
-    if request_id:
-        body["request_id"] = request_id
-    body.update({k: v for k, v in members.items() if v is not None})
+    """A Flask response carrying an RFC 9457 problem document (server.errors builds it; the
+    request adds where it happened)."""
+    body = problem_document(
+        status,
+        title,
+        detail,
+        slug=slug or HTTP_SLUGS.get(status, "error"),
+        instance=request.path,
+        request_id=getattr(g, "request_id", None),
+        **members,
+    )
     response = make_response(json.dumps(body, ensure_ascii=False), status)
     response.mimetype = PROBLEM_MIMETYPE
     for name, value in (headers or {}).items():

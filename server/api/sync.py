@@ -7,7 +7,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from mongoengine.connection import get_db
 
-from media.blobstore import BlobStore
 from schemas.sync import (
     DeviceStateQuerySchema,
     DeviceStatusSchema,
@@ -18,29 +17,13 @@ from schemas.sync import (
 )
 from server.api.context import current_actor, services
 from server.clock import utcnow
-from server.errors import DomainError
-from server.services import outbox
-from sync import feed, telemetry
-from sync.mutation import MAX_BATCH
-from sync.push import PushContext, push
+from sync import feed, push, telemetry
 
 blp = Blueprint("sync", __name__, url_prefix="/api/v1/sync", description="Offline sync")
 
 
-class BatchTooLarge(DomainError):
-    status = 413
-    title = "Batch too large"
-    type_slug = "batch-too-large"
-
-
-def _report(args) -> telemetry.Report:
-    return telemetry.Report(
-        device_time=args.get("device_time"),
-        pending_mutations=args.get("pending_mutations"),
-        pending_photo_bytes=args.get("pending_photo_bytes"),
-        oldest_unsynced_at=args.get("oldest_unsynced_at"),
-        app_version=args.get("app_version"),
-    )
+def _skew_limit() -> int:
+    return services().settings.clock_skew_seconds
 
 
 @blp.route("/pull")
@@ -56,10 +39,10 @@ class Pull(MethodView):
         now = utcnow()
         telemetry.record(
             device,
-            _report(args),
+            telemetry.Report.of(args),
             now=now,
             kind="pull",
-            skew_limit_s=services().settings.clock_skew_seconds,
+            skew_limit_s=_skew_limit(),
             cursor=feed.decode_cursor(page.cursor),
         )
         return {
@@ -79,36 +62,13 @@ class Push(MethodView):
     def post(self, body):
         """Apply a batch of mutations; every one gets a receipt (applied, duplicate, conflict,
         rejected) in this 200 answer, in order."""
-        if len(body["mutations"]) > MAX_BATCH:
-            raise BatchTooLarge(
-                f"{len(body['mutations'])} mutations in one push; send at most {MAX_BATCH}"
-            )
-        actor = current_actor()
-        device = telemetry.device_of(actor, body["device_id"])
         now = utcnow()
-        report = _report(body)
-        offset = telemetry.clock_offset(report, now)
-        ctx = PushContext(
-            db=get_db(),
-            blobs=BlobStore(get_db()),
-            actor=actor,
-            device_id=device.device_id,
-            now=now,
-            clock_offset_s=offset,
-            skew_limit_s=services().settings.clock_skew_seconds,
-        )
-        receipts = push(ctx, body["mutations"])
-        telemetry.record(
-            device,
-            report,
-            now=now,
-            kind="push",
-            skew_limit_s=services().settings.clock_skew_seconds,
-        )
-        if body["mutations"]:
-            # The pushed documents are written: their sequencing is recorded, not just queued.
-            outbox.record([outbox.Job("feed.sequence")], now=now)
-        return {"receipts": receipts, "server_time": now, "clock_offset_s": offset}
+        result = push.receive(get_db(), current_actor(), body, now=now, skew_limit_s=_skew_limit())
+        return {
+            "receipts": result.receipts,
+            "server_time": now,
+            "clock_offset_s": result.clock_offset_s,
+        }
 
 
 @blp.route("/devices")

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from mongoengine import DateTimeField, DictField, IntField, ObjectIdField, StringField
 
+from server.actor import Role
 from server.clock import utcnow
+from server.models.audience import EVERYONE, Audience
 from server.models.synced import SyncedDocument
 
-
-def feed_scope(raw: dict) -> dict:
-    """Published checklists are for everyone."""
-    return {"all": True}
-
-
-def feed_visible(actor, scope: dict) -> bool:
-    return True
+#: Published checklists are for everyone who inspects or is inspected.
+AUDIENCE = Audience({role: EVERYONE for role in Role})
 
 
 class ChecklistVersion(SyncedDocument):
+    audience = AUDIENCE
+
     #: "<code>:<version>", e.g. "CS:3", so that one version reads by primary key.
     id = StringField(primary_key=True)
     code = StringField(required=True, regex=r"^[A-Z]{2}$")

@@ -10,40 +10,29 @@ from mongoengine import (
     StringField,
 )
 
-from server.actor import Actor
+from server.actor import Role
 from server.clock import utcnow
+from server.models.audience import EVERYONE, Audience, Match
 from server.models.synced import SyncedDocument, SyncedQuerySet
 
+_JURISDICTION = (Match("jurisdiction_id", "jurisdiction_id"),)
+_OWN_FIRM = (Match("_id", "enterprise_id"),)
 
-class EnterpriseQuerySet(SyncedQuerySet):
-    def for_actor(self, actor: Actor) -> SyncedQuerySet:
-        """Admins see all; regulators their jurisdiction's; enterprise users their own firm."""
-        if actor.is_admin:
-            return self
-        if actor.is_regulator:
-            return self.filter(jurisdiction_id=actor.jurisdiction_id)
-        if actor.is_enterprise_user:
-            return self.filter(id=actor.enterprise_id)
-        return self.none()
-
-
-def feed_scope(raw: dict) -> dict:
-    """Who may see this enterprise, as stored with each feed entry (see `feed_visible`)."""
-    return {"j": raw.get("jurisdiction_id"), "e": raw["_id"]}
-
-
-def feed_visible(actor: Actor, scope: dict) -> bool:
-    """The rule of `EnterpriseQuerySet.for_actor`, on a feed entry's scope."""
-    if actor.is_admin:
-        return True
-    if actor.is_regulator:
-        return scope.get("j") == actor.jurisdiction_id
-    if actor.is_enterprise_user:
-        return scope.get("e") == actor.enterprise_id
-    return False
+#: Admins see all; regulators their jurisdiction's firms; enterprise users their own firm.
+AUDIENCE = Audience(
+    {
+        Role.ADMIN: EVERYONE,
+        Role.SUPERVISOR: _JURISDICTION,
+        Role.INSPECTOR: _JURISDICTION,
+        Role.ENTERPRISE_MANAGER: _OWN_FIRM,
+        Role.WORKER: _OWN_FIRM,
+    }
+)
 
 
 class Enterprise(SyncedDocument):
+    audience = AUDIENCE
+
     name = StringField(required=True, min_length=1, max_length=200)
     #: Unified social credit code (GB 32100-2015), validated with its check character.
     credit_code = StringField(required=True, unique=True)
@@ -59,6 +48,6 @@ class Enterprise(SyncedDocument):
 
     meta = {
         "collection": "enterprises",
-        "queryset_class": EnterpriseQuerySet,
+        "queryset_class": SyncedQuerySet,
         "indexes": ["sync_seq", {"fields": ["id", "sync_rev"], "unique": True}],
     }

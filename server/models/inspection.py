@@ -19,11 +19,10 @@ from mongoengine import (
     StringField,
 )
 
-from server.actor import Actor, Role
+from server.actor import Role
 from server.clock import utcnow
-from server.models.synced import SyncedDocument, SyncedQuerySet
-
-UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+from server.models.audience import EVERYONE, Audience, Match
+from server.models.synced import UUID_PATTERN, SyncedDocument, SyncedQuerySet
 
 
 class Status:
@@ -33,35 +32,19 @@ class Status:
     SUBMITTED = "submitted"
 
 
-class InspectionQuerySet(SyncedQuerySet):
-    def for_actor(self, actor: Actor) -> SyncedQuerySet:
-        """Admins see all; supervisors their jurisdiction's; inspectors their own."""
-        if actor.is_admin:
-            return self
-        if actor.role is Role.SUPERVISOR:
-            return self.filter(jurisdiction_id=actor.jurisdiction_id)
-        if actor.role is Role.INSPECTOR:
-            return self.filter(inspector_id=actor.user_id)
-        return self.none()
-
-
-def feed_scope(raw: dict) -> dict:
-    """Who may see this inspection, as stored with each feed entry (see `feed_visible`)."""
-    return {"j": raw.get("jurisdiction_id"), "u": raw.get("inspector_id")}
-
-
-def feed_visible(actor: Actor, scope: dict) -> bool:
-    """The rule of `InspectionQuerySet.for_actor`, on a feed entry's scope."""
-    if actor.is_admin:
-        return True
-    if actor.role is Role.SUPERVISOR:
-        return scope.get("j") == actor.jurisdiction_id
-    if actor.role is Role.INSPECTOR:
-        return scope.get("u") == actor.user_id
-    return False
+#: Admins see all; supervisors their jurisdiction's inspections; inspectors their own.
+AUDIENCE = Audience(
+    {
+        Role.ADMIN: EVERYONE,
+        Role.SUPERVISOR: (Match("jurisdiction_id", "jurisdiction_id"),),
+        Role.INSPECTOR: (Match("inspector_id", "user_id"),),
+    }
+)
 
 
 class Inspection(SyncedDocument):
+    audience = AUDIENCE
+
     id = StringField(primary_key=True, regex=UUID_PATTERN)
     checklist_code = StringField(required=True)
     checklist_version = IntField(required=True, min_value=1)
@@ -102,7 +85,7 @@ class Inspection(SyncedDocument):
 
     meta = {
         "collection": "inspections",
-        "queryset_class": InspectionQuerySet,
+        "queryset_class": SyncedQuerySet,
         # Unique (_id, sync_rev): compare-and-set updates filter on exactly these keys, which
         # the embedded server can answer from an index instead of a scan.
         "indexes": ["sync_seq", {"fields": ["id", "sync_rev"], "unique": True}],

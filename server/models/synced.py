@@ -12,11 +12,15 @@ queryset's `update*()` add them. Raw pymongo writes to a synced collection must 
 
 from __future__ import annotations
 
-from mongoengine import DictField, Document, IntField, QuerySet
+from mongoengine import DictField, Document, IntField
 from mongoengine.connection import get_db
+
+from server.models.audience import ScopedQuerySet
 
 #: Collection that holds one "dirty" marker per synced collection with unsequenced changes.
 DIRTY = "sync_dirty"
+#: Ids made offline by phones (documents they create, mutations they send): lower-case UUIDs.
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
 def changed_fields() -> dict:
@@ -29,8 +33,8 @@ def mark_dirty(collection: str) -> None:
     get_db()[DIRTY].update_one({"_id": collection}, {"$inc": {"n": 1}}, upsert=True)
 
 
-class SyncedQuerySet(QuerySet):
-    """A queryset whose updates always flag the documents for the change feed."""
+class SyncedQuerySet(ScopedQuerySet):
+    """A scoped queryset whose updates always flag the documents for the change feed."""
 
     def update(self, *args, **kwargs):
         kwargs.setdefault("set__sync_seq", None)

@@ -18,24 +18,24 @@ from mongoengine import (
     IntField,
     ListField,
     ObjectIdField,
-    QuerySet,
     StringField,
 )
 
-from server.actor import Actor
+from server.actor import Role
+from server.models.audience import EVERYONE, Audience, Match, ScopedQuerySet
 
 RECEIVING, INGESTING, COMPLETE = "receiving", "ingesting", "complete"
 
 
-class UploadQuerySet(QuerySet):
-    def for_actor(self, actor: Actor) -> QuerySet:
-        """Only the uploader continues, inspects or ends an upload; admins may too."""
-        if actor.is_admin:
-            return self
-        return self.filter(uploader_id=actor.user_id)
+#: Only the uploader continues, inspects or ends an upload; admins may too.
+AUDIENCE = Audience(
+    {role: EVERYONE if role is Role.ADMIN else (Match("uploader_id", "user_id"),) for role in Role}
+)
 
 
 class Upload(Document):
+    audience = AUDIENCE
+
     #: Random, unguessable; part of the upload URL.
     id = StringField(primary_key=True)
     uploader_id = ObjectIdField(required=True)
@@ -66,7 +66,7 @@ class Upload(Document):
 
     meta = {
         "collection": "media_uploads",
-        "queryset_class": UploadQuerySet,
+        "queryset_class": ScopedQuerySet,
         # The conditional updates filter on exactly these keys: unique (trivially, it holds
         # `_id`) so the embedded server uses it too instead of scanning every upload.
         "indexes": [{"fields": ("id", "offset", "state"), "unique": True}],
@@ -78,7 +78,3 @@ class Upload(Document):
         parts = [dict(s) for s in self.segments]
         parts += [{"prefix": a["prefix"], "size": self.length - a["start"]} for a in self.attempts]
         return parts
-
-    def visible_to(self, actor: Actor) -> bool:
-        """The same rule as `for_actor`, for a document fetched by `_id` alone."""
-        return actor.is_admin or self.uploader_id == actor.user_id

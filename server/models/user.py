@@ -8,30 +8,34 @@ from mongoengine import (
     Document,
     IntField,
     ObjectIdField,
-    QuerySet,
     StringField,
 )
 
 from server.actor import Actor, Role
 from server.clock import utcnow
+from server.models.audience import EVERYONE, Audience, Match, ScopedQuerySet
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,63}$"
 
 
-class UserQuerySet(QuerySet):
-    def for_actor(self, actor: Actor) -> QuerySet:
-        """Admins see all; supervisors their jurisdiction's people; managers their firm's;
-        inspectors and workers only themselves."""
-        if actor.is_admin:
-            return self
-        if actor.role is Role.SUPERVISOR:
-            return self.filter(jurisdiction_id=actor.jurisdiction_id)
-        if actor.role is Role.ENTERPRISE_MANAGER:
-            return self.filter(enterprise_id=actor.enterprise_id)
-        return self.filter(id=actor.user_id)
+_SELF = (Match("_id", "user_id"),)
+
+#: Admins see all; supervisors their jurisdiction's people; managers their firm's; inspectors
+#: and workers only themselves.
+AUDIENCE = Audience(
+    {
+        Role.ADMIN: EVERYONE,
+        Role.SUPERVISOR: (Match("jurisdiction_id", "jurisdiction_id"),),
+        Role.ENTERPRISE_MANAGER: (Match("enterprise_id", "enterprise_id"),),
+        Role.INSPECTOR: _SELF,
+        Role.WORKER: _SELF,
+    }
+)
 
 
 class User(Document):
+    audience = AUDIENCE
+
     username = StringField(required=True, unique=True, regex=USERNAME_PATTERN)
     display_name = StringField(required=True, min_length=1, max_length=100)
     role = StringField(required=True, choices=[r.value for r in Role])
@@ -45,7 +49,7 @@ class User(Document):
     updated_at = DateTimeField(required=True, default=utcnow)
     version = IntField(required=True, default=1)
 
-    meta = {"collection": "users", "queryset_class": UserQuerySet}
+    meta = {"collection": "users", "queryset_class": ScopedQuerySet}
 
     def actor(self, device_id: str | None = None) -> Actor:
         """This user as the caller of a use case."""

@@ -1,8 +1,9 @@
-"""Rules of an inspection's content: answers judged against the pinned checklist version, the
-photos they name, what must hold before a draft can be submitted, and how photo evidence
-arriving later completes it (the inspection side of media.links).
+"""Rules of an inspection: who may change it and when, its answers judged against the pinned
+checklist version, the photos they name, what must hold before a draft can be submitted, and
+how photo evidence arriving later completes it (the inspection side of media.links).
 
-Plain functions over plain data, used by the sync push (sync.push) and testable alone.
+Plain functions over plain data, used by the push handler (sync/handlers/inspection.py) and
+testable alone.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from checklists.template import ChecklistTemplate
 from media.links import LinkRef, LinkTarget
 from server.actor import Actor
 from server.errors import RuleViolation
-from server.models.inspection import Inspection, feed_scope, feed_visible
+from server.models.inspection import Inspection, Status
 from server.models.synced import changed_fields, mark_dirty
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -29,6 +30,20 @@ class JudgedAnswers:
 
     answers: dict[str, dict]
     photos: list[str]
+
+
+def change_refused(actor: Actor, inspection: dict) -> str | None:
+    """Why `actor` may not change this inspection at all (None: they may): a draft belongs to
+    the inspector who made it, from any of their devices."""
+    if inspection.get("inspector_id") != actor.user_id:
+        return "only the inspector who made an inspection changes it"
+    return None
+
+
+def is_evidence(inspection: dict) -> bool:
+    """A submitted inspection is immutable evidence: corrected by a new inspection, never
+    edited."""
+    return inspection.get("status") != Status.DRAFT
 
 
 def judge_answers(template: ChecklistTemplate, answers: dict) -> JudgedAnswers:
@@ -112,10 +127,9 @@ def _invalid(errors: list[dict]) -> RuleViolation:
 
 def photo_link_target(actor: Actor, inspection_id: str) -> LinkTarget | None:
     """Photo evidence may be linked to, and seen through, an inspection the actor may see."""
-    raw = Inspection._get_collection().find_one(
-        {"_id": inspection_id}, {"jurisdiction_id": 1, "inspector_id": 1, "enterprise_id": 1}
-    )
-    if raw is None or not feed_visible(actor, feed_scope(raw)):
+    fields = {f: 1 for f in (*Inspection.audience.fields, "enterprise_id")}
+    raw = Inspection._get_collection().find_one({"_id": inspection_id}, fields)
+    if not Inspection.audience.allows(actor, raw):
         return None
     return LinkTarget(enterprise_id=raw.get("enterprise_id"))
 

@@ -130,12 +130,15 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def stage(
-    jobs: Iterable[Job], *, witnesses: Iterable[Witness], now: datetime, ids: list | None = None
-) -> list[str]:
+def stage(jobs: Iterable[Job], *, witnesses: Iterable[Witness], now: datetime) -> list[str]:
     """Write `jobs` as pending entries confirmed by any of `witnesses`; returns their ids."""
     marks = [w.as_doc() for w in witnesses]
-    return _insert(jobs, PENDING, now=now, witnesses=marks, ids=ids)
+    return _insert([(job, marks) for job in jobs], PENDING, now=now)
+
+
+def stage_each(pairs: Iterable[tuple[Job, Iterable[Witness]]], *, now: datetime) -> list[str]:
+    """Like `stage`, each job with witnesses of its own, in one write; returns their ids."""
+    return _insert([(job, [w.as_doc() for w in ws]) for job, ws in pairs], PENDING, now=now)
 
 
 def confirm(ids: list[str], *, now: datetime, args: dict[str, dict] | None = None) -> None:
@@ -164,7 +167,7 @@ def discard(ids: list[str], *, now: datetime) -> None:
 
 def record(jobs: Iterable[Job], *, now: datetime) -> list[str]:
     """Entries for a change that is already durable (or needs no mark): ready, dispatched."""
-    ids = _insert(jobs, READY, now=now, witnesses=[])
+    ids = _insert([(job, []) for job in jobs], READY, now=now)
     registry.dispatch(ids)
     return ids
 
@@ -175,14 +178,14 @@ def witness_token(entry_id: str) -> dict:
     return {"outbox": {"$each": [entry_id], "$slice": -TOKEN_MEMORY}}
 
 
-def _insert(jobs, state, *, now, witnesses, ids=None) -> list[str]:
+def _insert(pairs: list[tuple[Job, list[dict]]], state: str, *, now: datetime) -> list[str]:
     docs = []
-    for i, job in enumerate(jobs):
+    for job, witnesses in pairs:
         if registry.job(job.name) is None:
             raise ValueError(f"no job {job.name!r} is registered")
         docs.append(
             {
-                "_id": ids[i] if ids else new_id(),
+                "_id": new_id(),
                 "job": job.name,
                 "args": job.args,
                 "state": state,
@@ -318,5 +321,6 @@ __all__ = [
     "run",
     "settle_pending",
     "stage",
+    "stage_each",
     "witnessed",
 ]

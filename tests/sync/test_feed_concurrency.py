@@ -10,12 +10,12 @@ import time
 from mongoengine.connection import get_db
 
 from checklists.versions import pinned_template
-from media.blobstore import BlobStore
 from server.actor import Role
 from server.clock import utcnow
 from server.models.synced import changed_fields, mark_dirty
 from sync import feed
-from sync.push import PushContext, push
+from sync.handler import PushContext
+from sync.push import push
 from tests.factories import regulator
 from tests.sync.helpers import make_world, passing_answers
 
@@ -48,7 +48,7 @@ def test_pulls_interleaved_with_out_of_order_writers_miss_nothing(auth_headers, 
         actor = inspectors[w].actor(device_id=f"writer-{w}")
         inspection_id = f"00000000-0000-4000-9000-{w:012d}"
         for n in range(EDITS + 1):
-            ctx = PushContext(database, BlobStore(database), actor, f"writer-{w}", utcnow())
+            ctx = PushContext(database, actor, f"writer-{w}", utcnow())
             if n == 0:
                 m = _mutation(
                     w * 1000,

@@ -124,11 +124,11 @@ def test_batch_and_record_size_limits(world, client, cs):
     too_many = {"device_id": phone.device_id, "mutations": [{}] * 201}
     response = client.post("/api/v1/sync/push", json=too_many, headers=headers)
     assert response.status_code == 413
-    assert response.get_json()["type"] == "/problems/batch-too-large"
+    assert response.get_json()["type"] == "/problems/too-large"
     _new(phone, world, {"CS-01": {"value": "yes", "note": "x" * 300_000}})
     receipts = phone.push()
     assert receipts[0]["status"] == "rejected"
-    assert receipts[0]["problem"]["type"] == "/problems/record-too-large"
+    assert receipts[0]["problem"]["type"] == "/problems/too-large"
 
 
 def test_submit_needs_every_item_and_photos_for_failed_items(world, cs):

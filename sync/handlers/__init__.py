@@ -1,0 +1,1 @@
+"""One push handler per pushable collection (sync.handler); the wiring code registers them."""

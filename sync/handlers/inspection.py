@@ -1,0 +1,196 @@
+"""Pushing inspections: the data a phone may send for each operation, and the inspection rules
+the push engine applies (server.services.inspections holds the rules themselves)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from checklists.versions import pinned_template
+from media.blobstore import BlobStore
+from server.actor import Role
+from server.errors import Forbidden, NotFound, RuleViolation
+from server.models.enterprise import Enterprise
+from server.models.inspection import Inspection, Status
+from server.models.synced import UUID_PATTERN
+from server.services import inspections
+from sync.collections import BY_NAME
+from sync.handler import PushContext, PushHandler
+from sync.policy import Refusal
+
+#: Fields an inspection is created with and keeps (its checklist version, its enterprise,
+#: what it corrects).
+PINNED = frozenset({"checklist_code", "checklist_version", "enterprise_id", "corrects"})
+REQUIRED_TO_CREATE = ("checklist_code", "checklist_version", "enterprise_id")
+#: Roles that make inspections.
+INSPECTING_ROLES = (Role.INSPECTOR, Role.SUPERVISOR)
+
+
+class LocationSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    longitude = ma.fields.Float(
+        required=True, allow_nan=False, validate=ma.validate.Range(-180, 180)
+    )
+    latitude = ma.fields.Float(required=True, allow_nan=False, validate=ma.validate.Range(-90, 90))
+    accuracy_m = ma.fields.Float(
+        load_default=None, allow_none=True, allow_nan=False, validate=ma.validate.Range(0, 1e5)
+    )
+
+
+class InspectionDataSchema(ma.Schema):
+    """The device-owned fields of an inspection draft."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    checklist_code = ma.fields.String(validate=ma.validate.Regexp(r"^[A-Z]{2,4}$"))
+    checklist_version = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1))
+    enterprise_id = ma.fields.String(validate=ma.validate.Regexp(r"^[0-9a-f]{24}$"))
+    corrects = ma.fields.String(validate=ma.validate.Regexp(UUID_PATTERN))
+    unannounced = ma.fields.Boolean()
+    answers = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Raw())
+    note = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=2000))
+    location = ma.fields.Nested(LocationSchema, allow_none=True)
+    started_at_device = ma.fields.AwareDateTime()
+    device_time = ma.fields.AwareDateTime()
+    submitted_at_device = ma.fields.AwareDateTime()
+
+    def __init__(self, op: str, **kwargs):
+        super().__init__(**kwargs)
+        self.op = op
+
+    @ma.validates_schema
+    def _required_to_create(self, data, **kwargs):
+        missing = [f for f in REQUIRED_TO_CREATE if f not in data] if self.op == "create" else []
+        if missing:
+            raise ma.ValidationError({f: ["required to create"] for f in missing})
+
+
+#: Fields a change may set, as sent.
+EDITABLE = ("unannounced", "note", "location", "device_time")
+
+
+class InspectionHandler(PushHandler):
+    synced = BY_NAME["inspections"]
+    fixed_fields = PINNED
+
+    def __init__(self) -> None:
+        self._schemas = {op: InspectionDataSchema(op) for op in self.ops}
+
+    def data_schema(self, op: str) -> ma.Schema:
+        return self._schemas[op]
+
+    def create(self, ctx: PushContext, data: dict) -> dict:
+        actor = ctx.actor
+        if actor.role not in INSPECTING_ROLES:
+            raise Forbidden("only inspectors and supervisors make inspections")
+        enterprise = self._enterprise(ctx, data["enterprise_id"])
+        template = pinned_template(data["checklist_code"], data["checklist_version"])
+        judged = inspections.judge_answers(template, data.get("answers") or {})
+        if "corrects" in data:
+            self._check_correctable(ctx, data["corrects"])
+        missing = BlobStore(ctx.db).missing(judged.photos)
+        return {
+            "checklist_code": data["checklist_code"],
+            "checklist_version": data["checklist_version"],
+            "enterprise_id": enterprise.id,
+            "jurisdiction_id": enterprise.jurisdiction_id,
+            "inspector_id": actor.user_id,
+            "status": Status.DRAFT,
+            "unannounced": data.get("unannounced", False),
+            "answers": judged.answers,
+            "note": data.get("note"),
+            "location": data.get("location"),
+            "started_at_device": data.get("started_at_device"),
+            "device_time": data.get("device_time"),
+            "clock_offset_s": ctx.clock_offset_s,
+            "clock_skewed": ctx.clock_skewed,
+            "photos": judged.photos,
+            "missing_photos": missing,
+            "photos_complete": not missing,
+            "corrects": data.get("corrects"),
+        }
+
+    def refusal(self, ctx: PushContext, current: dict, op: str) -> Refusal | None:
+        refused = inspections.change_refused(ctx.actor, current)
+        if refused:
+            return Refusal("NOT_OWNER", refused, conflict=False)
+        if inspections.is_evidence(current):
+            return Refusal(
+                "SUBMITTED_IMMUTABLE",
+                "a submitted inspection is immutable evidence; make a correction instead",
+            )
+        return None
+
+    def changes(self, ctx: PushContext, current: dict, op: str, data: dict) -> dict:
+        changes: dict = {field: data[field] for field in EDITABLE if field in data}
+        if ctx.clock_offset_s is not None:
+            changes["clock_offset_s"] = ctx.clock_offset_s
+            changes["clock_skewed"] = ctx.clock_skewed
+        answers = current.get("answers") or {}
+        template = pinned_template(current["checklist_code"], current["checklist_version"])
+        if "answers" in data:
+            judged = inspections.judge_answers(template, data["answers"])
+            answers = judged.answers
+            missing = BlobStore(ctx.db).missing(judged.photos)
+            changes.update(
+                answers=answers,
+                photos=judged.photos,
+                missing_photos=missing,
+                photos_complete=not missing,
+            )
+        if op == "submit":
+            reasons = inspections.submission_problems(template, answers)
+            if reasons:
+                raise RuleViolation(
+                    "the inspection is not complete enough to submit", reasons=reasons
+                )
+            changes.update(status=Status.SUBMITTED, submitted_at=ctx.now)
+            if "submitted_at_device" in data:
+                changes["submitted_at_device"] = data["submitted_at_device"]
+        elif op == "delete":
+            changes["deleted_at"] = ctx.now
+        return changes
+
+    def settle(self, ctx: PushContext, docs: list[dict]) -> None:
+        """A photo that finished uploading between the manifest check and the write found no
+        missing entry to strike off: strike it now, or the inspection would wait for ever."""
+        waiting = {h for doc in docs for h in doc.get("missing_photos") or ()}
+        if not waiting:
+            return
+        arrived = waiting - set(BlobStore(ctx.db).missing(waiting))
+        for doc in docs:
+            here = [h for h in doc.get("missing_photos") or () if h in arrived]
+            if here and inspections.photos_arrived(doc["_id"], here):
+                doc["missing_photos"] = [h for h in doc["missing_photos"] if h not in arrived]
+                doc["photos_complete"] = not doc["missing_photos"]
+
+    def receipt(self, doc: dict) -> dict:
+        return {
+            "missing_photos": list(doc.get("missing_photos") or []),
+            "photos_complete": bool(doc.get("photos_complete", True)),
+        }
+
+    def _enterprise(self, ctx: PushContext, enterprise_id: str) -> Enterprise:
+        cache = ctx.memo.setdefault("enterprises", {})
+        if enterprise_id not in cache:
+            cache[enterprise_id] = (
+                Enterprise.objects.for_actor(ctx.actor)
+                .filter(id=enterprise_id)
+                .only("jurisdiction_id")
+                .first()
+            )
+        if cache[enterprise_id] is None:
+            raise NotFound(f"enterprise {enterprise_id} not found")
+        return cache[enterprise_id]
+
+    def _check_correctable(self, ctx: PushContext, original_id: str) -> None:
+        original = ctx.db[self.collection].find_one({"_id": original_id})
+        if not Inspection.audience.allows(ctx.actor, original):
+            raise NotFound(f"inspection {original_id} not found")
+        if not inspections.is_evidence(original):
+            raise RuleViolation(
+                "only a submitted inspection is corrected; edit the draft instead",
+                reasons=[{"code": "NOT_SUBMITTED", "inspection": original_id}],
+            )
