@@ -1,0 +1,166 @@
+"""Who sees what, checked three ways against a table written here, independently of the code:
+the scoped query (`for_actor`), the change feed's test of the audience stored with each log
+entry, and the raw lookup of a document fetched by id. Agreement of the three with each other
+alone would prove nothing; each must agree with the table, for actors of every role (with or
+without their tenancy anchors) and documents of every aggregate that states an audience."""
+
+from __future__ import annotations
+
+import os
+
+from bson import ObjectId
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from server.actor import Actor, Role
+from server.models import (
+    ChecklistVersion,
+    Device,
+    Enterprise,
+    Inspection,
+    Jurisdiction,
+    Upload,
+    User,
+)
+from server.models.synced import DIRTY
+from sync import sequencer
+from sync.collections import BY_COLLECTION
+
+J = [ObjectId() for _ in range(2)]
+E = [ObjectId() for _ in range(2)]
+U = [ObjectId() for _ in range(3)]
+MAYBE_J, MAYBE_E, MAYBE_U = (st.sampled_from([*pool, None]) for pool in (J, E, U))
+
+MODELS = (ChecklistVersion, Enterprise, Inspection, Upload, User, Device, Jurisdiction)
+
+
+def _same(mine, theirs) -> bool:
+    return mine is not None and mine == theirs
+
+
+def expected(collection: str, actor: Actor, doc: dict) -> bool:
+    """The rule of DESIGN.md (People and scope) per role, written out by hand."""
+    role = actor.role
+    if role is Role.ADMIN or collection == "checklist_versions":
+        return True
+    regulator = role in (Role.SUPERVISOR, Role.INSPECTOR)
+    firm = role in (Role.ENTERPRISE_MANAGER, Role.WORKER)
+    if collection == "enterprises":
+        if regulator:
+            return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+        return firm and _same(actor.enterprise_id, doc["_id"])
+    if collection == "inspections":
+        if role is Role.SUPERVISOR:
+            return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+        return role is Role.INSPECTOR and _same(actor.user_id, doc["inspector_id"])
+    if collection == "media_uploads":
+        return _same(actor.user_id, doc["uploader_id"])
+    if collection == "users":
+        if role is Role.SUPERVISOR:
+            return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+        if role is Role.ENTERPRISE_MANAGER:
+            return _same(actor.enterprise_id, doc["enterprise_id"])
+        return _same(actor.user_id, doc["_id"])
+    if collection == "devices":
+        if role is Role.SUPERVISOR:
+            return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+        return _same(actor.user_id, doc["user_id"])
+    if collection == "jurisdictions":
+        return regulator and _same(actor.jurisdiction_id, doc["_id"])
+    raise AssertionError(f"no expectation written for {collection}")
+
+
+actors = st.builds(
+    Actor,
+    user_id=st.sampled_from(U),
+    role=st.sampled_from(list(Role)),
+    jurisdiction_id=MAYBE_J,
+    enterprise_id=MAYBE_E,
+)
+ids = st.builds(ObjectId)
+DOCUMENTS = {
+    "checklist_versions": st.builds(
+        lambda n: {"_id": f"CS:{n}", "code": "CS", "version": n}, st.integers(1, 50)
+    ),
+    "enterprises": st.builds(
+        lambda i, j: {"_id": i, "jurisdiction_id": j}, st.sampled_from(E) | ids, MAYBE_J
+    ),
+    "inspections": st.builds(
+        lambda i, j, u: {"_id": str(i), "jurisdiction_id": j, "inspector_id": u},
+        ids,
+        MAYBE_J,
+        MAYBE_U,
+    ),
+    "media_uploads": st.builds(lambda i, u: {"_id": str(i), "uploader_id": u}, ids, MAYBE_U),
+    "users": st.builds(
+        lambda i, j, e: {"_id": i, "jurisdiction_id": j, "enterprise_id": e},
+        st.sampled_from(U) | ids,
+        MAYBE_J,
+        MAYBE_E,
+    ),
+    "devices": st.builds(
+        lambda i, u, j: {"_id": i, "user_id": u, "jurisdiction_id": j}, ids, MAYBE_U, MAYBE_J
+    ),
+    "jurisdictions": st.builds(lambda i: {"_id": i}, st.sampled_from(J) | ids),
+}
+worlds = st.fixed_dictionaries(
+    {
+        name: st.lists(docs, max_size=3, unique_by=lambda d: d["_id"])
+        for name, docs in DOCUMENTS.items()
+    }
+)
+
+EXPLORE = int(os.environ.get("FUZZ_EXAMPLES", "0"))
+#: Fields the unique indexes need, derived from the id (they play no part in who sees what).
+UNIQUE = {
+    "users": "username",
+    "devices": "device_id",
+    "enterprises": "credit_code",
+    "jurisdictions": "code",
+}
+
+
+def _stored(name: str, doc: dict) -> dict:
+    extra = {UNIQUE[name]: f"x{doc['_id']}"} if name in UNIQUE else {}
+    return {**doc, **extra, "sync_seq": None, "sync_rev": 1}
+
+
+@settings(
+    derandomize=EXPLORE == 0,
+    database=None,
+    max_examples=EXPLORE or 200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(world=worlds, actor=actors)
+def test_query_feed_and_lookup_each_follow_the_table(db, world, actor):
+    for model in MODELS:
+        db[model._get_collection_name()].delete_many({})
+    for name in ("sync_log", DIRTY, "counters", "sync_state"):
+        db[name].delete_many({})
+    for model in MODELS:
+        name = model._get_collection_name()
+        if world[name]:
+            db[name].insert_many([_stored(name, d) for d in world[name]])
+    sequencer.sweep(db)
+    sequencer.sequence_pending(db)
+    feed_entries = {(e["c"], e["d"]): e for e in db["sync_log"].find().batch_size(100)}
+
+    for model in MODELS:
+        name = model._get_collection_name()
+        scoped = {d.pk for d in model.objects.for_actor(actor).only("id")}
+        for doc in world[name]:
+            want = expected(name, actor, doc)
+            assert (doc["_id"] in scoped) is want, ("query", name, actor, doc)
+            raw = db[name].find_one({"_id": doc["_id"]})
+            assert model.audience.allows(actor, raw) is want, ("lookup", name, actor, doc)
+            synced = BY_COLLECTION.get(name)
+            if synced is not None:
+                entry = feed_entries[(name, doc["_id"])]
+                assert synced.visible(actor, entry["s"]) is want, ("feed", name, actor, doc)
+
+
+def test_every_aggregate_with_an_audience_is_in_the_table():
+    written = set(DOCUMENTS)
+    assert {m._get_collection_name() for m in MODELS} == written
+    assert set(BY_COLLECTION) <= written
