@@ -8,8 +8,9 @@ new one does not is a tombstone too (the object left their scope). Compaction
 surviving one, so the walk simply steps over the missing numbers. The phone receives each
 document's current state, so re-reading a page, or reading a change twice, is harmless.
 
-The cursor is the last log number examined; every number up to the sequencer's counter is in
-the log, so advancing it can never step over a change.
+The cursor is the last log number examined; every number up to the sequencer's counter was
+written to the log, and one is removed only once a later entry of the same document says all
+it said, so advancing the cursor can never step over a change.
 """
 
 from __future__ import annotations
