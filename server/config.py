@@ -29,6 +29,9 @@ class Settings:
     port: int = 8000
     log_level: str = "INFO"
     token_ttl_hours: int = 168
+    #: Push receipts are kept this long: a phone replaying a batch whose answer it lost gets
+    #: the very same receipts within it (README, "Compaction").
+    receipt_horizon_days: int = 30
     login_rate_limit: str = "10 per 15 minutes"
     rq_queue: str = "default"
     mongodb_timeout_ms: int = 5000
@@ -73,6 +76,11 @@ class Settings:
             raise ConfigError(f"PORT must be 1-65535, got {self.port}")
         if self.token_ttl_hours <= 0:
             raise ConfigError("TOKEN_TTL_HOURS must be positive")
+        if not self.token_ttl_hours <= self.receipt_horizon_days * 24 <= 3650 * 24:
+            raise ConfigError(
+                "RECEIPT_HORIZON_DAYS must be at most 3650 and cover TOKEN_TTL_HOURS: a phone "
+                "must get its receipts back for as long as one login lasts"
+            )
         if self.password_hash_profile not in (
             "RFC_9106_LOW_MEMORY",
             "RFC_9106_HIGH_MEMORY",

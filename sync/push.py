@@ -303,17 +303,23 @@ def _insert(ctx: PushContext, raw, creates: list[_Write], slots: list) -> list[_
     try:
         raw.insert_many([w.after for w in creates], ordered=False)
         return creates
-    except BulkWriteError:
-        pass
+    except BulkWriteError as exc:
+        failed = exc
     # Some ids existed. The embedded server's reply cannot be trusted to say which, so look at
     # what is stored: a document carrying this mutation id is this create.
     stored = {d["_id"]: d for d in raw.find({"_id": {"$in": [w.m["id"] for w in creates]}})}
+    if len(stored) < len(creates):
+        raise failed  # not a duplicate id: the phone retries the whole batch, safely
     inserted = []
     for w in creates:
-        current = stored.get(w.m["id"])
-        if w.token in ((current or {}).get("mutation_ids") or ()):
-            w.after = current
-            inserted.append(w)
+        current = stored[w.m["id"]]
+        if w.token in (current.get("mutation_ids") or ()):
+            if current.get("created_at") == w.after["created_at"]:
+                inserted.append(w)  # this command inserted it; only other ids existed
+            else:
+                # Applied by an earlier delivery whose receipt was lost or pruned: answered
+                # as it was then, and nothing of this delivery's is confirmed.
+                slots[w.slot] = _applied(w.m, w.handler, 1, current)
         elif not w.handler.synced.audience.allows(ctx.actor, current):
             not_found = NotFound(f"{w.handler.name} {w.m['id']} not found")
             slots[w.slot] = _rejected(w.m["mutation_id"], problem_of(not_found))

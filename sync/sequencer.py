@@ -19,6 +19,10 @@ log, so a reader can never step over a change. A crash at any point leaves eithe
 `sync_seq` (sequenced again later) or an extra log entry (harmless: phones apply the current
 state, idempotently). `sweep` re-marks every collection dirty to catch a writer that died
 between its write and its dirty mark.
+
+A log entry is `{_id: n, c: collection, d: document id, s: audience, at}`, plus `p` (the
+audience before, when it changed), `ps` (earlier audiences carried forward by compaction,
+sync.compaction) and `x` (deleted). `previous_scopes` reads `p` and `ps` alike.
 """
 
 from __future__ import annotations
@@ -49,6 +53,22 @@ LOCK_TTL = timedelta(seconds=30)
 def counter(db: Database) -> int:
     """The highest sequence number whose log entry is written (0 before the first)."""
     return sequence.value(db, LOG)
+
+
+def previous_scopes(entry: dict) -> list[dict]:
+    """Every earlier audience of an entry's document whose readers get a tombstone from it."""
+    scopes = list(entry.get("ps") or ())
+    if "p" in entry and entry["p"] not in scopes:
+        scopes.append(entry["p"])
+    return scopes
+
+
+def entries_between(db: Database, after: int, top: int) -> list[dict]:
+    """The log entries numbered `after + 1 … top`, in order: one `$in` on `_id` (indexed on
+    every server); numbers compacted away are simply absent."""
+    numbers = list(range(after + 1, top + 1))
+    found = db[LOG].find({"_id": {"$in": numbers}}).batch_size(max(len(numbers), 1))
+    return sorted(found, key=lambda e: e["_id"])
 
 
 def has_pending(db: Database) -> bool:

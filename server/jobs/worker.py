@@ -20,7 +20,7 @@ from server.config import Settings
 from server.db import connect_mongo, redis_client
 from server.jobs import context
 from server.jobs.auth import purge_dead_tokens
-from server.jobs.feed import SWEEP_JOB_ID, sweep_feed
+from server.jobs.feed import COMPACT_JOB_ID, SWEEP_JOB_ID, compact_feed, sweep_feed
 from server.jobs.media import maintain_uploads
 from server.logs import configure_logging
 from server.wiring import wire
@@ -33,6 +33,7 @@ PERIODIC: tuple[tuple[Callable, str, timedelta], ...] = (
     (sweep_feed, SWEEP_JOB_ID, timedelta(minutes=10)),
     (maintain_uploads, "uploads-maintenance", timedelta(minutes=15)),
     (purge_dead_tokens, "tokens-purge", timedelta(hours=1)),
+    (compact_feed, COMPACT_JOB_ID, timedelta(minutes=15)),
 )
 
 

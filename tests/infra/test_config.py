@@ -14,6 +14,7 @@ def test_defaults_are_the_embedded_mode():
     assert s.mongodb_uri == "mongodb://127.0.0.1:27117/safety"
     assert s.mongodb_database == "safety"
     assert (s.host, s.port) == ("127.0.0.1", 8000)
+    assert s.receipt_horizon_days == 30
 
 
 def test_environment_overrides():
@@ -34,6 +35,9 @@ def test_environment_overrides():
         ({**KEY, "REDIS_URL": "http://x"}, "REDIS_URL"),
         ({**KEY, "LOGIN_RATE_LIMIT": "lots"}, "LOGIN_RATE_LIMIT"),
         ({**KEY, "PASSWORD_HASH_PROFILE": "FAST"}, "PASSWORD_HASH_PROFILE"),
+        ({**KEY, "RECEIPT_HORIZON_DAYS": "0"}, "RECEIPT_HORIZON_DAYS"),
+        ({**KEY, "RECEIPT_HORIZON_DAYS": "3"}, "cover TOKEN_TTL_HOURS"),  # tokens last 7 days
+        ({**KEY, "RECEIPT_HORIZON_DAYS": "4000"}, "RECEIPT_HORIZON_DAYS"),
     ],
 )
 def test_bad_settings_fail_naming_the_variable(env, message):
