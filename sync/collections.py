@@ -15,7 +15,9 @@ from server.models import checklist, enterprise, inspection
 from server.models.audience import Audience
 
 #: Fields never sent to phones: bookkeeping of the feed and of idempotent push.
-HIDDEN = frozenset({"sync_seq", "sync_rev", "sync_scope", "mutation_ids", "outbox", "_cls"})
+HIDDEN = frozenset(
+    {"sync_seq", "sync_rev", "sync_scope", "sync_audiences", "mutation_ids", "outbox", "_cls"}
+)
 
 
 @dataclass(frozen=True)

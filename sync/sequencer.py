@@ -7,11 +7,12 @@ sequencer at a time (a lock document), in one dense series `1, 2, 3, …` with n
 
 1. writers set `sync_seq = null` and bump `sync_rev` in the same atomic update as their change,
    then mark the collection dirty (server.models.synced);
-2. the sequencer reads the dirty marker, finds the documents whose `sync_seq` is null, appends
-   one log entry per document to `sync_log` (`_id` = sequence number, with the document's
-   audience), advances the counter, and only then records `sync_seq` on each document,
-   conditionally on `sync_rev` being unchanged; a document written meanwhile stays null and
-   gets a later number in the next round;
+2. the sequencer reads the dirty marker, finds the documents whose `sync_seq` is null, notes
+   each one's audience on it (`sync_audiences`), appends one log entry per document to
+   `sync_log` (`_id` = sequence number, with the document's audience), advances the counter,
+   and only then records `sync_seq` on each document, conditionally on `sync_rev` being
+   unchanged; a document written meanwhile stays null and gets a later number in the next
+   round;
 3. the dirty marker is removed only if no writer touched it during the round.
 
 Readers never see a number above the counter, and every number up to the counter is in the
@@ -20,9 +21,15 @@ log, so a reader can never step over a change. A crash at any point leaves eithe
 state, idempotently). `sweep` re-marks every collection dirty to catch a writer that died
 between its write and its dirty mark.
 
-A log entry is `{_id: n, c: collection, d: document id, s: audience, at}`, plus `p` (the
-audience before, when it changed), `ps` (earlier audiences carried forward by compaction,
-sync.compaction) and `x` (deleted). `previous_scopes` reads `p` and `ps` alike.
+A log entry is `{_id: n, c: collection, d: document id, s: audience, at}`, plus `ps` (every
+earlier audience that may still hold the document: their readers get a tombstone; compaction
+carries them forward, sync.compaction), `p` (the single earlier audience, in entries written
+before `ps`) and `x` (deleted). `previous_scopes` reads `p` and `ps` alike.
+
+Tombstones are owed to every audience ever published, not only the last confirmed one: an
+audience is noted on its document before its entry is written, and cleared only when a later
+entry of the same document, naming it in `ps`, is confirmed. A write racing the confirmation,
+or a crash after the append, therefore never leaves an audience that no entry will tell.
 """
 
 from __future__ import annotations
@@ -117,20 +124,24 @@ def sweep(db: Database) -> None:
 
 def _sequence_collection(db: Database, synced: SyncedCollection, seen: int) -> int:
     raw = db[synced.collection]
-    fields = {f: 1 for f in ("sync_rev", "sync_scope", "deleted_at", *synced.scope_fields)}
+    fields = ("sync_rev", "sync_scope", "sync_audiences", "deleted_at", *synced.scope_fields)
     done = 0
     while True:
-        docs = list(raw.find({"sync_seq": None}, fields).limit(BATCH).batch_size(BATCH))
+        docs = list(
+            raw.find({"sync_seq": None}, {f: 1 for f in fields}).limit(BATCH).batch_size(BATCH)
+        )
         if not docs:
             break
+        _record_audiences(raw, synced, docs)
         first = _append(db, synced, docs, utcnow())
         raw.bulk_write(
             [
                 # Exactly (_id, sync_rev): a unique index answers it on every server. An unchanged
-                # sync_rev means the document is as read, its sync_seq still null.
+                # sync_rev means the document is as read, its sync_seq still null; its entry
+                # told every earlier audience, so only the one just published is still owed.
                 UpdateOne(
                     {"_id": d["_id"], "sync_rev": d.get("sync_rev", 0)},
-                    {"$set": {"sync_seq": first + i, "sync_scope": synced.scope(d)}},
+                    {"$set": {"sync_seq": first + i, "sync_audiences": [synced.scope(d)]}},
                 )
                 for i, d in enumerate(docs)
             ],
@@ -141,6 +152,29 @@ def _sequence_collection(db: Database, synced: SyncedCollection, seen: int) -> i
             break
     db[DIRTY].delete_one({"_id": synced.collection, "n": seen})
     return done
+
+
+def published_audiences(doc: dict) -> list[dict]:
+    """The audiences a document's feed entries have published and not yet told of a change
+    (with the single audience earlier versions kept)."""
+    scopes = list(doc.get("sync_audiences") or ())
+    legacy = doc.get("sync_scope")
+    if legacy and legacy not in scopes:
+        scopes.append(legacy)
+    return scopes
+
+
+def _record_audiences(raw, synced: SyncedCollection, docs: list[dict]) -> None:
+    """Note each audience on its document before it is published. If the confirmation below
+    then loses its compare-and-set (written meanwhile) or the sequencer dies, the audience is
+    still known, and the document's next entry owes its readers a tombstone when it moves."""
+    new = []
+    for d in docs:
+        scope = synced.scope(d)
+        if scope not in published_audiences(d):
+            new.append(UpdateOne({"_id": d["_id"]}, {"$addToSet": {"sync_audiences": scope}}))
+    if new:
+        raw.bulk_write(new, ordered=False)
 
 
 def _append(db: Database, synced: SyncedCollection, docs: list[dict], now) -> int:
@@ -154,9 +188,9 @@ def _append(db: Database, synced: SyncedCollection, docs: list[dict], now) -> in
         for i, d in enumerate(docs):
             scope = synced.scope(d)
             entry = {"_id": first + i, "c": synced.collection, "d": d["_id"], "s": scope, "at": now}
-            previous = d.get("sync_scope")
-            if previous and previous != scope:
-                entry["p"] = previous  # audience shrank or moved: old readers get a tombstone
+            earlier = [a for a in published_audiences(d) if a != scope]
+            if earlier:
+                entry["ps"] = earlier  # audience shrank or moved: old readers get a tombstone
             if d.get("deleted_at"):
                 entry["x"] = True
             out.append(entry)

@@ -12,7 +12,7 @@ queryset's `update*()` add them. Raw pymongo writes to a synced collection must 
 
 from __future__ import annotations
 
-from mongoengine import DictField, Document, IntField
+from mongoengine import DictField, Document, IntField, ListField
 from mongoengine.connection import get_db
 
 from server.models.audience import ScopedQuerySet
@@ -56,7 +56,11 @@ class SyncedDocument(Document):
     sync_seq = IntField(null=True)
     #: Incremented by every write: tells the sequencer whether it saw the latest state.
     sync_rev = IntField(required=True, default=0)
-    #: The audience of the last sequenced state (to send tombstones when it shrinks).
+    #: Every audience the feed has published for this document that a later entry has not
+    #: yet told about a change: the readers a tombstone is owed to when the audience changes.
+    #: The sequencer records an audience here *before* publishing it (sync.sequencer).
+    sync_audiences = ListField(DictField())
+    #: Written by earlier versions of the sequencer (the last confirmed audience); still read.
     sync_scope = DictField(null=True)
 
     meta = {"abstract": True, "queryset_class": SyncedQuerySet}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mongoengine.connection import get_db
+from pymongo import MongoClient, monitoring
 
 from server.actor import Role
 from server.models.enterprise import Enterprise
@@ -130,3 +131,59 @@ def test_feed_visibility_is_the_scoped_queryset_rule(db):
             by_rule = {r["_id"] for r in raws if synced.visible(actor, synced.scope(r))}
             by_query = {d.pk for d in synced.document.objects.for_actor(actor)}
             assert by_rule == by_query, (name, person.role)
+
+
+class _PullThenMoveDuringConfirmation(monitoring.CommandListener):
+    """At the instant the sequencer confirms the entry it has just published (between its
+    append to the log and its compare-and-set), a reader pulls it, then a writer moves the
+    enterprise to another jurisdiction."""
+
+    def __init__(self, reader, cursor, enterprise_id, to_jurisdiction):
+        self.reader, self.cursor = reader, cursor
+        self.enterprise_id, self.to = enterprise_id, to_jurisdiction
+        self.appended, self.seen = False, None
+
+    def started(self, event):
+        if event.command_name == "insert" and event.command.get("insert") == "sync_log":
+            self.appended = True
+        elif (
+            event.command_name == "update"
+            and event.command.get("update") == "enterprises"
+            and self.appended
+            and self.seen is None
+        ):
+            db = get_db()
+            # The feed's own steps, without its wait for the sequencer (which is us).
+            after, high = feed.decode_cursor(self.cursor), sequencer.counter(db)
+            picked, scanned_to = feed._scan(db, self.reader, after, high, 100)
+            self.seen = feed._materialize(db, self.reader, picked)
+            self.cursor = feed.encode_cursor(scanned_to)
+            Enterprise.objects(id=self.enterprise_id).update(set__jurisdiction_id=self.to)
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+def test_an_audience_published_while_a_write_races_its_confirmation_still_gets_its_tombstone(
+    db, settings
+):
+    a, x, y = (JurisdictionFactory() for _ in range(3))
+    enterprise = EnterpriseFactory(jurisdiction_id=a.id)
+    sequencer.sequence_pending(db)
+    watcher_x = regulator(Role.SUPERVISOR, x).actor()
+    _, cursor = _drain(watcher_x)
+    Enterprise.objects(id=enterprise.id).update(set__jurisdiction_id=x.id)
+    race = _PullThenMoveDuringConfirmation(watcher_x, cursor, enterprise.id, y.id)
+    client = MongoClient(settings.mongodb_uri, event_listeners=[race], tz_aware=True)
+    try:
+        sequencer.sequence_pending(client[settings.mongodb_database])
+    finally:
+        client.close()
+    # X's supervisor took the enterprise while it was theirs ...
+    assert [(c["id"], c["op"]) for c in race.seen] == [(str(enterprise.id), "upsert")]
+    # ... and is told when it has moved on, though the move raced the entry's confirmation.
+    later, _ = _drain(watcher_x, race.cursor)
+    assert [(c["id"], c["op"]) for c in later] == [(str(enterprise.id), "delete")]
