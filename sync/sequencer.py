@@ -170,9 +170,11 @@ def _record_audiences(raw, synced: SyncedCollection, docs: list[dict]) -> None:
     still known, and the document's next entry owes its readers a tombstone when it moves."""
     new = []
     for d in docs:
-        scope = synced.scope(d)
-        if scope not in published_audiences(d):
-            new.append(UpdateOne({"_id": d["_id"]}, {"$addToSet": {"sync_audiences": scope}}))
+        known, scope = published_audiences(d), synced.scope(d)
+        if scope not in known:
+            # By `_id` alone: writers never touch this field, and one sequencer runs at a time.
+            new.append(UpdateOne({"_id": d["_id"]}, {"$set": {"sync_audiences": [*known, scope]}}))
+            d["sync_audiences"] = [*known, scope]
     if new:
         raw.bulk_write(new, ordered=False)
 

@@ -149,7 +149,7 @@ def test_a_move_superseded_by_later_updates_still_tombstones_every_old_jurisdict
     model.objects(id=raw_id).update(set__jurisdiction_id=b.id)
     sequence_pending(db)
     in_b = _scope(db, kind, raw_id)
-    assert db[LOG].find_one({"_id": counter(db)})["p"] == in_a
+    assert db[LOG].find_one({"_id": counter(db)})["ps"] == [in_a]
     _edit(kind, raw_id, 1)  # supersedes the entry that carried A
     sequence_pending(db)
     assert _compact(db).removed == 2
