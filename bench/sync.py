@@ -129,6 +129,7 @@ def reset_inspections(db) -> None:
         "sync_state",
         "counters",
         "sync_dirty",
+        "outbox",
         "bench_raw",
     ):
         db[name].delete_many({})

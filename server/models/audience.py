@@ -18,7 +18,7 @@ An actor attribute that is unset never matches, so a user without a tenant sees 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from mongoengine import Q, QuerySet
@@ -44,19 +44,19 @@ class Audience:
     """Per role, who sees a document; a role that is not named sees none."""
 
     rules: Mapping[Role, Rule]
+    #: The document fields the rules read, in a stable order (they make up a scope).
+    fields: tuple[str, ...] = field(init=False)
 
-    @property
-    def fields(self) -> tuple[str, ...]:
-        """The document fields the rules read, in a stable order (they make up a scope)."""
+    def __post_init__(self) -> None:
         seen: list[str] = []
         for rule in self.rules.values():
             if rule != EVERYONE:
                 seen += [m.field for m in rule if m.field not in seen]
-        return tuple(seen)
+        object.__setattr__(self, "fields", tuple(seen))
 
     def scope(self, doc) -> dict:
         """The values that decide who sees `doc` (a raw dict or a mongoengine document)."""
-        return {field: _value(doc, field) for field in self.fields}
+        return {name: _value(doc, name) for name in self.fields}
 
     def visible(self, actor: Actor, scope: Mapping) -> bool:
         """May `actor` see a document of this `scope`?"""
@@ -87,8 +87,8 @@ class Audience:
             wanted = getattr(actor, match.attribute)
             if wanted is None:
                 continue
-            field = "id" if match.field == "_id" else match.field
-            q = Q(**{field: wanted})
+            name = "id" if match.field == "_id" else match.field
+            q = Q(**{name: wanted})
             query = q if query is None else query | q
         return queryset.none() if query is None else queryset.filter(query)
 

@@ -49,7 +49,9 @@ class InspectionDataSchema(ma.Schema):
     enterprise_id = ma.fields.String(validate=ma.validate.Regexp(r"^[0-9a-f]{24}$"))
     corrects = ma.fields.String(validate=ma.validate.Regexp(UUID_PATTERN))
     unannounced = ma.fields.Boolean()
-    answers = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Raw())
+    #: Checked item by item against the pinned checklist (`judge_answers`), not here: the
+    #: checklist knows each item's type, and a 30-item draft is checked once.
+    answers = ma.fields.Raw(metadata={"type": "object"})
     note = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=2000))
     location = ma.fields.Nested(LocationSchema, allow_none=True)
     started_at_device = ma.fields.AwareDateTime()
