@@ -334,6 +334,7 @@ def test_maintenance_job_runs_on_a_real_worker(world, hazards, redis, settings, 
     monkeypatch.setenv("MONGODB_URI", settings.mongodb_uri)
     monkeypatch.setenv("REDIS_URL", settings.redis_url)
     monkeypatch.setenv("SECRET_KEY", settings.secret_key)
+    monkeypatch.setenv("AUDIT_SIGNING_KEY", settings.audit_signing_key)
     inspector = world["users"]["inspector"].actor()
     data = h.jpeg()
     upload = tus.create_upload(
