@@ -15,6 +15,7 @@ from server.db import connect_mongo, ensure_indexes, redis_client
 from server.models import DOCUMENTS
 from server.models.token import AuthToken
 from server.services.auth import token_hash
+from server.wiring import register_jobs
 from tests.environment import test_settings
 
 
@@ -30,6 +31,7 @@ def settings() -> Settings:
 def db(settings):
     connect_mongo(settings)
     ensure_indexes(DOCUMENTS)
+    register_jobs()  # as every process of the service does at start (outbox entries need them)
     return get_db()
 
 

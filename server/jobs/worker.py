@@ -18,6 +18,7 @@ from rq.serializers import JSONSerializer
 
 from server.config import Settings
 from server.db import connect_mongo, redis_client
+from server.jobs.audit import sign_audit_heads
 from server.jobs.auth import purge_dead_tokens
 from server.jobs.feed import SWEEP_JOB_ID, sweep_feed
 from server.jobs.media import maintain_uploads
@@ -32,6 +33,7 @@ PERIODIC: tuple[tuple[Callable, str, timedelta], ...] = (
     (sweep_feed, SWEEP_JOB_ID, timedelta(minutes=10)),
     (maintain_uploads, "uploads-maintenance", timedelta(minutes=15)),
     (purge_dead_tokens, "tokens-purge", timedelta(hours=1)),
+    (sign_audit_heads, "audit-sign", timedelta(minutes=5)),
 )
 
 
