@@ -10,19 +10,11 @@ import pytest
 from bson import ObjectId
 
 from server.clock import utcnow
-from server.jobs.outbox import RqDispatcher, run_entry
+from server.jobs.outbox import run_entry
 from server.models.audit_event import AuditEvent
 from server.services import outbox
 from server.services.audit import canonical, chain, record
-from tests.audit.helpers import make, run_jobs, stored
-
-
-@pytest.fixture
-def dispatched(db, redis, settings):
-    outbox.configure_dispatch(RqDispatcher(redis, settings.rq_queue))
-    yield lambda: run_jobs(redis, settings)
-    outbox.configure_dispatch(None)
-
+from tests.audit.helpers import make, stored
 
 #: Batches each of the 8 appenders writes (3 events in one chain, 1 in another per batch).
 ROUNDS = 5
