@@ -180,3 +180,31 @@ def test_a_photo_arrival_appends_photo_arrive_naming_its_sha256(
     assert e["actor"] == {"user_id": str(inspector.id), "role": "inspector", "device_id": PHONE}
     assert e["device_time"].isoformat() == "2026-05-01T02:00:00+00:00"
     assert e["after"] == event.digest(db["photos"].find_one({"_id": sha}))
+
+
+def test_creating_a_jurisdiction_starts_its_chain_and_releasing_a_device_is_audited(
+    client, db, dispatched, admin, auth_headers
+):
+    headers = auth_headers(admin)
+    created = client.post(
+        "/api/v1/jurisdictions", json={"code": "310115", "name": "浦东新区"}, headers=headers
+    )
+    assert created.status_code == 201
+    jurisdiction_id = created.get_json()["id"]
+    inspector = UserFactory(role=Role.INSPECTOR.value, jurisdiction_id=jurisdiction_id)
+    body = {"device_id": PHONE}
+    assert (
+        client.post("/api/v1/devices", json=body, headers=auth_headers(inspector)).status_code
+        == 201
+    )
+    assert client.delete(f"/api/v1/devices/{PHONE}", headers=headers).status_code == 204
+    dispatched()
+    assert [(e["n"], e["action"]) for e in stored(db, jurisdiction_id)] == [
+        (1, "jurisdiction.create"),
+        (2, "device.register"),
+        (3, "device.release"),
+    ]
+    released = only(db, jurisdiction_id, "device.release")
+    assert released["actor"]["user_id"] == str(admin.id)
+    assert released["after"] is None
+    assert released["before"] == only(db, jurisdiction_id, "device.register")["after"]
