@@ -10,7 +10,7 @@ from rq.serializers import JSONSerializer
 
 from server.clock import utcnow
 from server.jobs.audit import sign_audit_heads
-from server.services.audit import chain, heads, signing
+from server.services.audit import canonical, chain, heads, signing
 from tests.audit.helpers import make
 
 
@@ -75,3 +75,14 @@ def test_an_altered_signed_event_stops_further_signing(db, key):
     assert heads.sign_heads(db, key, now=now)["broken"] == [
         {"chain": "system", "error": "chain system: event 2 differs from its signature"}
     ]
+
+
+def test_each_signed_head_is_logged_as_a_checkpoint_line(db, key, caplog):
+    now = utcnow()
+    chain.append(db, [make(None, now=now, key="s1")])
+    with caplog.at_level("INFO", logger="server.services.audit.heads"):
+        heads.sign_heads(db, key, now=now)
+    [logged] = [r.signed_head for r in caplog.records if r.getMessage() == "audit head signed"]
+    stored_head = db[chain.SIGNATURES].find_one({"_id": chain.event_id("system", 1)})
+    assert logged == canonical.plain({k: v for k, v in stored_head.items() if k != "_id"})
+    assert signing.verify_head(key.public_key(), logged)

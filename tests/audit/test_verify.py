@@ -399,3 +399,22 @@ def test_an_untouched_export_passes_with_its_server_stopped(tmp_path, settings):
     assert result.stdout.splitlines()[-2] == (
         "INTACT chain system: 5 events (1..5), 2 signed heads checked, 1 photos checked"
     )
+
+
+def test_checkpoints_are_read_from_log_lines_and_bad_input_is_exit_2(chain_export, tmp_path):
+    signatures = (chain_export["dir"] / "signatures.jsonl").read_text().splitlines()
+    logged = tmp_path / "worker.log"  # what `grep 'audit head signed'` on the JSON logs gives
+    logged.write_text(
+        "".join(
+            json.dumps({"message": "audit head signed", "signed_head": json.loads(line)}) + "\n"
+            for line in signatures
+        )
+    )
+    ok = run_verifier(chain_export["dir"], chain_export["key"], "--checkpoint", str(logged))
+    assert ok.returncode == 0, ok.stdout
+    assert "4 signed heads checked" in ok.stdout
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a key")
+    bad = run_verifier(chain_export["dir"], garbage)
+    assert bad.returncode == 2
+    assert "cannot read the input" in bad.stderr

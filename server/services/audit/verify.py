@@ -52,8 +52,10 @@ def verify(directory: Path, public, checkpoints: list[dict] = ()) -> Report:
     report = Report()
     directory = Path(directory)
     manifest = _manifest(directory, report)
-    chain = manifest.get("chain")
-    events = _events(directory, chain, manifest, report)
+    lines = _lines(directory / "events.jsonl", report)
+    # Without a manifest, the chain is the first event's (every other one must agree).
+    chain = manifest.get("chain") or (lines[0][1].get("chain") if lines else None)
+    events = _events(lines, chain, manifest, report)
     last = max(events) if events else 0
     signatures = [
         (f"signature of n={h.get('n')} (signatures.jsonl line {line})", h)
@@ -118,11 +120,11 @@ def _lines(path: Path, report: Report) -> list[tuple[int, dict]]:
     return found
 
 
-def _events(directory: Path, chain, manifest: dict, report: Report) -> dict[int, dict]:
-    """Hashes, numbering and links of events.jsonl; the events by number."""
+def _events(lines, chain, manifest: dict, report: Report) -> dict[int, dict]:
+    """Hashes, numbering and links of the lines of events.jsonl; the events by number."""
     events: dict[int, dict] = {}
     expected, prev = None, None
-    for line, e in _lines(directory / "events.jsonl", report):
+    for line, e in lines:
         n = e.get("n")
         if not isinstance(n, int) or isinstance(n, bool):
             report.problems.append(f"events.jsonl line {line}: no event number")
@@ -166,6 +168,9 @@ def _signatures(heads, events, chain, public, report: Report) -> list[int]:
     good = []
     for where, head in heads:
         n = head.get("n")
+        if not isinstance(n, int) or isinstance(n, bool):
+            report.problems.append(f"{where}: no event number")
+            continue
         if head.get("chain") != chain:
             report.problems.append(f"{where}: for chain {head.get('chain')}, not {chain}")
             continue
