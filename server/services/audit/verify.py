@@ -3,6 +3,8 @@ no server and no database (neither pymongo nor mongoengine is imported).
 
     python -m server.services.audit.verify EXPORT_DIR --public-key FILE [--checkpoint FILE]
 
+(`--public-key` again for each earlier key after a key rotation: a signature names its key.)
+
 Checks, each failure one line of output:
 - every event's hash matches its content (a modified event);
 - numbers run on by one from the first exported event, and each event's `prev` is the hash
@@ -48,7 +50,8 @@ class Report:
 
 
 def verify(directory: Path, public, checkpoints: list[dict] = ()) -> Report:
-    """Check an export directory against an Ed25519 public key."""
+    """Check an export directory against an Ed25519 public key (or a list of them)."""
+    public = {signing.key_id(k): k for k in (public if isinstance(public, list) else [public])}
     report = Report()
     directory = Path(directory)
     manifest = _manifest(directory, report)
@@ -162,9 +165,9 @@ def _events(lines, chain, manifest: dict, report: Report) -> dict[int, dict]:
     return events
 
 
-def _signatures(heads, events, chain, public, report: Report) -> list[int]:
-    """Check signed heads (`(where, head)` pairs) against the events; the numbers that hold."""
-    key = signing.key_id(public)
+def _signatures(heads, events, chain, public: dict, report: Report) -> list[int]:
+    """Check signed heads (`(where, head)` pairs) against the events and the public keys (by
+    key id); the numbers of those that hold."""
     good = []
     for where, head in heads:
         n = head.get("n")
@@ -174,10 +177,12 @@ def _signatures(heads, events, chain, public, report: Report) -> list[int]:
         if head.get("chain") != chain:
             report.problems.append(f"{where}: for chain {head.get('chain')}, not {chain}")
             continue
-        if head.get("key_id") != key:
-            report.problems.append(f"{where}: made with key {head.get('key_id')}, not {key}")
+        key = public.get(head.get("key_id"))
+        if key is None:
+            known = ", ".join(sorted(public))
+            report.problems.append(f"{where}: made with key {head.get('key_id')}, not {known}")
             continue
-        if not signing.verify_head(public, head):
+        if not signing.verify_head(key, head):
             report.problems.append(f"{where}: the signature does not verify (forged or altered)")
             continue
         event = events.get(n)
@@ -238,8 +243,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--public-key",
         type=Path,
+        action="append",
         required=True,
-        help="the Ed25519 public key (PEM, or base64 raw as GET /api/v1/audit/public-key gives)",
+        help="the Ed25519 public key (PEM, or base64 raw as GET /api/v1/audit/public-key gives); "
+        "repeat it for the keys used before a rotation",
     )
     parser.add_argument(
         "--checkpoint",
@@ -250,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        public = signing.load_public_key(args.public_key.read_bytes())
+        public = [signing.load_public_key(path.read_bytes()) for path in args.public_key]
         checkpoints = read_checkpoints(args.checkpoint)
     except (OSError, ValueError) as exc:
         print(f"cannot read the input: {exc}", file=sys.stderr)
