@@ -35,8 +35,6 @@ SYSTEM = "system"
 VOLATILE = frozenset({"sync_seq", "sync_rev", "sync_scope", "outbox"})
 ACTION = re.compile(r"^[a-z][a-z_]*\.[a-z][a-z_]*$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-#: `request_id=` default: the id of the HTTP request being served, if any (server.logs).
-FROM_CONTEXT = object()
 
 
 def chain_of(jurisdiction_id) -> str:
@@ -110,7 +108,7 @@ def event(
     after,
     now: datetime,
     device_time: datetime | None = None,
-    request_id=FROM_CONTEXT,
+    request_id: str | None = None,
     photos: Iterable[str] = (),
     chain=None,
     key: str | None = None,
@@ -120,6 +118,7 @@ def event(
 
     `before`/`after`: the object's states (documents or raw dicts; None when it did not or no
     longer exists), stored as digests. `chain`: the object's jurisdiction id (None: `system`).
+    `request_id`: by default the id of the HTTP request being served, if any (server.logs).
     `key`: an idempotency key for changes that happen once (`"user.create:<id>"`), so a
     re-run records nothing new; by default each outbox entry's events get `<entry id>:<i>`.
     `witness`: an `outbox.Witness` (or its `{c, d, f, t}` dict) that must be on its document
@@ -140,7 +139,7 @@ def event(
         "object": {"kind": obj_kind, "id": str(obj_id)},
         "before": digest(before),
         "after": digest(after),
-        "request_id": current_request_id() if request_id is FROM_CONTEXT else request_id,
+        "request_id": request_id or current_request_id(),
         "photos": hashes,
     }
     if key is not None:
