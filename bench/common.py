@@ -20,6 +20,7 @@ def bench_settings() -> Settings:
         mongodb_uri=uri,
         redis_url=redis_url,
         secret_key="bench-secret-key-0123456789",
+        audit_signing_key="YmVuY2gtYXVkaXQta2V5LTAxMjM0NTY3ODlhYmNkZWY=",
         log_level="WARNING",
         password_hash_profile="CHEAPEST",
     )

@@ -5,6 +5,11 @@ Publishing: every template whose content changed becomes a new version.
 A version is never modified; publishing the same content again is a no-op, so the command can
 run at every start. Inspections pin (code, version) and can always fetch what they were done
 against.
+
+Publishing is audited (`checklist.publish`, system chain) with one key per version: every
+publish records the current version's event again, so an event lost to a crash between the
+save and its record is filled in by the next publish (at the latest the next start), and none
+is doubled.
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from bson import ObjectId
 from mongoengine import NotUniqueError
 
 from checklists.schema import TemplateSchema
 from checklists.template import LOCALES, ChecklistTemplate
+from server.actor import Actor
 from server.errors import NotFound
 from server.models.checklist import ChecklistVersion
+from server.services.audit import record
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +70,14 @@ def latest_versions() -> list[ChecklistVersion]:
     return [found[key] for key in keys]
 
 
-def publish(template: ChecklistTemplate, *, now: datetime, by: ObjectId | None = None) -> Published:
-    """Publish `template` as version n+1 unless the newest version has the same content."""
+def publish(template: ChecklistTemplate, *, now: datetime, actor: Actor | None = None) -> Published:
+    """Publish `template` as version n+1 unless the newest version has the same content.
+    `actor`: the admin publishing (None: the system, e.g. `flask publish-checklists`)."""
     content_hash = template.content_hash()
     for _attempt in range(5):
         current = latest(template.code)
         if current is not None and current.content_hash == content_hash:
+            _audit(actor, current, now)
             return Published(template.code, current.version, content_hash, created=False)
         number = 1 if current is None else current.version + 1
         doc = ChecklistVersion(
@@ -81,21 +89,35 @@ def publish(template: ChecklistTemplate, *, now: datetime, by: ObjectId | None =
             localized={locale: template.localized(locale) for locale in LOCALES},
             item_count=len(template.items),
             published_at=now,
-            published_by=by,
+            published_by=actor.user_id if actor else None,
         )
         try:
             doc.save(force_insert=True)
         except NotUniqueError:
             continue  # another publisher took this number; look again
         log.info("checklist published", extra={"code": template.code, "version": number})
+        _audit(actor, doc, now)
         return Published(template.code, number, content_hash, created=True)
     raise RuntimeError(f"could not publish {template.code}: too many concurrent publishers")
 
 
 def publish_all(
-    templates: dict[str, ChecklistTemplate], *, now: datetime, by: ObjectId | None = None
+    templates: dict[str, ChecklistTemplate], *, now: datetime, actor: Actor | None = None
 ) -> list[Published]:
-    return [publish(t, now=now, by=by) for _code, t in sorted(templates.items())]
+    return [publish(t, now=now, actor=actor) for _code, t in sorted(templates.items())]
+
+
+def _audit(actor: Actor | None, version: ChecklistVersion, now: datetime) -> None:
+    record.record(
+        actor,
+        "checklist.publish",
+        "checklist_version",
+        version.id,
+        before=None,
+        after=version,
+        now=now,
+        key=f"checklist.publish:{version.id}",
+    )
 
 
 _TEMPLATES: dict[str, ChecklistTemplate] = {}

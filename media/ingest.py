@@ -8,8 +8,8 @@ Order matters, because there are no transactions and nothing may be half-stored:
    the thumbnail and the watermarked review copy — all before anything is stored, so a
    refused file leaves nothing behind but is deleted with its upload;
 4. store the derived copies, then let the blob store adopt the received chunks as the
-   original (written once, never copied), then insert the photo record, then mark the upload
-   complete, then call the arrival hooks.
+   original (written once, never copied), then insert the photo record, then record its
+   audit event (`photo.arrive`), then mark the upload complete, then call the arrival hooks.
 Every step is idempotent, so an ingest interrupted by a crash is simply run again
 (`resume_stalled_ingests`, from the upload-maintenance job).
 """
@@ -35,6 +35,7 @@ from server.models.enterprise import Enterprise
 from server.models.photo import Gps, Photo, PhotoLink, link_key
 from server.models.upload import COMPLETE, INGESTING, Upload
 from server.models.user import User
+from server.services.audit import record
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def finish_upload(
             )
         elif isinstance(prepared, DomainError):
             raise prepared
-        return _store(upload, prepared, now=now, store=store)
+        return _store(upload, prepared, actor=actor, now=now, store=store)
     except DomainError:
         # Refused for good (wrong hash, not an image, link no longer visible): the upload and
         # its bytes go, so nothing is half-stored; the client learns why from the answer.
@@ -130,7 +131,9 @@ def prepare(
     return _new_photo(upload, reader, target, link, now=now, settings=settings)
 
 
-def _store(upload: Upload, prepared: Prepared, *, now: datetime, store: BlobStore) -> Photo:
+def _store(
+    upload: Upload, prepared: Prepared, *, actor: Actor, now: datetime, store: BlobStore
+) -> Photo:
     """Step 4: derived copies, the original (adopted), the record, the upload, the hooks."""
     parts = [dict(s) for s in upload.segments]
     photo, link = prepared.photo, prepared.link
@@ -159,6 +162,7 @@ def _store(upload: Upload, prepared: Prepared, *, now: datetime, store: BlobStor
             photo.save(force_insert=True)
         except NotUniqueError:  # the same content finished by another upload meanwhile
             add_link(upload.sha256, link)
+    _audit_arrival(upload, photo.id, actor=actor, now=now)
     _complete(upload)
     on_photo_arrived(photo.id, LinkRef(link.kind, link.id, link.item_code))
     return photo
@@ -271,6 +275,28 @@ def _discard_unless_adopted(store: BlobStore, sha256: str, parts: list[dict]) ->
     ours = {p["prefix"] for p in parts}
     if info is None or not ours & {p["prefix"] for p in blob_parts(info)}:
         store.discard_staged(parts)
+
+
+def _audit_arrival(upload: Upload, sha256: str, *, actor: Actor, now: datetime) -> None:
+    """`photo.arrive`: these bytes (by SHA-256) arrived from this uploader and device, and the
+    photo record now reads as stored (with this upload's link). Recorded before the upload is
+    marked complete and keyed by the upload: an ingest re-run after a crash records it again
+    and the chain keeps one. `before` is null: a photo changes only by arrivals, so its state
+    before is the `after` of its previous `photo.arrive`."""
+    stored = Photo._get_collection().find_one({"_id": sha256})
+    record.record(
+        actor,
+        "photo.arrive",
+        "photo",
+        sha256,
+        before=None,
+        after=stored,
+        now=now,
+        device_time=upload.device_time,
+        photos=[sha256],
+        chain=actor.jurisdiction_id,
+        key=f"photo.arrive:{upload.id}",
+    )
 
 
 def _uploader_enterprise(user_id):

@@ -46,6 +46,13 @@ if [ -z "${SECRET_KEY:-}" ]; then
   [ -s "$DATA_DIR/secret_key" ] || "$PY" -c 'import secrets; print(secrets.token_urlsafe(48))' >"$DATA_DIR/secret_key"
   SECRET_KEY=$(cat "$DATA_DIR/secret_key"); export SECRET_KEY
 fi
+if [ -z "${AUDIT_SIGNING_KEY:-}" ]; then
+  # Likewise the Ed25519 seed that signs the audit chains: generated once, kept with the data
+  # (a new key would still verify old signatures only with the old public key).
+  mkdir -p "$DATA_DIR"
+  [ -s "$DATA_DIR/audit_signing_key" ] || (umask 077 && "$PY" -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())' >"$DATA_DIR/audit_signing_key")
+  AUDIT_SIGNING_KEY=$(cat "$DATA_DIR/audit_signing_key"); export AUDIT_SIGNING_KEY
+fi
 
 flask=("$VENV/bin/flask" --app server.app:create_app)
 "${flask[@]}" init-db

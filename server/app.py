@@ -6,6 +6,7 @@ from flask import Flask, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
 from server.api import (
+    audit,
     auth,
     checklists,
     devices,
@@ -40,6 +41,7 @@ BLUEPRINTS = (
     sync_api.blp,
     uploads.blp,
     photos.blp,
+    audit.blp,
 )
 
 #: Room for what surrounds the largest payload: a push's envelope and the JSON between its

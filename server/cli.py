@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from mongoengine.connection import get_db
 
 from checklists.loader import load_templates
 from checklists.versions import publish_all
+from media.blobstore import BlobStore
 from server.actor import Actor, Role
 from server.clock import utcnow
 from server.db import ensure_indexes
 from server.errors import DomainError
 from server.models import DOCUMENTS
 from server.services import demo, identity
+from server.services.audit import chain, export, heads, signing
 from sync import sequencer
 
 
@@ -70,7 +74,77 @@ def create_admin(username, password):
     click.echo(f"admin {user.username} created")
 
 
-COMMANDS = (init_db, publish_checklists, seed_demo, create_admin)
+@click.command("audit-chains")
+def audit_chains():
+    """List the audit chains: name (a jurisdiction id, or system), head, last signed head."""
+    db = get_db()
+    for name in chain.chains(db):
+        signed = (db[heads.SIGNED].find_one({"_id": name}) or {}).get("n", 0)
+        click.echo(f"{name}\thead={chain.head(db, name)}\tsigned={signed}")
+
+
+@click.command("audit-sign")
+def audit_sign():
+    """Sign the head of every audit chain that grew since its last signature (the worker also
+    does this every few minutes)."""
+    key = signing.private_key(_settings().audit_signing_key)
+    result = heads.sign_heads(get_db(), key, now=utcnow())
+    for signed in result["signed"]:
+        click.echo(f"signed {signed['chain']} n={signed['n']}")
+    for broken in result["broken"]:
+        click.echo(f"NOT SIGNED {broken['chain']}: {broken['error']}", err=True)
+    if result["broken"]:
+        raise click.ClickException("some audit chains are broken; see above")
+    if not result["signed"]:
+        click.echo("every chain head is signed already")
+
+
+@click.command("audit-export")
+@click.option("--chain", "name", required=True, help="a jurisdiction id, or 'system'")
+@click.option("--from", "first", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--to", "last", type=click.IntRange(min=1), help="last event (default: the head)")
+@click.option("--photos", is_flag=True, help="include the original bytes of the named photos")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="new or empty directory",
+)
+def audit_export(name, first, last, photos, out):
+    """Export events FROM..TO of an audit chain (JSON lines, signatures, photos) for
+    `python -m server.services.audit.verify`."""
+    db = get_db()
+    try:
+        manifest = export.export_chain(
+            db,
+            name,
+            out,
+            now=utcnow(),
+            first=first,
+            last=last,
+            read_photo=BlobStore(db).read if photos else None,
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"chain {name}: events {manifest['from']}..{manifest['to']} "
+        f"({manifest['events']}), {manifest['signatures']} signed heads"
+        + (f", {manifest['photos_referenced']} photos" if photos else "")
+        + f" -> {out}"
+    )
+    if manifest["photos_missing"]:
+        click.echo(f"photos not in the store: {', '.join(manifest['photos_missing'])}", err=True)
+
+
+COMMANDS = (
+    init_db,
+    publish_checklists,
+    seed_demo,
+    create_admin,
+    audit_chains,
+    audit_sign,
+    audit_export,
+)
 
 
 def register_commands(app: Flask) -> None:

@@ -7,6 +7,8 @@ by the project's own scripts.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from dataclasses import dataclass, fields, replace
 from urllib.parse import urlparse
@@ -25,6 +27,8 @@ class Settings:
     mongodb_uri: str = "mongodb://127.0.0.1:27117/safety"
     redis_url: str = "redis://127.0.0.1:6380/0"
     secret_key: str = ""
+    #: Base64 of the 32-byte Ed25519 private key (seed) that signs the audit chains' heads.
+    audit_signing_key: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
@@ -68,6 +72,7 @@ class Settings:
         """Fail early, naming the variable, instead of failing on the first request."""
         if not self.secret_key or len(self.secret_key) < 16:
             raise ConfigError("SECRET_KEY must be set to at least 16 characters")
+        self._validate_audit_key()
         if urlparse(self.mongodb_uri).scheme not in ("mongodb", "mongodb+srv"):
             raise ConfigError(f"MONGODB_URI must be a mongodb:// URI, got {self.mongodb_uri!r}")
         if urlparse(self.redis_url).scheme not in ("redis", "rediss", "unix"):
@@ -96,6 +101,17 @@ class Settings:
         except ValueError as exc:
             raise ConfigError(f"LOGIN_RATE_LIMIT is not a rate limit: {exc}") from exc
         return self
+
+    def _validate_audit_key(self) -> None:
+        try:
+            seed = base64.b64decode(self.audit_signing_key.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            seed = b""
+        if len(seed) != 32:
+            raise ConfigError(
+                "AUDIT_SIGNING_KEY must be the base64 of a 32-byte Ed25519 private key (seed); "
+                "make one with: openssl rand -base64 32"
+            )
 
     def _validate_media(self) -> None:
         if not 0 < self.max_upload_bytes <= 1024**3:

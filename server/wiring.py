@@ -12,14 +12,17 @@ from redis import Redis
 
 from media import links
 from server.config import Settings
-from server.jobs import feed
+from server.jobs import audit, feed
 from server.jobs.outbox import RqDispatcher
 from server.services import inspections, outbox
 from sync.handler import handlers
 from sync.handlers.inspection import InspectionHandler
 
 #: Outbox jobs by name: (name, function). Entries name these, never import paths.
-JOBS = (("feed.sequence", feed.sequence_feed),)
+JOBS = (
+    ("feed.sequence", feed.sequence_feed),
+    ("audit.append", audit.append_audit_events),
+)
 
 
 def register_evidence_links() -> None:

@@ -7,6 +7,8 @@ import os
 from server.config import Settings
 
 SECRET = "test-secret-key-0123456789abcdef"
+#: A fixed Ed25519 seed (base64 of bytes 0..31): the suite's audit signatures are reproducible.
+AUDIT_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
 
 def test_settings() -> Settings | None:
@@ -19,6 +21,7 @@ def test_settings() -> Settings | None:
         mongodb_uri=uri,
         redis_url=redis_url,
         secret_key=SECRET,
+        audit_signing_key=AUDIT_KEY,
         log_level="WARNING",
         password_hash_profile="CHEAPEST",
         mongodb_timeout_ms=3000,

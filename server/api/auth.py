@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 
 from schemas.auth import TokenRequestSchema, TokenSchema
 from schemas.identity import UserSchema
-from server.api.context import client_ip, current_token, current_user, services
+from server.api.context import client_ip, current_actor, current_token, current_user, services
 from server.clock import utcnow
 from server.services import auth
 
@@ -46,7 +46,7 @@ class Token(MethodView):
     @blp.response(204)
     def delete(self):
         """Revoke the token of this request, on every API process at once."""
-        auth.revoke(current_token(), now=utcnow())
+        auth.revoke(current_token(), actor=current_actor(), now=utcnow())
 
 
 @blp.route("/me")

@@ -111,6 +111,6 @@ class ChecklistPublish(MethodView):
         actor = current_actor()
         if not actor.is_admin:
             raise Forbidden("only an admin publishes checklists")
-        published = versions.publish_all(load_templates(), now=utcnow(), by=actor.user_id)
+        published = versions.publish_all(load_templates(), now=utcnow(), actor=actor)
         locale = _locale()
         return [_view(versions.find(p.code, p.version), locale, summary=True) for p in published]

@@ -50,4 +50,4 @@ class DeviceById(MethodView):
     @blp.response(204)
     def delete(self, device_id):
         """Unbind a device so another user may register it (admin)."""
-        devices.release(current_actor(), device_id)
+        devices.release(current_actor(), device_id, now=utcnow())

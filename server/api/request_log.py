@@ -1,5 +1,6 @@
 """Request ids and access logs: every request gets an id (`X-Request-ID`), echoed in the
-response, in problem documents and on every log line written while serving it."""
+response, in problem documents, on every log line written while serving it, and in the audit
+events it causes (through `server.logs.REQUEST_ID`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import time
 import uuid
 
 from flask import Flask, g, has_request_context, request
+
+from server.logs import REQUEST_ID
 
 log = logging.getLogger("server.access")
 
@@ -30,7 +33,12 @@ def install(app: Flask) -> None:
         # A phone may send its own id to correlate retries; anything odd is replaced.
         sent = request.headers.get("X-Request-ID", "")
         g.request_id = sent if _CLIENT_ID.match(sent) else uuid.uuid4().hex
+        REQUEST_ID.set(g.request_id)  # for the use cases below the view (audit events)
         g.started = time.perf_counter()
+
+    @app.teardown_request
+    def _forget(_exc):
+        REQUEST_ID.set(None)  # threads serve many requests: nothing leaks into the next one
 
     @app.after_request
     def _finish(response):

@@ -19,6 +19,7 @@ from rq.serializers import JSONSerializer
 from server.config import Settings
 from server.db import connect_mongo, redis_client
 from server.jobs import context
+from server.jobs.audit import sign_audit_heads
 from server.jobs.auth import purge_dead_tokens
 from server.jobs.feed import COMPACT_JOB_ID, SWEEP_JOB_ID, compact_feed, sweep_feed
 from server.jobs.media import maintain_uploads
@@ -34,6 +35,7 @@ PERIODIC: tuple[tuple[Callable, str, timedelta], ...] = (
     (maintain_uploads, "uploads-maintenance", timedelta(minutes=15)),
     (purge_dead_tokens, "tokens-purge", timedelta(hours=1)),
     (compact_feed, COMPACT_JOB_ID, timedelta(minutes=15)),
+    (sign_audit_heads, "audit-sign", timedelta(minutes=5)),
 )
 
 

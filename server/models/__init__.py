@@ -1,5 +1,6 @@
 """mongoengine documents, one aggregate per module; `DOCUMENTS` lists every collection."""
 
+from server.models.audit_event import AuditEvent, AuditSignature
 from server.models.checklist import ChecklistVersion
 from server.models.counter import CounterClaim
 from server.models.device import Device
@@ -24,10 +25,14 @@ DOCUMENTS = (
     Photo,
     CounterClaim,
     OutboxEntry,
+    AuditEvent,
+    AuditSignature,
 )
 
 __all__ = [
     "DOCUMENTS",
+    "AuditEvent",
+    "AuditSignature",
     "AuthToken",
     "ChecklistVersion",
     "CounterClaim",

@@ -1,4 +1,9 @@
-"""Log in, resolve a bearer token to its user, log out: opaque tokens, revocable server-side."""
+"""Log in, resolve a bearer token to its user, log out: opaque tokens, revocable server-side.
+
+Issuing and revoking a token are audited (`token.issue`, `token.revoke`) in the chain of the
+token's user; each token is issued and revoked once, so those events carry keys of their own.
+Failed logins change nothing stored (the throttle lives in Redis) and are not audit events.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from server.actor import Actor
 from server.errors import Unauthenticated
 from server.models.token import AuthToken
 from server.models.user import User
+from server.services.audit import record
+from server.services.audit.event import event
 from server.services.login_throttle import LoginThrottle
 from server.services.passwords import burn_verification_time, verify_password
 
@@ -50,13 +58,24 @@ def issue_token(
         raise Unauthenticated("username or password is wrong, or the account is disabled")
     token = secrets.token_urlsafe(32)
     expires_at = now + ttl
-    AuthToken(
+    issued = AuthToken(
         token_hash=token_hash(token),
         user_id=user.id,
         device_id=device_id,
         created_at=now,
         expires_at=expires_at,
     ).save(force_insert=True)
+    record.record(
+        user.actor(device_id=device_id),
+        "token.issue",
+        "token",
+        issued.id,
+        before=None,
+        after=issued,
+        now=now,
+        chain=user.jurisdiction_id,
+        key=f"token.issue:{issued.id}",
+    )
     return IssuedToken(token=token, expires_at=expires_at, user=user)
 
 
@@ -73,14 +92,43 @@ def authenticate(token: str, *, now: datetime) -> tuple[User, AuthToken]:
     return user, record
 
 
-def revoke(record: AuthToken, *, now: datetime) -> None:
+def revoke(token: AuthToken, *, actor: Actor, now: datetime) -> None:
     """Log out: this token stops working at once on every API process."""
-    AuthToken.objects(id=record.id, revoked_at=None).update_one(set__revoked_at=now)
+    if AuthToken.objects(id=token.id, revoked_at=None).update_one(set__revoked_at=now):
+        revoked = [AuthToken.objects.get(id=token.id)]
+        _audit_revoked(revoked, actor=actor, now=now, jurisdiction_id=actor.jurisdiction_id)
 
 
-def revoke_all(user_id, *, now: datetime) -> int:
+def revoke_all(user: User, *, actor: Actor, now: datetime) -> int:
     """Revoke every live token of a user (disabled account, password change)."""
-    return AuthToken.objects(user_id=user_id, revoked_at=None).update(set__revoked_at=now)
+    n = AuthToken.objects(user_id=user.id, revoked_at=None).update(set__revoked_at=now)
+    if n:
+        revoked = list(AuthToken.objects(user_id=user.id, revoked_at=now).batch_size(500))
+        _audit_revoked(revoked, actor=actor, now=now, jurisdiction_id=user.jurisdiction_id)
+    return n
+
+
+def _audit_revoked(tokens: list[AuthToken], *, actor: Actor, now: datetime, jurisdiction_id):
+    """One `token.revoke` per token. A revocation only sets `revoked_at`, so the state before
+    is the state after without it."""
+    events = []
+    for token in tokens:
+        after = token.to_mongo().to_dict()
+        before = {k: v for k, v in after.items() if k != "revoked_at"}
+        events.append(
+            event(
+                actor,
+                "token.revoke",
+                "token",
+                token.id,
+                before=before,
+                after=after,
+                now=now,
+                chain=jurisdiction_id,
+                key=f"token.revoke:{token.id}",
+            )
+        )
+    record.record_events(events, now=now)
 
 
 def purge_tokens(*, now: datetime, keep: timedelta = timedelta(days=1)) -> int:

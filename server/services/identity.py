@@ -7,6 +7,9 @@ Who may create what:
 - enterprise manager: workers of their own enterprise;
 - inspector, worker: nobody.
 Anything referenced outside the caller's scope is "not found", never "forbidden".
+
+Every change is audited (server.services.audit) once it is written, in the chain of the
+object's jurisdiction (admins: the system chain).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from server.models.jurisdiction import Jurisdiction
 from server.models.scoping import get_or_404, parse_object_id
 from server.models.user import User
 from server.services import credit_code
+from server.services.audit import record
 from server.services.auth import revoke_all
 from server.services.passwords import hash_password
 
@@ -38,9 +42,21 @@ CREATABLE_ROLES = {
 def create_jurisdiction(actor: Actor, *, code: str, name: str, now: datetime) -> Jurisdiction:
     _require(actor.is_admin, "only an admin creates jurisdictions")
     try:
-        return Jurisdiction(code=code, name=name, created_at=now).save(force_insert=True)
+        jurisdiction = Jurisdiction(code=code, name=name, created_at=now).save(force_insert=True)
     except NotUniqueError:
         raise Conflict(f"jurisdiction {code} exists already") from None
+    record.record(
+        actor,
+        "jurisdiction.create",
+        "jurisdiction",
+        jurisdiction.id,
+        before=None,
+        after=jurisdiction,
+        now=now,
+        chain=jurisdiction.id,
+        key=f"jurisdiction.create:{jurisdiction.id}",
+    )
+    return jurisdiction
 
 
 def create_enterprise(actor: Actor, *, jurisdiction_id, now: datetime, **fields) -> Enterprise:
@@ -57,9 +73,21 @@ def create_enterprise(actor: Actor, *, jurisdiction_id, now: datetime, **fields)
         jurisdiction_id=jurisdiction.id, created_at=now, updated_at=now, **fields
     )
     try:
-        return enterprise.save(force_insert=True)
+        enterprise.save(force_insert=True)
     except NotUniqueError:
         raise Conflict(f"an enterprise with credit code {fields['credit_code']} exists") from None
+    record.record(
+        actor,
+        "enterprise.create",
+        "enterprise",
+        enterprise.id,
+        before=None,
+        after=enterprise,
+        now=now,
+        chain=enterprise.jurisdiction_id,
+        key=f"enterprise.create:{enterprise.id}",
+    )
+    return enterprise
 
 
 def update_enterprise(
@@ -83,7 +111,19 @@ def update_enterprise(
         raise Conflict(f"an enterprise with credit code {changes['credit_code']} exists") from None
     if n != 1:
         raise Conflict("the enterprise was changed by someone else; reload and retry")
-    return Enterprise.objects.get(id=enterprise.id)
+    updated = Enterprise.objects.get(id=enterprise.id)
+    # `enterprise` is the state the compare-and-set matched on `version`: the state before.
+    record.record(
+        actor,
+        "enterprise.update",
+        "enterprise",
+        updated.id,
+        before=enterprise,
+        after=updated,
+        now=now,
+        chain=updated.jurisdiction_id,
+    )
+    return updated
 
 
 def create_user(
@@ -115,9 +155,21 @@ def create_user(
         updated_at=now,
     )
     try:
-        return user.save(force_insert=True)
+        user.save(force_insert=True)
     except NotUniqueError:
         raise Conflict(f"username {user.username} is taken") from None
+    record.record(
+        actor,
+        "user.create",
+        "user",
+        user.id,
+        before=None,
+        after=user,
+        now=now,
+        chain=user.jurisdiction_id,
+        key=f"user.create:{user.id}",
+    )
+    return user
 
 
 def update_user(
@@ -147,9 +199,20 @@ def update_user(
     )
     if n != 1:
         raise Conflict("the user was changed by someone else; reload and retry")
+    updated = User.objects.get(id=user.id)
+    record.record(
+        actor,
+        "user.update",
+        "user",
+        user.id,
+        before=user,
+        after=updated,
+        now=now,
+        chain=user.jurisdiction_id,
+    )
     if changes.get("active") is False or "password" in changes:
-        revoke_all(user.id, now=now)
-    return User.objects.get(id=user.id)
+        revoke_all(updated, actor=actor, now=now)
+    return updated
 
 
 def _anchor(actor: Actor, role: Role, jurisdiction_id, enterprise_id):

@@ -12,14 +12,16 @@ from hypothesis import HealthCheck, settings
 from server.actor import Role
 from server.app import create_app
 from server.config import Settings
-from tests.environment import SECRET, test_settings
+from tests.environment import AUDIT_KEY, SECRET, test_settings
 from tests.factories import EnterpriseFactory, UserFactory, enterprise_user
 
 
 def _app():
     # Built at collection time to read its OpenAPI document; connections are lazy, and the
     # suite's `clean` fixture empties the same database before each test.
-    return create_app(test_settings() or Settings.from_env({}, secret_key=SECRET))
+    return create_app(
+        test_settings() or Settings.from_env({}, secret_key=SECRET, audit_signing_key=AUDIT_KEY)
+    )
 
 
 # tus PATCH bodies are raw bytes under their own media type.

@@ -45,7 +45,8 @@ import json
 from server.app import create_app
 from server.config import Settings
 settings = Settings.from_env({{}}, mongodb_uri="mongodb://127.0.0.1:{_closed_port()}/safety",
-    redis_url={settings.redis_url!r}, secret_key={settings.secret_key!r}, mongodb_timeout_ms=300,
+    redis_url={settings.redis_url!r}, secret_key={settings.secret_key!r},
+    audit_signing_key={settings.audit_signing_key!r}, mongodb_timeout_ms=300,
     log_level="CRITICAL")
 response = create_app(settings).test_client().get("/health")
 print(json.dumps({{"status": response.status_code, "body": response.get_json()}}))

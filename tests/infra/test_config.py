@@ -6,7 +6,7 @@ import pytest
 
 from server.config import ConfigError, Settings
 
-KEY = {"SECRET_KEY": "x" * 16}
+KEY = {"SECRET_KEY": "x" * 16, "AUDIT_SIGNING_KEY": "A" * 43 + "="}
 
 
 def test_defaults_are_the_embedded_mode():
@@ -29,6 +29,9 @@ def test_environment_overrides():
     "env,message",
     [
         ({}, "SECRET_KEY"),
+        ({"SECRET_KEY": "x" * 16}, "AUDIT_SIGNING_KEY"),
+        ({**KEY, "AUDIT_SIGNING_KEY": "not base64!"}, "AUDIT_SIGNING_KEY"),
+        ({**KEY, "AUDIT_SIGNING_KEY": "AAAA"}, "AUDIT_SIGNING_KEY"),  # 3 bytes, not 32
         ({**KEY, "PORT": "eighty"}, "PORT must be an integer"),
         ({**KEY, "PORT": "70000"}, "PORT must be 1-65535"),
         ({**KEY, "MONGODB_URI": "postgres://x"}, "MONGODB_URI"),

@@ -6,7 +6,7 @@ import pytest
 
 from server.config import ConfigError, Settings
 
-KEY = {"SECRET_KEY": "x" * 16}
+KEY = {"SECRET_KEY": "x" * 16, "AUDIT_SIGNING_KEY": "A" * 43 + "="}
 
 
 def test_media_defaults():
