@@ -53,6 +53,8 @@ class PushHandler:
 
     #: The collection as phones name it and the feed delivers it.
     synced: SyncedCollection
+    #: What one document is, in audit events (`<kind>.<op>`) and messages.
+    kind: str
     ops: tuple[str, ...] = OPS
     #: Data fields fixed at creation: an update naming one is rejected.
     fixed_fields: frozenset[str] = frozenset()
@@ -86,6 +88,18 @@ class PushHandler:
 
     def settle(self, ctx: PushContext, docs: list[dict]) -> None:
         """After the writes of a batch: mend what raced with them (documents as written)."""
+
+    def photos(self, doc: dict) -> list[str]:
+        """The photo evidence (SHA-256) a document holds, named in its audit events."""
+        return []
+
+    def device_time(self, op: str, data: dict):
+        """The phone's clock at the change, as the operation reported it (audit events)."""
+        return data.get("device_time")
+
+    def audit_chain(self, doc: dict):
+        """The audit chain of a document's events: its jurisdiction (None: `system`)."""
+        return doc.get("jurisdiction_id")
 
     def receipt(self, doc: dict) -> dict:
         """Fields of this collection added to an `applied` receipt."""

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from pymongo import UpdateOne
@@ -40,6 +40,8 @@ from server.actor import Actor
 from server.errors import Conflict, DomainError, Forbidden, NotFound, TooLarge, problem_of
 from server.models.synced import mark_dirty
 from server.services import outbox
+from server.services.audit import record as audit
+from server.services.audit.event import event as audit_event
 from sync import mutation, telemetry
 from sync.handler import PushContext, PushHandler, handlers
 from sync.policy import Verdict, decide_change
@@ -245,25 +247,53 @@ def _decide(ctx, slot, m, handler: PushHandler, current: dict | None):
     # server: every write bumps sync_rev, so an unchanged one means the document is still
     # exactly as decided on above.
     cas = {"_id": m["id"], "sync_rev": current.get("sync_rev", 0)}
-    after = {**current, **changes, "version": version, "sync_rev": cas["sync_rev"] + 1}
+    remembered = [*(current.get("mutation_ids") or ()), token][-MUTATION_MEMORY:]
+    after = {
+        **current,
+        **changes,
+        "version": version,
+        "sync_rev": cas["sync_rev"] + 1,
+        "mutation_ids": remembered,
+    }
     return _Write(slot, m, handler, current, after, token, (cas, update))
 
 
 def _stage(ctx: PushContext, writes: list[_Write]) -> list[tuple[str, set[str]]]:
-    """Outbox entries of the round, written before the round: the sequencing of the feed
-    (witnessed by every write) and each handler's jobs (by their own write)."""
-
-    def witness(w: _Write) -> outbox.Witness:
-        return outbox.Witness(w.handler.collection, w.m["id"], "mutation_ids", w.token)
-
-    pairs = [(outbox.Job(SEQUENCE_JOB), [witness(w) for w in writes])]
-    tokens = [{w.token for w in writes}]
+    """Outbox entries of the round, written in one command before the round's writes: the
+    sequencing of the feed (witnessed by every write), each handler's jobs (by their own
+    write), and the audit events (each appended only if its own write happened)."""
+    witnesses = {w.token: _witness(w) for w in writes}
+    pairs = [(outbox.Job(SEQUENCE_JOB), list(witnesses.values()))]
     for w in writes:
         for job in w.handler.jobs(ctx, w.m["op"], w.before, w.after):
-            pairs.append((job, [witness(w)]))
-            tokens.append({w.token})
+            pairs.append((job, [witnesses[w.token]]))
+    sender = replace(ctx.actor, device_id=ctx.device_id)
+    pairs += audit.jobs(_event(ctx, sender, w, witnesses[w.token]) for w in writes)
     ids = outbox.stage_each(pairs, now=ctx.now)
-    return list(zip(ids, tokens, strict=True))
+    return [(i, {m.token for m in marks}) for i, (_job, marks) in zip(ids, pairs, strict=True)]
+
+
+def _witness(w: _Write) -> outbox.Witness:
+    return outbox.Witness(w.handler.collection, w.m["id"], "mutation_ids", w.token)
+
+
+def _event(ctx: PushContext, sender, w: _Write, witness: outbox.Witness) -> dict:
+    handler, m = w.handler, w.m
+    return audit_event(
+        sender,
+        f"{handler.kind}.{m['op']}",
+        handler.kind,
+        m["id"],
+        before=w.before,
+        after=w.after,
+        now=ctx.now,
+        device_time=handler.device_time(m["op"], m["data"]),
+        photos=handler.photos(w.after),
+        chain=handler.audit_chain(w.after),
+        # One event per applied change, however often it is decided again or replayed.
+        key=f"{handler.kind}:{m['id']}:{w.token}",
+        witness=witness,
+    )
 
 
 def _settle_entries(ctx: PushContext, entries, applied: set[str]) -> None:

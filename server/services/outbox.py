@@ -105,6 +105,10 @@ class JobRegistry:
     def job(self, name: str) -> RegisteredJob | None:
         return self._jobs.get(name)
 
+    @property
+    def dispatcher(self) -> Callable[[list[str]], None] | None:
+        return self._dispatch
+
     def configure_dispatch(self, dispatch: Callable[[list[str]], None] | None) -> None:
         """Set how ready entries reach the workers (the RQ dispatcher; None: only the sweep)."""
         self._dispatch = dispatch

@@ -75,6 +75,7 @@ EDITABLE = ("unannounced", "note", "location", "device_time")
 
 class InspectionHandler(PushHandler):
     synced = BY_NAME["inspections"]
+    kind = "inspection"
     fixed_fields = PINNED
 
     def __init__(self) -> None:
@@ -167,6 +168,14 @@ class InspectionHandler(PushHandler):
             if here and inspections.photos_arrived(doc["_id"], here):
                 doc["missing_photos"] = [h for h in doc["missing_photos"] if h not in arrived]
                 doc["photos_complete"] = not doc["missing_photos"]
+
+    def photos(self, doc: dict) -> list[str]:
+        missing = set(doc.get("missing_photos") or ())
+        return [h for h in doc.get("photos") or () if h not in missing]
+
+    def device_time(self, op: str, data: dict):
+        stamp = {"create": "started_at_device", "submit": "submitted_at_device"}.get(op)
+        return data.get(stamp) or data.get("device_time")
 
     def receipt(self, doc: dict) -> dict:
         return {

@@ -13,6 +13,7 @@ from tests.audit.helpers import run_jobs
 @pytest.fixture
 def dispatched(db, redis, settings):
     """`dispatched()` runs every job queued so far, as the worker would."""
+    before = outbox.registry.dispatcher
     outbox.configure_dispatch(RqDispatcher(redis, settings.rq_queue))
     yield lambda: run_jobs(redis, settings)
-    outbox.configure_dispatch(None)
+    outbox.configure_dispatch(before)

@@ -72,6 +72,7 @@ def built(app, db, redis, settings, tmp_path_factory):
     for name in db.list_collection_names():  # module fixtures run before `clean`
         db[name].delete_many({})
     redis.flushdb()
+    before = outbox.registry.dispatcher
     outbox.configure_dispatch(RqDispatcher(redis, settings.rq_queue))
     client, cli = app.test_client(), app.test_cli_runner()
     j = JurisdictionFactory()
@@ -108,7 +109,7 @@ def built(app, db, redis, settings, tmp_path_factory):
         logout(headers)
     finally:
         links.unregister_link_kind("hazard")
-        outbox.configure_dispatch(None)
+        outbox.configure_dispatch(before)
     assert [e["action"] for e in stored(db, str(j.id))] == [
         "token.issue",
         "device.register",

@@ -26,12 +26,13 @@ def record_run(note: str, entry_id: str) -> dict:
 @pytest.fixture
 def dispatched(db, redis, settings):
     outbox.register_job("test.record", record_run)
+    before = outbox.registry.dispatcher
     outbox.configure_dispatch(RqDispatcher(redis, settings.rq_queue))
     queue = Queue(settings.rq_queue, connection=redis, serializer=JSONSerializer)
     yield lambda: SimpleWorker([queue], connection=redis, serializer=JSONSerializer).work(
         burst=True
     )
-    outbox.configure_dispatch(None)
+    outbox.configure_dispatch(before)
 
 
 def test_a_witnessed_change_runs_its_job_once_and_an_unwitnessed_one_never(db, dispatched):

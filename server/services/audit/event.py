@@ -32,7 +32,7 @@ from server.services.audit import canonical
 SYSTEM = "system"
 #: Fields left out of state digests: the change feed's and the outbox's bookkeeping, written
 #: by the system after (or beside) the change itself.
-VOLATILE = frozenset({"sync_seq", "sync_rev", "sync_scope", "outbox"})
+VOLATILE = frozenset({"sync_seq", "sync_rev", "sync_scope", "sync_audiences", "outbox"})
 ACTION = re.compile(r"^[a-z][a-z_]*\.[a-z][a-z_]*$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 

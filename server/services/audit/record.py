@@ -46,16 +46,25 @@ def stage_events(
 
     An entry is confirmed by any of `witnesses` or of its events' own witnesses; its job then
     appends the events without a witness and those whose witness is on its document."""
-    shared = list(witnesses)
     ids = []
+    for job, marks in jobs(events, witnesses):
+        ids += outbox.stage([job], witnesses=marks, now=now)
+    return ids
+
+
+def jobs(
+    events: Iterable[dict], witnesses: Iterable[outbox.Witness] = ()
+) -> list[tuple[outbox.Job, list[outbox.Witness]]]:
+    """The outbox jobs that append `events`, each with the witnesses that confirm it, for a
+    caller that stages them together with jobs of its own (the push engine)."""
+    shared = list(witnesses)
+    out = []
     for batch in _batches(events):
         own = [
             outbox.Witness(w["c"], w["d"], w["f"], w["t"]) for e in batch if (w := e.get("witness"))
         ]
-        ids += outbox.stage(
-            [outbox.Job(JOB, {"events": batch})], witnesses=[*shared, *own], now=now
-        )
-    return ids
+        out.append((outbox.Job(JOB, {"events": batch}), [*shared, *own]))
+    return out
 
 
 def confirm_events(ids: list[str], *, now: datetime) -> None:
