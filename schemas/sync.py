@@ -72,6 +72,13 @@ class ReceiptSchema(ma.Schema):
     reason = ma.fields.String()
     detail = ma.fields.String()
     server_copy = ma.fields.Dict()
+    retryable = ma.fields.Boolean(
+        metadata={
+            "description": "rejected only: true when the same mutation (same id) may be sent "
+            "again later (what it names has not reached the server yet); false when it never "
+            "will apply as sent"
+        }
+    )
     problem = ma.fields.Dict()
 
 

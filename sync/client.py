@@ -222,6 +222,7 @@ class Phone:
 
     def push(self) -> list[dict]:
         receipts = []
+        later = []  # rejected for now (what they name has not arrived): sent next time
         while self.outbox:
             batch = self.outbox[: self.batch_size]
             body = {
@@ -236,7 +237,11 @@ class Phone:
             for mutation in batch:
                 receipt = answered[mutation["mutation_id"]]
                 receipts.append(receipt)
-                self._settle(mutation, receipt)
+                if receipt["status"] == "rejected" and receipt.get("retryable"):
+                    later.append(mutation)
+                else:
+                    self._settle(mutation, receipt)
+        self.outbox = later + self.outbox
         return receipts
 
     def _settle(self, mutation: dict, receipt: dict) -> None:

@@ -2,8 +2,10 @@
 
 Receipts: `applied`; `duplicate` (a mutation id seen before: its first receipt again, with
 `first_status`); `conflict` (sync.policy said no; carries the server's current copy);
-`rejected` (a problem document: the phone marks the record "needs attention" and moves on —
-the queue never wedges). One bad record never blocks the others.
+`rejected` (a problem document, and whether the same mutation may succeed later: `retryable`
+rejections — what it names has not arrived yet — are not remembered, so the phone sends it
+again; a final one is marked "needs attention" and the queue moves on, never wedging). One bad
+record never blocks the others.
 
 The engine knows no collection: each mutation goes to the push handler registered for its
 collection (sync.handler), which says what the operation may do and what it writes. What the
@@ -51,6 +53,10 @@ log = logging.getLogger(__name__)
 RECEIPTS = "sync_receipts"
 #: How many recent mutation ids a document remembers for crash-safe replays.
 MUTATION_MEMORY = 100
+#: Rejections that depend on what has reached the server so far, not on the mutation: a submit
+#: whose create is still in another batch, a create naming an enterprise not yet registered.
+#: They are not remembered, so the same mutation id may succeed later.
+RETRYABLE = (NotFound,)
 #: The outbox job that gives pushed changes their place in the change feed.
 SEQUENCE_JOB = "feed.sequence"
 
@@ -136,7 +142,7 @@ def push(ctx: PushContext, mutations: list) -> list[dict]:
             m, handler = mutation.parse(raw, handlers)
         except DomainError as exc:
             # Not remembered: a malformed record has no trustworthy id to replay by.
-            slots[i] = _rejected(mid, problem_of(exc))
+            slots[i] = _rejected(mid, exc)
             continue
         first[mid] = i
         if batch.touches(m, handler):
@@ -164,7 +170,7 @@ def _apply(batch: _Round, slots: list) -> set[str]:
         try:
             decided = _decide(ctx, slot, m, handler, current.get((handler.collection, m["id"])))
         except DomainError as exc:
-            slots[slot] = _rejected(m["mutation_id"], problem_of(exc))
+            slots[slot] = _rejected(m["mutation_id"], exc)
             continue
         if isinstance(decided, _Write):
             writes.append(decided)
@@ -352,7 +358,7 @@ def _insert(ctx: PushContext, raw, creates: list[_Write], slots: list) -> list[_
                 slots[w.slot] = _applied(w.m, w.handler, 1, current)
         elif not w.handler.synced.audience.allows(ctx.actor, current):
             not_found = NotFound(f"{w.handler.name} {w.m['id']} not found")
-            slots[w.slot] = _rejected(w.m["mutation_id"], problem_of(not_found))
+            slots[w.slot] = _rejected(w.m["mutation_id"], not_found)
         else:
             slots[w.slot] = _conflict(
                 w.m, w.handler, "EXISTS", "a document with this id exists already", current
@@ -366,6 +372,7 @@ def _carrying_tokens(raw, changes: list[_Write]) -> set[str]:
 
 
 def _remember(ctx: PushContext, receipts: dict[str, dict]) -> None:
+    """Store the receipts a replay must get again (not the retryable rejections)."""
     fresh = [
         {
             "_id": mid,
@@ -375,6 +382,7 @@ def _remember(ctx: PushContext, receipts: dict[str, dict]) -> None:
             "at": ctx.now,
         }
         for mid, receipt in receipts.items()
+        if not receipt.get("retryable")
     ]
     if fresh:
         try:
@@ -390,8 +398,7 @@ def _mutation_id(raw) -> str | None:
 
 def _replayed(ctx: PushContext, stored: dict) -> dict:
     if stored["user_id"] != ctx.actor.user_id:
-        used = Conflict("this mutation id was used by someone else")
-        return _rejected(stored["_id"], problem_of(used))
+        return _rejected(stored["_id"], Conflict("this mutation id was used by someone else"))
     return _duplicate(stored["receipt"])
 
 
@@ -434,5 +441,12 @@ def _conflict(m: dict, handler: PushHandler, reason: str, detail: str, current: 
     }
 
 
-def _rejected(mutation_id: str | None, problem: dict) -> dict:
-    return {"mutation_id": mutation_id, "status": "rejected", "problem": problem}
+def _rejected(mutation_id: str | None, error: DomainError) -> dict:
+    """A rejection says whether sending the same mutation again may succeed (`retryable`:
+    what it names may not have arrived yet) or never will (send a new mutation, if any)."""
+    return {
+        "mutation_id": mutation_id,
+        "status": "rejected",
+        "retryable": isinstance(error, RETRYABLE),
+        "problem": problem_of(error),
+    }

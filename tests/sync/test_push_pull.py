@@ -260,3 +260,38 @@ def test_a_change_applied_before_a_crash_is_not_applied_again(world, db, cs):
     phone.outbox = [create_again]
     receipt = phone.push()[0]
     assert receipt["status"] == "conflict" and receipt["reason"] == "EXISTS"
+
+
+def test_a_submit_that_arrives_before_its_create_is_retryable_and_not_remembered(world, client, cs):
+    phone = world["phone"]
+    inspection_id = _new(phone, world, passing_answers(cs))
+    (create,) = phone.outbox
+    phone.submit(inspection_id)
+    _, submit = phone.outbox
+    headers = {"Authorization": f"Bearer {phone.token}"}
+
+    def send(*mutations):
+        body = {"device_id": phone.device_id, "mutations": list(mutations)}
+        return client.post("/api/v1/sync/push", json=body, headers=headers).get_json()["receipts"]
+
+    (early,) = send(submit)  # flaky links reorder: the submit's batch lands first
+    assert (early["status"], early["retryable"]) == ("rejected", True)
+    assert early["problem"]["type"] == "/problems/not-found"
+    (bad,) = send({**submit, "mutation_id": "0b7c6c2e-3c8f-4c49-9a41-6c1a2d1e0a0f", "op": "fly"})
+    assert (bad["status"], bad["retryable"]) == ("rejected", False)
+    assert [r["status"] for r in send(create)] == ["applied"]
+    (later,) = send(submit)  # the same mutation id again: applied now, not the old rejection
+    assert (later["status"], later["version"]) == ("applied", 2)
+    assert Inspection.objects.get(id=inspection_id).status == "submitted"
+
+
+def test_the_reference_phone_keeps_a_retryable_mutation_for_its_next_push(world, client, cs):
+    phone = world["phone"]
+    inspection_id = _new(phone, world, passing_answers(cs))
+    create = phone.outbox.pop(0)  # the create is still in flight on another connection
+    phone.submit(inspection_id)
+    assert [r["status"] for r in phone.push()] == ["rejected"]
+    assert len(phone.outbox) == 1 and not phone.attention
+    phone.outbox.insert(0, create)
+    assert [r["status"] for r in phone.push()] == ["applied", "applied"]
+    assert not phone.outbox and not phone.attention
