@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from server.actor import Actor
 from server.models import checklist, enterprise, inspection
 from server.models.audience import Audience
+from server.services.inspections import shown_to as inspection_shown_to
 
 #: Fields never sent to phones: bookkeeping of the feed and of idempotent push.
 HIDDEN = frozenset(
@@ -28,6 +29,8 @@ class SyncedCollection:
     omit: frozenset[str] = frozenset()
     #: Extra fields computed for the phone from the raw document.
     extra: Callable[[dict], dict] | None = None
+    #: What a reader may not see of a document they may see: `shown(actor, raw) -> raw`.
+    shown: Callable[[Actor, dict], dict] | None = None
 
     @property
     def collection(self) -> str:
@@ -49,8 +52,10 @@ class SyncedCollection:
     def visible(self, actor: Actor, scope: dict) -> bool:
         return self.audience.visible(actor, scope)
 
-    def to_phone(self, raw: dict) -> dict:
-        """The copy a phone stores (BSON values are left for the JSON encoder)."""
+    def to_phone(self, raw: dict, actor: Actor | None = None) -> dict:
+        """The copy `actor`'s phone stores (BSON values are left for the JSON encoder)."""
+        if actor is not None and self.shown is not None:
+            raw = self.shown(actor, raw)
         out = {
             ("id" if k == "_id" else k): v
             for k, v in raw.items()
@@ -80,6 +85,7 @@ REGISTRY: tuple[SyncedCollection, ...] = (
     SyncedCollection(
         name="inspections",
         document=inspection.Inspection,
+        shown=inspection_shown_to,
     ),
 )
 

@@ -143,6 +143,6 @@ def _materialize(db: Database, actor: Actor, picked: dict) -> list[dict]:
             change["op"] = "delete"
         else:
             change["op"] = "upsert"
-            change["data"] = synced.to_phone(doc)
+            change["data"] = synced.to_phone(doc, actor)
         changes.append(change)
     return changes

@@ -239,7 +239,7 @@ def _decide(ctx, slot, m, handler: PushHandler, current: dict | None):
             raise NotFound(f"{handler.name} {m['id']} not found")
         raise Forbidden(decision.detail)
     if decision.verdict is Verdict.CONFLICT:
-        return _conflict(m, handler, decision.reason, decision.detail, current)
+        return _conflict(ctx, m, handler, decision.reason, decision.detail, current)
     changes = handler.changes(ctx, current, m["op"], m["data"])
     changes.update(updated_at=now, received_at=now, sync_seq=None)
     version = current["version"] + 1
@@ -361,7 +361,7 @@ def _insert(ctx: PushContext, raw, creates: list[_Write], slots: list) -> list[_
             slots[w.slot] = _rejected(w.m["mutation_id"], not_found)
         else:
             slots[w.slot] = _conflict(
-                w.m, w.handler, "EXISTS", "a document with this id exists already", current
+                ctx, w.m, w.handler, "EXISTS", "a document with this id exists already", current
             )
     return inserted
 
@@ -429,7 +429,7 @@ def _applied(m: dict, handler: PushHandler, version: int, doc: dict) -> dict:
     }
 
 
-def _conflict(m: dict, handler: PushHandler, reason: str, detail: str, current: dict) -> dict:
+def _conflict(ctx, m: dict, handler: PushHandler, reason: str, detail: str, current) -> dict:
     return {
         "mutation_id": m["mutation_id"],
         "status": "conflict",
@@ -437,7 +437,7 @@ def _conflict(m: dict, handler: PushHandler, reason: str, detail: str, current: 
         "id": m["id"],
         "reason": reason,
         "detail": detail,
-        "server_copy": handler.synced.to_phone(current),
+        "server_copy": handler.synced.to_phone(current, ctx.actor),
     }
 
 

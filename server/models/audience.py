@@ -30,10 +30,28 @@ EVERYONE: Literal["everyone"] = "everyone"
 
 @dataclass(frozen=True)
 class Match:
-    """A document whose `field` equals the actor's `attribute` (`_id`: the document's own id)."""
+    """A document whose `field` equals the actor's `attribute` (`_id`: the document's own id),
+    and, with `when`, whose `when[0]` field holds one of the values `when[1]` (a firm sees an
+    inspection of itself only once it is submitted)."""
 
     field: str
     attribute: str
+    when: tuple[str, tuple] | None = None
+
+    def holds(self, actor: Actor, scope: Mapping) -> bool:
+        wanted = getattr(actor, self.attribute)
+        if wanted is None or scope.get(self.field) != wanted:
+            return False
+        return self.when is None or scope.get(self.when[0]) in self.when[1]
+
+    def query(self, actor: Actor) -> Q | None:
+        wanted = getattr(actor, self.attribute)
+        if wanted is None:
+            return None
+        q = Q(**{_query_name(self.field): wanted})
+        if self.when is not None:
+            q &= Q(**{f"{_query_name(self.when[0])}__in": list(self.when[1])})
+        return q
 
 
 Rule = tuple[Match, ...] | Literal["everyone"]
@@ -51,7 +69,9 @@ class Audience:
         seen: list[str] = []
         for rule in self.rules.values():
             if rule != EVERYONE:
-                seen += [m.field for m in rule if m.field not in seen]
+                for match in rule:
+                    named = (match.field, match.when[0]) if match.when else (match.field,)
+                    seen += [f for f in named if f not in seen]
         object.__setattr__(self, "fields", tuple(seen))
 
     def scope(self, doc) -> dict:
@@ -65,11 +85,7 @@ class Audience:
             return False
         if rule == EVERYONE:
             return True
-        for match in rule:
-            wanted = getattr(actor, match.attribute)
-            if wanted is not None and scope.get(match.field) == wanted:
-                return True
-        return False
+        return any(match.holds(actor, scope) for match in rule)
 
     def allows(self, actor: Actor, doc) -> bool:
         """May `actor` see this document (fetched by id)? False for None."""
@@ -84,13 +100,14 @@ class Audience:
             return queryset
         query = None
         for match in rule:
-            wanted = getattr(actor, match.attribute)
-            if wanted is None:
-                continue
-            name = "id" if match.field == "_id" else match.field
-            q = Q(**{name: wanted})
-            query = q if query is None else query | q
+            q = match.query(actor)
+            if q is not None:
+                query = q if query is None else query | q
         return queryset.none() if query is None else queryset.filter(query)
+
+
+def _query_name(field: str) -> str:
+    return "id" if field == "_id" else field
 
 
 def _value(doc, field: str):

@@ -30,14 +30,21 @@ class Status:
 
     DRAFT = "draft"
     SUBMITTED = "submitted"
+    #: The states in which an inspection is a finding the inspected enterprise sees.
+    FINDINGS = (SUBMITTED,)
 
 
-#: Admins see all; supervisors their jurisdiction's inspections; inspectors their own.
+#: Admins see all; supervisors their jurisdiction's inspections; inspectors their own; an
+#: enterprise's manager those of their enterprise once submitted (a draft is the inspector's
+#: working copy, not yet a finding).
 AUDIENCE = Audience(
     {
         Role.ADMIN: EVERYONE,
         Role.SUPERVISOR: (Match("jurisdiction_id", "jurisdiction_id"),),
         Role.INSPECTOR: (Match("inspector_id", "user_id"),),
+        Role.ENTERPRISE_MANAGER: (
+            Match("enterprise_id", "enterprise_id", when=("status", Status.FINDINGS)),
+        ),
     }
 )
 

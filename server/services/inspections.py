@@ -15,7 +15,7 @@ from checklists.answer import AnswerError, Outcome, evaluate
 from checklists.template import ChecklistTemplate
 from media.links import LinkRef, LinkTarget
 from server.actor import Actor
-from server.errors import RuleViolation
+from server.errors import NotFound, RuleViolation
 from server.models.inspection import Inspection, Status
 from server.models.synced import changed_fields, mark_dirty
 
@@ -30,6 +30,53 @@ class JudgedAnswers:
 
     answers: dict[str, dict]
     photos: list[str]
+
+
+#: What an inspected enterprise is not shown of an inspection: where the inspector stood and
+#: from which phone (as for photos, media.links.gps_visible: a party answering a notice must
+#: not copy the inspectors' positions into rectification evidence).
+HIDDEN_FROM_ENTERPRISES = ("location", "device_id", "clock_offset_s", "clock_skewed")
+
+
+def shown_to(actor: Actor, inspection: dict) -> dict:
+    """The inspection as `actor` may read it (raw document in, raw document out)."""
+    if not actor.is_enterprise_user:
+        return inspection
+    return {k: v for k, v in inspection.items() if k not in HIDDEN_FROM_ENTERPRISES}
+
+
+def visible(actor: Actor, **filters):
+    """The inspections `actor` may read, newest first, without deleted drafts; each item is
+    the raw document as they may see it (`shown_to`)."""
+    found = Inspection.objects.for_actor(actor).filter(deleted_at=None, **filters)
+    return _ShownQuery(found.order_by("-received_at"), actor)
+
+
+def read(actor: Actor, inspection_id: str) -> dict:
+    """One inspection as `actor` may read it; NotFound outside their scope."""
+    raw = Inspection._get_collection().find_one({"_id": str(inspection_id)})
+    if not Inspection.audience.allows(actor, raw) or raw.get("deleted_at") is not None:
+        raise NotFound(f"inspection {inspection_id} not found")
+    return _with_id(shown_to(actor, raw))
+
+
+class _ShownQuery:
+    """A scoped queryset that pages like one (count, slicing) and yields what the actor may
+    read of each inspection."""
+
+    def __init__(self, queryset, actor: Actor):
+        self._queryset, self._actor = queryset, actor
+
+    def count(self) -> int:
+        return self._queryset.count()
+
+    def __getitem__(self, window):
+        raws = self._queryset[window].as_pymongo()
+        return [_with_id(shown_to(self._actor, raw)) for raw in raws]
+
+
+def _with_id(raw: dict) -> dict:
+    return {("id" if k == "_id" else k): v for k, v in raw.items()}
 
 
 def change_refused(actor: Actor, inspection: dict) -> str | None:

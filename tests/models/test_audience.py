@@ -52,6 +52,8 @@ def expected(collection: str, actor: Actor, doc: dict) -> bool:
     if collection == "inspections":
         if role is Role.SUPERVISOR:
             return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+        if role is Role.ENTERPRISE_MANAGER:  # the firm sees findings, never drafts
+            return _same(actor.enterprise_id, doc["enterprise_id"]) and doc["status"] == "submitted"
         return role is Role.INSPECTOR and _same(actor.user_id, doc["inspector_id"])
     if collection == "media_uploads":
         return _same(actor.user_id, doc["uploader_id"])
@@ -86,10 +88,18 @@ DOCUMENTS = {
         lambda i, j: {"_id": i, "jurisdiction_id": j}, st.sampled_from(E) | ids, MAYBE_J
     ),
     "inspections": st.builds(
-        lambda i, j, u: {"_id": str(i), "jurisdiction_id": j, "inspector_id": u},
+        lambda i, j, u, e, status: {
+            "_id": str(i),
+            "jurisdiction_id": j,
+            "inspector_id": u,
+            "enterprise_id": e,
+            "status": status,
+        },
         ids,
         MAYBE_J,
         MAYBE_U,
+        MAYBE_E,
+        st.sampled_from(["draft", "submitted"]),
     ),
     "media_uploads": st.builds(lambda i, u: {"_id": str(i), "uploader_id": u}, ids, MAYBE_U),
     "users": st.builds(

@@ -1,0 +1,61 @@
+"""Response bodies of inspections as the REST API reads them (phones get the same documents
+through the change feed); queries of the inspection list."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from schemas.common import ObjectIdString, RequestSchema
+from server.models.inspection import Status
+
+
+class AnswerSchema(ma.Schema):
+    value = ma.fields.Raw(metadata={"description": "yes/no/na, a number, a choice code or text"})
+    note = ma.fields.String(allow_none=True)
+    photos = ma.fields.List(ma.fields.String(), metadata={"description": "SHA-256 of photos"})
+    outcome = ma.fields.String(metadata={"enum": ["pass", "fail", "na", "recorded"]})
+
+
+class InspectionLocationSchema(ma.Schema):
+    longitude = ma.fields.Float()
+    latitude = ma.fields.Float()
+    accuracy_m = ma.fields.Float(allow_none=True)
+
+
+class InspectionSchema(ma.Schema):
+    """An inspection; enterprise users are not shown where the inspector stood, nor the
+    phone it was made on."""
+
+    id = ma.fields.String()
+    checklist_code = ma.fields.String()
+    checklist_version = ma.fields.Integer()
+    enterprise_id = ObjectIdString()
+    jurisdiction_id = ObjectIdString()
+    inspector_id = ObjectIdString()
+    device_id = ma.fields.String()
+    status = ma.fields.String(metadata={"enum": [Status.DRAFT, Status.SUBMITTED]})
+    unannounced = ma.fields.Boolean(metadata={"description": "四不两直: without notice"})
+    answers = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(AnswerSchema))
+    note = ma.fields.String(allow_none=True)
+    location = ma.fields.Nested(InspectionLocationSchema, allow_none=True)
+    started_at_device = ma.fields.DateTime(allow_none=True)
+    device_time = ma.fields.DateTime(allow_none=True)
+    received_at = ma.fields.DateTime()
+    submitted_at = ma.fields.DateTime(allow_none=True)
+    submitted_at_device = ma.fields.DateTime(allow_none=True)
+    clock_offset_s = ma.fields.Float(allow_none=True)
+    clock_skewed = ma.fields.Boolean(allow_none=True)
+    photos = ma.fields.List(ma.fields.String())
+    missing_photos = ma.fields.List(ma.fields.String())
+    photos_complete = ma.fields.Boolean()
+    corrects = ma.fields.String(allow_none=True)
+    version = ma.fields.Integer()
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+
+
+class InspectionQuerySchema(RequestSchema):
+    enterprise_id = ObjectIdString()
+    inspector_id = ObjectIdString()
+    status = ma.fields.String(validate=ma.validate.OneOf([Status.DRAFT, Status.SUBMITTED]))
+    checklist_code = ma.fields.String(validate=ma.validate.Regexp(r"^[A-Z]{2,4}$"))
