@@ -21,3 +21,9 @@ class TokenSchema(ma.Schema):
     expires_at = ma.fields.DateTime()
     expires_in = ma.fields.Integer(metadata={"description": "seconds until expiry"})
     user = ma.fields.Nested(UserSchema)
+    password_change_required = ma.fields.Boolean(
+        metadata={
+            "description": "the password was reset: this token only lets the user "
+            "choose a new one (POST /api/v1/auth/password) or log out"
+        }
+    )

@@ -67,6 +67,9 @@ class UserSchema(ma.Schema):
     jurisdiction_id = ObjectIdString(allow_none=True)
     enterprise_id = ObjectIdString(allow_none=True)
     active = ma.fields.Boolean()
+    must_change_password = ma.fields.Boolean(
+        metadata={"description": "reset by someone else: choose a new password first"}
+    )
     version = ma.fields.Integer()
     created_at = ma.fields.DateTime()
 
@@ -97,9 +100,19 @@ class UserCreateSchema(RequestSchema):
 
 
 class UserUpdateSchema(RequestSchema):
+    """Passwords are not changed here: see `changePassword` and `resetPassword`."""
+
     display_name = _text(validate=_len(1, 100))
     active = ma.fields.Boolean()
-    password = _password(required=False)
+
+
+class PasswordChangeSchema(RequestSchema):
+    current_password = _text(required=True, load_only=True, validate=_len(1, 256))
+    new_password = _password(required=True)
+
+
+class PasswordResetSchema(RequestSchema):
+    temporary_password = _password(required=True)
 
 
 class DeviceSchema(ma.Schema):

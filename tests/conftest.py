@@ -8,13 +8,17 @@ from datetime import timedelta
 
 import pytest
 from mongoengine.connection import get_db
+from rq import Queue, SimpleWorker
+from rq.serializers import JSONSerializer
 
 from server.clock import utcnow
 from server.config import Settings
 from server.db import connect_mongo, ensure_indexes, redis_client
 from server.jobs import context as job_context
+from server.jobs.outbox import RqDispatcher
 from server.models import DOCUMENTS
 from server.models.token import AuthToken
+from server.services import outbox
 from server.services.auth import token_hash
 from server.wiring import register_evidence_links, register_jobs, register_push_handlers
 from tests.environment import test_settings
@@ -108,3 +112,17 @@ def published(db):
     from checklists.versions import publish_all
 
     return publish_all(load_templates(), now=utcnow())
+
+
+@pytest.fixture
+def dispatched(db, redis, settings):
+    """Outbox entries go to the real Redis; `dispatched()` runs every job queued so far with a
+    burst worker, as the worker process would (the dispatcher is process-global: restored
+    after the test)."""
+    before = outbox.registry.dispatcher
+    outbox.configure_dispatch(RqDispatcher(redis, settings.rq_queue))
+    queue = Queue(settings.rq_queue, connection=redis, serializer=JSONSerializer)
+    yield lambda: SimpleWorker([queue], connection=redis, serializer=JSONSerializer).work(
+        burst=True
+    )
+    outbox.configure_dispatch(before)

@@ -8,10 +8,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from schemas.auth import TokenRequestSchema, TokenSchema
-from schemas.identity import UserSchema
+from schemas.identity import PasswordChangeSchema, UserSchema
 from server.api.context import client_ip, current_actor, current_token, current_user, services
 from server.clock import utcnow
-from server.services import auth
+from server.services import auth, identity
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Log in and out")
 
@@ -40,6 +40,7 @@ class Token(MethodView):
             "expires_at": issued.expires_at,
             "expires_in": int((issued.expires_at - now).total_seconds()),
             "user": issued.user,
+            "password_change_required": issued.user.must_change_password,
         }
 
     @blp.doc(operationId="logout")
@@ -47,6 +48,27 @@ class Token(MethodView):
     def delete(self):
         """Revoke the token of this request, on every API process at once."""
         auth.revoke(current_token(), actor=current_actor(), now=utcnow())
+
+
+@blp.route("/auth/password")
+class Password(MethodView):
+    @blp.doc(operationId="changePassword")
+    @blp.arguments(PasswordChangeSchema)
+    @blp.response(204)
+    def post(self, body):
+        """Choose a new password, giving the current one (wrong guesses are throttled like
+        logins). Every token of the account is revoked: log in again with the new one."""
+        svc = services()
+        identity.change_password(
+            current_actor(choosing_password=True),
+            current_user(),
+            current_password=body["current_password"],
+            new_password=body["new_password"],
+            now=utcnow(),
+            password_profile=svc.settings.password_hash_profile,
+            throttle=svc.login_throttle,
+            client_ip=client_ip(),
+        )
 
 
 @blp.route("/me")

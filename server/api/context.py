@@ -41,8 +41,9 @@ def client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
-def current_actor() -> Actor:
-    """The authenticated caller of this request (bearer token), or Unauthenticated."""
+def current_actor(*, choosing_password: bool = False) -> Actor:
+    """The authenticated caller of this request (bearer token), or Unauthenticated; a user
+    whose password was reset may only choose a new one (`choosing_password`) or log out."""
     if "actor" not in g:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
@@ -51,14 +52,16 @@ def current_actor() -> Actor:
         user, record = auth.authenticate(token.strip(), now=utcnow())
         g.user, g.token = user, record
         g.actor = user.actor(device_id=record.device_id)
+    if not choosing_password:
+        auth.require_own_password(g.user)
     return g.actor
 
 
 def current_user() -> User:
-    current_actor()
+    current_actor(choosing_password=True)
     return g.user
 
 
 def current_token() -> AuthToken:
-    current_actor()
+    current_actor(choosing_password=True)
     return g.token

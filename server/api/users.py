@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from schemas.identity import UserCreateSchema, UserSchema, UserUpdateSchema
+from schemas.identity import PasswordResetSchema, UserCreateSchema, UserSchema, UserUpdateSchema
 from server.api.context import current_actor, settings
 from server.api.paging import QuerySetPage
 from server.clock import utcnow
@@ -52,10 +52,27 @@ class UserById(MethodView):
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
     def patch(self, body, user_id):
-        """Rename, disable (revokes their tokens) or reset a password; `If-Match` required."""
+        """Rename or disable (revokes their tokens); `If-Match` required."""
         actor = current_actor()
         user = get_or_404(User.objects.for_actor(actor), user_id, "user")
         blp.check_etag(user, UserSchema)
-        return identity.update_user(
-            actor, user, now=utcnow(), password_profile=settings().password_hash_profile, **body
+        return identity.update_user(actor, user, now=utcnow(), **body)
+
+
+@blp.route("/users/<user_id>/password-reset")
+class PasswordReset(MethodView):
+    @blp.doc(operationId="resetPassword")
+    @blp.arguments(PasswordResetSchema)
+    @blp.response(200, UserSchema)
+    def post(self, body, user_id):
+        """Give a user you manage a temporary password; they must replace it at their next
+        login, and every token they hold is revoked."""
+        actor = current_actor()
+        user = get_or_404(User.objects.for_actor(actor), user_id, "user")
+        return identity.reset_password(
+            actor,
+            user,
+            temporary_password=body["temporary_password"],
+            now=utcnow(),
+            password_profile=settings().password_hash_profile,
         )

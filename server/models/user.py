@@ -45,6 +45,9 @@ class User(Document):
     #: Set for enterprise managers and workers.
     enterprise_id = ObjectIdField()
     active = BooleanField(required=True, default=True)
+    #: Set by a password reset: until the user chooses their own, a login only lets them do so.
+    must_change_password = BooleanField(required=True, default=False)
+    password_changed_at = DateTimeField()
     created_at = DateTimeField(required=True, default=utcnow)
     updated_at = DateTimeField(required=True, default=utcnow)
     version = IntField(required=True, default=1)

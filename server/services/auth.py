@@ -13,13 +13,28 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from server.actor import Actor
-from server.errors import Unauthenticated
+from server.errors import Forbidden, Unauthenticated
 from server.models.token import AuthToken
 from server.models.user import User
 from server.services.audit import record
 from server.services.audit.event import event
 from server.services.login_throttle import LoginThrottle
 from server.services.passwords import burn_verification_time, verify_password
+
+
+class PasswordChangeRequired(Forbidden):
+    """The password was reset by someone else: its user must choose their own first."""
+
+    title = "Password change required"
+    type_slug = "password-change-required"
+
+
+def require_own_password(user: User) -> None:
+    """Refuse everything but choosing a password (and logging out) until the user has."""
+    if user.must_change_password:
+        raise PasswordChangeRequired(
+            "your password was reset: choose a new one (POST /api/v1/auth/password) first"
+        )
 
 
 @dataclass(frozen=True)

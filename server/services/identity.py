@@ -27,7 +27,8 @@ from server.models.user import User
 from server.services import credit_code
 from server.services.audit import record
 from server.services.auth import revoke_all
-from server.services.passwords import hash_password
+from server.services.login_throttle import LoginThrottle
+from server.services.passwords import hash_password, verify_password
 
 #: NIST SP 800-63B: at least 8 characters; no composition rules. The cap bounds hashing cost.
 PASSWORD_LENGTH = (8, 256)
@@ -172,18 +173,11 @@ def create_user(
     return user
 
 
-def update_user(
-    actor: Actor, user: User, *, now: datetime, password_profile: str, **changes
-) -> User:
-    """Rename, disable/enable or reset the password of a user in the caller's scope.
-
-    Disabling a user or changing their password revokes all their tokens at once.
-    """
+def update_user(actor: Actor, user: User, *, now: datetime, **changes) -> User:
+    """Rename or disable/enable a user in the caller's scope; disabling revokes all their
+    tokens at once. Passwords change only through `change_password` and `reset_password`."""
     if actor.user_id != user.id:
-        allowed = (
-            frozenset(Role) if actor.is_admin else CREATABLE_ROLES.get(actor.role, frozenset())
-        )
-        _require(Role(user.role) in allowed, f"a {actor.role} may not change {user.role} users")
+        _require_manages(actor, user)
     elif "active" in changes:
         raise Forbidden("you cannot disable or enable your own account")
     updates = {}
@@ -191,9 +185,6 @@ def update_user(
         updates["set__display_name"] = changes["display_name"]
     if "active" in changes:
         updates["set__active"] = changes["active"]
-    if "password" in changes:
-        _check_password(changes["password"])
-        updates["set__password_hash"] = hash_password(changes["password"], password_profile)
     n = User.objects(id=user.id, version=user.version).update_one(
         **updates, set__updated_at=now, inc__version=1
     )
@@ -210,9 +201,94 @@ def update_user(
         now=now,
         chain=user.jurisdiction_id,
     )
-    if changes.get("active") is False or "password" in changes:
+    if changes.get("active") is False:
         revoke_all(updated, actor=actor, now=now)
     return updated
+
+
+def change_password(
+    actor: Actor,
+    user: User,
+    *,
+    current_password: str,
+    new_password: str,
+    now: datetime,
+    password_profile: str,
+    throttle: LoginThrottle,
+    client_ip: str,
+) -> User:
+    """A user chooses a new password, proving they know the current one: a stolen bearer
+    token alone never becomes a lasting takeover. Wrong guesses count against the same
+    throttle as failed logins. Every token of the user is revoked (they log in again)."""
+    _require(actor.user_id == user.id, "a password is changed by its own user; others reset it")
+    throttle.check(user.username, client_ip)
+    if not verify_password(user.password_hash, current_password):
+        throttle.record_failure(user.username, client_ip)
+        raise Forbidden(
+            "the current password is wrong",
+            reasons=[{"code": "CURRENT_PASSWORD_WRONG"}],
+        )
+    if new_password == current_password:
+        raise _field_error("new_password", "choose a password different from the current one")
+    return _set_password(
+        actor,
+        user,
+        new_password,
+        now=now,
+        profile=password_profile,
+        must_change=False,
+        action="user.password_change",
+    )
+
+
+def reset_password(
+    actor: Actor, user: User, *, temporary_password: str, now: datetime, password_profile: str
+) -> User:
+    """Someone who manages a user (an admin; a supervisor for their jurisdiction's people; a
+    manager for their workers) gives them a temporary password, which they must replace at
+    their next login. Every token of the user is revoked."""
+    _require(actor.user_id != user.id, "change your own password with your current one")
+    _require_manages(actor, user)
+    return _set_password(
+        actor,
+        user,
+        temporary_password,
+        now=now,
+        profile=password_profile,
+        must_change=True,
+        action="user.password_reset",
+    )
+
+
+def _set_password(actor, user, password, *, now, profile, must_change, action) -> User:
+    _check_password(password)
+    n = User.objects(id=user.id, version=user.version).update_one(
+        set__password_hash=hash_password(password, profile),
+        set__must_change_password=must_change,
+        set__password_changed_at=now,
+        set__updated_at=now,
+        inc__version=1,
+    )
+    if n != 1:
+        raise Conflict("the user was changed by someone else; reload and retry")
+    updated = User.objects.get(id=user.id)
+    record.record(
+        actor,
+        action,
+        "user",
+        user.id,
+        before=user,
+        after=updated,
+        now=now,
+        chain=user.jurisdiction_id,
+    )
+    revoke_all(updated, actor=actor, now=now)
+    return updated
+
+
+def _require_manages(actor: Actor, user: User) -> None:
+    allowed = frozenset(Role) if actor.is_admin else CREATABLE_ROLES.get(actor.role, frozenset())
+    _require(Role(user.role) in allowed, f"a {actor.role} may not change {user.role} users")
 
 
 def _anchor(actor: Actor, role: Role, jurisdiction_id, enterprise_id):
