@@ -13,6 +13,39 @@ class TokenRequestSchema(RequestSchema):
     username = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
     password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(1, 256))
     device_id = ma.fields.String(load_default=None, validate=ma.validate.Regexp(DEVICE_ID_PATTERN))
+    device_key = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(40, 60),
+        metadata={
+            "description": "the phone's Ed25519 public key (base64 of 32 bytes), bound to "
+            "device_id by this login; it renews access later without a password"
+        },
+    )
+
+
+class ChallengeRequestSchema(RequestSchema):
+    device_id = ma.fields.String(required=True, validate=ma.validate.Regexp(DEVICE_ID_PATTERN))
+
+
+class ChallengeSchema(ma.Schema):
+    challenge = ma.fields.String(metadata={"description": "sign it within expires_at"})
+    expires_at = ma.fields.DateTime()
+    signed_message = ma.fields.String(
+        metadata={
+            "description": "what to sign: 'safety-device-renewal/1\n<device_id>\n"
+            "<challenge>' (UTF-8), with the device's Ed25519 key"
+        }
+    )
+
+
+class RenewalSchema(RequestSchema):
+    device_id = ma.fields.String(required=True, validate=ma.validate.Regexp(DEVICE_ID_PATTERN))
+    challenge = ma.fields.String(required=True, validate=ma.validate.Length(1, 100))
+    signature = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(1, 200),
+        metadata={"description": "base64 Ed25519 signature of the signed message"},
+    )
 
 
 class TokenSchema(ma.Schema):

@@ -123,6 +123,9 @@ class DeviceSchema(ma.Schema):
     app_version = _text(allow_none=True)
     registered_at = ma.fields.DateTime()
     last_seen_at = ma.fields.DateTime()
+    key_id = _text(allow_none=True, metadata={"description": "of the bound device key"})
+    key_bound_at = ma.fields.DateTime(allow_none=True)
+    revoked_at = ma.fields.DateTime(allow_none=True)
 
 
 class DeviceRegisterSchema(RequestSchema):

@@ -148,6 +148,10 @@ class Phone:
     #: tus upload URLs of photos being sent, so an interrupted upload resumes where it was.
     upload_urls: dict[str, str] = field(default_factory=dict)
     photo_chunk: int = 256 * 1024
+    #: Signs with the device's own key (bound at a password login); with it, an expired
+    #: token is renewed without the user, and the queue syncs on.
+    device_signer: Callable[[bytes], bytes] | None = None
+    renewals: int = 0
 
     def __post_init__(self):
         self._random = random.Random(self.seed)
@@ -342,6 +346,32 @@ class Phone:
             raise RuntimeError(f"{method} {path} answered {reply.status}: {reply.body}")
         return reply
 
+    def _renew(self) -> bool:
+        """Renew an expired (or revoked) token with the device key; False without a key or
+        when the server refuses (the user must log in with their password); LinkDown when
+        the link failed on the way."""
+        if self.device_signer is None:
+            return False
+        body = {"device_id": self.device_id}
+        challenge = self.transport.send("POST", "/api/v1/auth/renewal/challenge", json=body)
+        if challenge.status != 201:
+            return False
+        signature = self.device_signer(challenge.body["signed_message"].encode())
+        renewed = self.transport.send(
+            "POST",
+            "/api/v1/auth/renewal",
+            json={
+                **body,
+                "challenge": challenge.body["challenge"],
+                "signature": base64.b64encode(signature).decode(),
+            },
+        )
+        if renewed.status != 201:
+            return False
+        self.token = renewed.body["access_token"]
+        self.renewals += 1
+        return True
+
     def _exchange(self, method, path, *, headers=None, **kwargs) -> Reply:
         """One request, retried with backoff while the link fails or the server is busy."""
         delay = 0.5
@@ -356,6 +386,12 @@ class Phone:
                 )
             except LinkDown:
                 reply = None
+            if reply is not None and reply.status == 401:
+                try:
+                    if self._renew():
+                        continue  # a fresh token: the same request again
+                except LinkDown:
+                    reply = None  # could not ask yet: back off and try again
             if reply is not None and reply.status < 500 and reply.status != 429:
                 return reply
             self.sleep(delay * (0.5 + self._random.random()))  # backoff with jitter

@@ -53,6 +53,11 @@ def device_of(actor: Actor, device_id: str) -> Device:
             f"device {device_id} is not registered to you; register it first",
             reasons=[{"code": "DEVICE_NOT_REGISTERED", "device_id": device_id}],
         )
+    if device.revoked_at is not None:
+        raise Forbidden(
+            f"device {device_id} was revoked; an admin releases it before it syncs again",
+            reasons=[{"code": "DEVICE_REVOKED", "device_id": device_id}],
+        )
     return device
 
 

@@ -7,11 +7,17 @@ from datetime import timedelta
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from schemas.auth import TokenRequestSchema, TokenSchema
+from schemas.auth import (
+    ChallengeRequestSchema,
+    ChallengeSchema,
+    RenewalSchema,
+    TokenRequestSchema,
+    TokenSchema,
+)
 from schemas.identity import PasswordChangeSchema, UserSchema
 from server.api.context import client_ip, current_actor, current_token, current_user, services
 from server.clock import utcnow
-from server.services import auth, identity
+from server.services import auth, device_keys, identity, sessions
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Log in and out")
 
@@ -25,7 +31,7 @@ class Token(MethodView):
         """Exchange username and password for a bearer token (failed attempts are throttled)."""
         svc = services()
         now = utcnow()
-        issued = auth.issue_token(
+        issued = sessions.log_in(
             body["username"],
             body["password"],
             client_ip=client_ip(),
@@ -33,21 +39,58 @@ class Token(MethodView):
             ttl=timedelta(hours=svc.settings.token_ttl_hours),
             now=now,
             device_id=body.get("device_id"),
+            device_key=body.get("device_key"),
         )
-        return {
-            "access_token": issued.token,
-            "token_type": "Bearer",
-            "expires_at": issued.expires_at,
-            "expires_in": int((issued.expires_at - now).total_seconds()),
-            "user": issued.user,
-            "password_change_required": issued.user.must_change_password,
-        }
+        return _token(issued, now)
 
     @blp.doc(operationId="logout")
     @blp.response(204)
     def delete(self):
         """Revoke the token of this request, on every API process at once."""
         auth.revoke(current_token(), actor=current_actor(), now=utcnow())
+
+
+def _token(issued: auth.IssuedToken, now) -> dict:
+    return {
+        "access_token": issued.token,
+        "token_type": "Bearer",
+        "expires_at": issued.expires_at,
+        "expires_in": int((issued.expires_at - now).total_seconds()),
+        "user": issued.user,
+        "password_change_required": issued.user.must_change_password,
+    }
+
+
+@blp.route("/auth/renewal/challenge")
+class RenewalChallenge(MethodView):
+    @blp.doc(operationId="renewalChallenge", security=[])
+    @blp.arguments(ChallengeRequestSchema)
+    @blp.response(201, ChallengeSchema)
+    def post(self, body):
+        """A one-time challenge for a phone back from a long time offline to sign with its
+        device key (bound at a password login)."""
+        challenge, expires = device_keys.issue_challenge(body["device_id"], now=utcnow())
+        message = device_keys.signed_message(body["device_id"], challenge).decode()
+        return {"challenge": challenge, "expires_at": expires, "signed_message": message}
+
+
+@blp.route("/auth/renewal")
+class Renewal(MethodView):
+    @blp.doc(operationId="renewToken", security=[])
+    @blp.arguments(RenewalSchema)
+    @blp.response(201, TokenSchema)
+    def post(self, body):
+        """A new bearer token for the device that signed the challenge; its queued work
+        syncs on without a password (a revoked device, or a disabled user, cannot renew)."""
+        now = utcnow()
+        issued = sessions.renew(
+            body["device_id"],
+            body["challenge"],
+            body["signature"],
+            ttl=timedelta(hours=services().settings.token_ttl_hours),
+            now=now,
+        )
+        return _token(issued, now)
 
 
 @blp.route("/auth/password")

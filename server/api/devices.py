@@ -11,7 +11,7 @@ from server.api.paging import QuerySetPage
 from server.clock import utcnow
 from server.errors import NotFound
 from server.models.device import Device
-from server.services import devices
+from server.services import device_keys, devices
 
 blp = Blueprint("devices", __name__, url_prefix="/api/v1", description="Devices")
 
@@ -51,3 +51,13 @@ class DeviceById(MethodView):
     def delete(self, device_id):
         """Unbind a device so another user may register it (admin)."""
         devices.release(current_actor(), device_id, now=utcnow())
+
+
+@blp.route("/devices/<device_id>/revoke")
+class DeviceRevocation(MethodView):
+    @blp.doc(operationId="revokeDevice")
+    @blp.response(200, DeviceSchema)
+    def post(self, device_id):
+        """Revoke a lost or stolen phone (its user, a supervisor, an admin): its tokens stop
+        working and its key can no longer renew access."""
+        return device_keys.revoke_device(current_actor(), device_id, now=utcnow())

@@ -56,5 +56,12 @@ class Device(Document):
     #: Device clock minus server clock at the last sync, seconds; flagged when too large.
     clock_offset_s = FloatField()
     clock_skewed = BooleanField(default=False)
+    #: The phone's own Ed25519 public key (base64 of 32 bytes), bound at a password login;
+    #: it renews access after a long time offline (server.services.device_keys).
+    public_key = StringField()
+    key_id = StringField()
+    key_bound_at = DateTimeField()
+    #: Revoked (lost or stolen): its tokens are dead and it can no longer renew.
+    revoked_at = DateTimeField()
 
     meta = {"collection": "devices", "queryset_class": ScopedQuerySet}

@@ -59,6 +59,14 @@ def issue_token(
     device_id: str | None = None,
 ) -> IssuedToken:
     """Check the credentials (throttled per username and address) and issue a bearer token."""
+    user = check_credentials(username, password, client_ip=client_ip, throttle=throttle)
+    return issue(user, device_id=device_id, ttl=ttl, now=now)
+
+
+def check_credentials(
+    username: str, password: str, *, client_ip: str, throttle: LoginThrottle
+) -> User:
+    """The active user these credentials prove (throttled per username and address)."""
     username = username.strip().lower()
     throttle.check(username, client_ip)
     user = User.objects(username=username).first()
@@ -71,6 +79,11 @@ def issue_token(
         throttle.record_failure(username, client_ip)
         # One answer for unknown user, wrong password and disabled user: nothing to probe.
         raise Unauthenticated("username or password is wrong, or the account is disabled")
+    return user
+
+
+def issue(user: User, *, device_id: str | None, ttl: timedelta, now: datetime) -> IssuedToken:
+    """A new bearer token for a user whose identity was proven (password or device key)."""
     token = secrets.token_urlsafe(32)
     expires_at = now + ttl
     issued = AuthToken(
@@ -120,6 +133,20 @@ def revoke_all(user: User, *, actor: Actor, now: datetime) -> int:
     if n:
         revoked = list(AuthToken.objects(user_id=user.id, revoked_at=now).batch_size(500))
         _audit_revoked(revoked, actor=actor, now=now, jurisdiction_id=user.jurisdiction_id)
+    return n
+
+
+def revoke_device_tokens(device, *, actor: Actor, now: datetime) -> int:
+    """Revoke every live token issued to a device (the device was revoked)."""
+    live = AuthToken.objects(user_id=device.user_id, device_id=device.device_id, revoked_at=None)
+    n = live.update(set__revoked_at=now)
+    if n:
+        revoked = list(
+            AuthToken.objects(
+                user_id=device.user_id, device_id=device.device_id, revoked_at=now
+            ).batch_size(500)
+        )
+        _audit_revoked(revoked, actor=actor, now=now, jurisdiction_id=device.jurisdiction_id)
     return n
 
 
