@@ -9,6 +9,7 @@ from mongoengine.connection import get_db
 from checklists.loader import load_templates
 from checklists.versions import publish_all
 from server.actor import Actor, Role
+from server.backup.commands import make_commands
 from server.clock import utcnow
 from server.db import ensure_indexes
 from server.errors import DomainError
@@ -70,7 +71,7 @@ def create_admin(username, password):
     click.echo(f"admin {user.username} created")
 
 
-COMMANDS = (init_db, publish_checklists, seed_demo, create_admin)
+COMMANDS = (init_db, publish_checklists, seed_demo, create_admin, *make_commands(get_db))
 
 
 def register_commands(app: Flask) -> None:
