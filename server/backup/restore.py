@@ -91,7 +91,8 @@ def load(db: Database, root: Path, *, drop: bool = False) -> list[Loaded]:
     (then every collection of `db` is dropped first, not only those in the archive)."""
     root = Path(root)
     directory = archive.database_directory(root)
-    names = archive.collections_in(directory)
+    # A stock mongodump may hold the server's own collections (system.views): never ours.
+    names = [n for n in archive.collections_in(directory) if not n.startswith("system.")]
     _check_files(root, directory, names)
     present = [n for n in db.list_collection_names() if not n.startswith("system.")]
     if drop:
