@@ -12,6 +12,7 @@ from checklists.loader import load_templates
 from checklists.versions import publish_all
 from media.blobstore import BlobStore
 from server.actor import Actor, Role
+from server.backup.commands import make_commands
 from server.clock import utcnow
 from server.db import ensure_indexes
 from server.errors import DomainError
@@ -144,6 +145,7 @@ COMMANDS = (
     audit_chains,
     audit_sign,
     audit_export,
+    *make_commands(get_db),
 )
 
 

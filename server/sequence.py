@@ -114,6 +114,13 @@ def append(
         return first
 
 
+def advance(db: Database, name: str, n: int) -> None:
+    """Move the head of counter or log `name` up to `n` (never down), leaving the numbers in
+    between unused: a restored feed continues past every number the lost server may have
+    handed to phones (server.backup.restore)."""
+    _advance(db, name, n)
+
+
 def _advance(db: Database, name: str, n: int) -> None:
     """Move the head of `name` up to `n` (never down)."""
     try:

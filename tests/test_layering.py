@@ -49,6 +49,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "schemas/",
             "server/api/",
             "server/app.py",
+            "server/backup/",
             "server/cli.py",
             "server/jobs/",
             "server/web/",
