@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import pytest
 from mongoengine.connection import get_db
+from rq import Queue, SimpleWorker
+from rq.serializers import JSONSerializer
 
 from server.clock import utcnow
 from server.config import Settings
@@ -15,6 +17,7 @@ from server.db import connect_mongo, ensure_indexes, redis_client
 from server.models import DOCUMENTS
 from server.models.token import AuthToken
 from server.services.auth import token_hash
+from server.wiring import wire
 from tests.environment import test_settings
 
 
@@ -64,7 +67,22 @@ def app(settings, db):
 
 @pytest.fixture
 def client(app):
+    # The suite's wiring again: a test may have built another app, which rewired the process.
+    wire(app.extensions["safety"].settings, app.extensions["safety"].redis)
     return app.test_client()
+
+
+@pytest.fixture
+def jobs(settings, redis, db):
+    """`jobs()` runs what is queued on the suite's Redis with a burst worker (jobs delayed by
+    RQ, like `Retry` back-offs, stay queued), with this process wired as the service is."""
+    wire(settings, redis)
+    queue = Queue(settings.rq_queue, connection=redis, serializer=JSONSerializer)
+
+    def work() -> bool:
+        return SimpleWorker([queue], connection=redis, serializer=JSONSerializer).work(burst=True)
+
+    return work
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from server.models.counter import CounterClaim
 from server.models.device import Device
 from server.models.enterprise import Enterprise
 from server.models.inspection import Inspection
+from server.models.job_run import JobRun
 from server.models.jurisdiction import Jurisdiction
 from server.models.outbox_entry import OutboxEntry
 from server.models.photo import Photo
@@ -24,6 +25,7 @@ DOCUMENTS = (
     Photo,
     CounterClaim,
     OutboxEntry,
+    JobRun,
 )
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "Device",
     "Enterprise",
     "Inspection",
+    "JobRun",
     "Jurisdiction",
     "OutboxEntry",
     "Photo",
