@@ -11,12 +11,15 @@ from redis import Redis
 
 from media import links
 from server.config import Settings
-from server.jobs import feed
+from server.jobs import feed, media
 from server.jobs.outbox import RqDispatcher
 from server.services import inspections, outbox
 
 #: Outbox jobs by name: (name, function). Entries name these, never import paths.
-JOBS = (("feed.sequence", feed.sequence_feed),)
+JOBS = (
+    ("feed.sequence", feed.sequence_feed),
+    (links.ARRIVAL_JOB, media.photo_arrived),
+)
 
 
 def register_evidence_links() -> None:
