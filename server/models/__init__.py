@@ -9,6 +9,7 @@ from server.models.job_run import JobRun
 from server.models.jurisdiction import Jurisdiction
 from server.models.outbox_entry import OutboxEntry
 from server.models.photo import Photo
+from server.models.timer import Timer
 from server.models.token import AuthToken
 from server.models.upload import Upload
 from server.models.user import User
@@ -26,6 +27,7 @@ DOCUMENTS = (
     CounterClaim,
     OutboxEntry,
     JobRun,
+    Timer,
 )
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "Jurisdiction",
     "OutboxEntry",
     "Photo",
+    "Timer",
     "Upload",
     "User",
 ]
