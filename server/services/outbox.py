@@ -107,6 +107,8 @@ class JobRegistry:
     def __init__(self) -> None:
         self._jobs: dict[str, RegisteredJob] = {}
         self._dispatch: Dispatch | None = None
+        #: Entries whose dispatch failed since it last worked (their sweep queues them).
+        self._deferred = 0
 
     def register_job(
         self,
@@ -129,16 +131,23 @@ class JobRegistry:
         self._dispatch = dispatch
 
     def dispatch(self, ids: list[str], *, dead_runners: Iterable[str] = ()) -> int:
-        """Hand entries to the workers; returns how many were queued. A failure is logged,
-        never raised: the entries are safe in MongoDB and the sweep dispatches them again.
-        `dead_runners`: entries whose runner died, so a queue's `started` record is stale."""
+        """Hand entries to the workers; returns how many were queued. A failure is logged (once
+        until dispatching works again, not once per request), never raised: the entries are
+        safe in MongoDB and the sweep dispatches them again. `dead_runners`: entries whose
+        runner died, so a queue's `started` record of them is stale."""
         if not ids or self._dispatch is None:
             return 0
         try:
-            return self._dispatch(ids, dead_runners=frozenset(dead_runners))
+            queued = self._dispatch(ids, dead_runners=frozenset(dead_runners))
         except Exception as exc:  # noqa: BLE001 - the entries are safe in MongoDB
-            log.warning("outbox dispatch deferred", extra={"entries": len(ids), "error": str(exc)})
+            if not self._deferred:
+                log.warning("outbox dispatch deferred", extra={"error": str(exc)[:300]})
+            self._deferred += len(ids)
             return 0
+        if self._deferred:
+            log.warning("outbox dispatch works again", extra={"deferred": self._deferred})
+            self._deferred = 0
+        return queued
 
 
 #: The process's registry; the wiring code (app factory, worker) fills it.
