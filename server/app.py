@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["safety"] = Services(
         settings=settings,
         redis=redis,
-        login_throttle=LoginThrottle(settings.redis_url, settings.login_rate_limit),
+        login_throttle=LoginThrottle(redis, settings.login_rate_limit),
     )
     request_log.install(app)
 

@@ -37,17 +37,14 @@ def connect_mongo(settings: Settings) -> None:
     )
 
 
-def redis_options() -> dict:
-    """Keyword arguments of every Redis client of the service (also given to `limits`)."""
-    return {
-        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_S,
-        "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
-        "retry": REDIS_RETRY,
-    }
-
-
 def redis_client(settings: Settings) -> Redis:
-    return Redis.from_url(settings.redis_url, **redis_options())
+    """The Redis client of every process of the service (see the timeouts above)."""
+    return Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
+        socket_timeout=REDIS_SOCKET_TIMEOUT_S,
+        retry=REDIS_RETRY,
+    )
 
 
 def redis_up(redis: Redis) -> bool:

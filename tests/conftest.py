@@ -4,6 +4,8 @@ a clean database and Redis db for every test, the app, and helpers to act as a u
 from __future__ import annotations
 
 import os
+import socket
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -70,6 +72,18 @@ def client(app):
     # The suite's wiring again: a test may have built another app, which rewired the process.
     wire(app.extensions["safety"].settings, app.extensions["safety"].redis)
     return app.test_client()
+
+
+@pytest.fixture
+def app_without_redis(settings, db, redis):
+    """The app as it runs while Redis is down (nothing listens on its port)."""
+    from server.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    yield create_app(replace(settings, redis_url=f"redis://127.0.0.1:{closed}/0"))
+    wire(settings, redis)  # building it rewired this process
 
 
 @pytest.fixture

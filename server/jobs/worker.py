@@ -27,7 +27,7 @@ from rq.serializers import JSONSerializer
 from server.config import Settings
 from server.db import connect_mongo, redis_client
 from server.jobs import outbox
-from server.jobs.auth import purge_dead_tokens
+from server.jobs.auth import purge_dead_tokens, purge_login_windows
 from server.jobs.feed import SWEEP_JOB_ID, sweep_feed
 from server.jobs.media import maintain_uploads
 from server.jobs.outage import BACKOFF_S, Outage, wait_for_redis
@@ -49,6 +49,7 @@ PERIODIC: tuple[tuple[Callable, str, timedelta], ...] = (
     (outbox.sweep_outbox, outbox.SWEEP_JOB_ID, timedelta(minutes=1)),
     # Timers fire at most this late (server.services.timers).
     (tick_timers, TICK_JOB_ID, timedelta(seconds=30)),
+    (purge_login_windows, "login-windows-purge", timedelta(hours=1)),
 )
 #: Periodic jobs queued at once when the worker starts and whenever Redis is back.
 CATCH_UP = (outbox.SWEEP_JOB_ID, TICK_JOB_ID)

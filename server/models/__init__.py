@@ -7,6 +7,7 @@ from server.models.enterprise import Enterprise
 from server.models.inspection import Inspection
 from server.models.job_run import JobRun
 from server.models.jurisdiction import Jurisdiction
+from server.models.login_window import LoginWindow
 from server.models.outbox_entry import OutboxEntry
 from server.models.photo import Photo
 from server.models.timer import Timer
@@ -28,6 +29,7 @@ DOCUMENTS = (
     OutboxEntry,
     JobRun,
     Timer,
+    LoginWindow,
 )
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "Inspection",
     "JobRun",
     "Jurisdiction",
+    "LoginWindow",
     "OutboxEntry",
     "Photo",
     "Timer",

@@ -37,7 +37,8 @@ def issue_token(
 ) -> IssuedToken:
     """Check the credentials (throttled per username and address) and issue a bearer token."""
     username = username.strip().lower()
-    throttle.check(username, client_ip)
+    # Counted before the check, atomically: a burst never gets more checks than the limit.
+    attempt = throttle.reserve(username, client_ip, now=now)
     user = User.objects(username=username).first()
     if user is None:
         burn_verification_time()
@@ -45,9 +46,9 @@ def issue_token(
     else:
         ok = verify_password(user.password_hash, password)
     if not ok or not user.active:
-        throttle.record_failure(username, client_ip)
         # One answer for unknown user, wrong password and disabled user: nothing to probe.
         raise Unauthenticated("username or password is wrong, or the account is disabled")
+    attempt.succeeded()
     token = secrets.token_urlsafe(32)
     expires_at = now + ttl
     AuthToken(
