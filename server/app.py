@@ -11,6 +11,7 @@ from server.api import (
     devices,
     enterprises,
     health,
+    jobs,
     jurisdictions,
     photos,
     request_log,
@@ -39,6 +40,7 @@ BLUEPRINTS = (
     sync_api.blp,
     uploads.blp,
     photos.blp,
+    jobs.blp,
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from mongoengine.connection import get_db
 
 from checklists.loader import load_templates
@@ -12,6 +13,7 @@ from server.actor import Actor, Role
 from server.clock import utcnow
 from server.db import ensure_indexes
 from server.errors import DomainError
+from server.jobs import overview
 from server.models import DOCUMENTS
 from server.services import demo, identity
 from sync import sequencer
@@ -70,7 +72,22 @@ def create_admin(username, password):
     click.echo(f"admin {user.username} created")
 
 
-COMMANDS = (init_db, publish_checklists, seed_demo, create_admin)
+@click.command("jobs-retry")
+@click.argument("job_id")
+@with_appcontext
+def jobs_retry(job_id):
+    """Run a failed job again: an outbox entry (GET /api/v1/admin/jobs?state=failed lists them)
+    with fresh attempts, or a job of RQ's failed registry."""
+    safety = current_app.extensions["safety"]
+    found = overview.retry(
+        job_id, redis=safety.redis, queue_name=safety.settings.rq_queue, now=utcnow()
+    )
+    if found is None:
+        raise click.ClickException(f"no failed job {job_id}")
+    click.echo(f"{job_id} will run again ({found})")
+
+
+COMMANDS = (init_db, publish_checklists, seed_demo, create_admin, jobs_retry)
 
 
 def register_commands(app: Flask) -> None:
