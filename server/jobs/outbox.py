@@ -76,7 +76,10 @@ def sweep_outbox(now: datetime | None = None) -> dict:
     settled = outbox.settle_pending(now=now)
     stranded = list(outbox.stranded(now=now))
     dead = [entry_id for entry_id, died in stranded if died]
-    queued = outbox.registry.dispatch([entry_id for entry_id, _ in stranded], dead_runners=dead)
+    # They waited (an outage, a dead worker): ahead of what was queued since, oldest first.
+    queued = outbox.registry.dispatch(
+        [entry_id for entry_id, _ in stranded], dead_runners=dead, first=True
+    )
     pruned = outbox.prune(now=now, keep=RETENTION)
     if queued or dead:
         log.info("outbox sweep queued entries again", extra={"queued": queued, "dead": len(dead)})
@@ -89,11 +92,14 @@ class RqDispatcher:
     def __init__(self, redis: Redis, queue_name: str):
         self.queue = Queue(queue_name, connection=redis, serializer=JSONSerializer)
 
-    def __call__(self, ids: list[str], *, dead_runners: frozenset = frozenset()) -> int:
+    def __call__(
+        self, ids: list[str], *, dead_runners: frozenset = frozenset(), first: bool = False
+    ) -> int:
         """Queue each entry unless RQ holds a live copy; returns how many were queued.
-        For `dead_runners` a `started` record is stale too (its worker died)."""
+        For `dead_runners` a `started` record is stale too (its worker died). `first`: at the
+        front of the queue, in the order of `ids`."""
         queued = 0
-        for entry_id in ids:
+        for entry_id in reversed(ids) if first else ids:
             replace = OVER | {JobStatus.STARTED} if entry_id in dead_runners else OVER
             queued += enqueue_unique(
                 self.queue,
@@ -105,5 +111,6 @@ class RqDispatcher:
                 job_timeout=JOB_TIMEOUT_S,
                 result_ttl=RESULT_TTL,
                 failure_ttl=86400,
+                at_front=first,
             )
         return queued

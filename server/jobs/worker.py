@@ -62,15 +62,19 @@ QUICK_EXIT_S = 5.0
 STOP = threading.Event()
 
 
-def queue_periodic(queue: Queue, job: Callable, job_id: str) -> bool:
-    """Queue one run of a periodic job: none while a copy waits or runs; True when queued."""
-    return enqueue_unique(queue, job, job_id=job_id, result_ttl=0, failure_ttl=PERIODIC_FAILURE_TTL)
+def queue_periodic(queue: Queue, job: Callable, job_id: str, *, first: bool = False) -> bool:
+    """Queue one run of a periodic job (`first`: at the front of the queue): none while a copy
+    waits or runs; True when queued."""
+    return enqueue_unique(
+        queue, job, job_id=job_id, result_ttl=0, failure_ttl=PERIODIC_FAILURE_TTL, at_front=first
+    )
 
 
 def catch_up(queue: Queue) -> None:
-    for job, job_id, _every in PERIODIC:
+    """Queue the CATCH_UP jobs ahead of everything else: what waited for Redis goes first."""
+    for job, job_id, _every in reversed(PERIODIC):
         if job_id in CATCH_UP:
-            queue_periodic(queue, job, job_id)
+            queue_periodic(queue, job, job_id, first=True)
 
 
 class OutageAwareWorker(Worker):

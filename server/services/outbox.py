@@ -37,7 +37,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -97,7 +97,8 @@ class RegisteredJob:
     keyed: bool
 
 
-#: `dispatch(ids, dead_runners=frozenset)` → how many it queued (server.jobs.outbox.RqDispatcher).
+#: `dispatch(ids, dead_runners=frozenset, first=bool)` → how many it queued
+#: (server.jobs.outbox.RqDispatcher).
 Dispatch = Callable[..., int]
 
 
@@ -130,15 +131,18 @@ class JobRegistry:
         """Set how ready entries reach the workers (the RQ dispatcher; None: only the sweep)."""
         self._dispatch = dispatch
 
-    def dispatch(self, ids: list[str], *, dead_runners: Iterable[str] = ()) -> int:
+    def dispatch(
+        self, ids: list[str], *, dead_runners: Iterable[str] = (), first: bool = False
+    ) -> int:
         """Hand entries to the workers; returns how many were queued. A failure is logged (once
         until dispatching works again, not once per request), never raised: the entries are
         safe in MongoDB and the sweep dispatches them again. `dead_runners`: entries whose
-        runner died, so a queue's `started` record of them is stale."""
+        runner died, so a queue's `started` record of them is stale. `first`: ahead of what
+        is queued already, in the order given (entries that waited long, e.g. an outage)."""
         if not ids or self._dispatch is None:
             return 0
         try:
-            queued = self._dispatch(ids, dead_runners=frozenset(dead_runners))
+            queued = self._dispatch(ids, dead_runners=frozenset(dead_runners), first=first)
         except Exception as exc:  # noqa: BLE001 - the entries are safe in MongoDB
             if not self._deferred:
                 log.warning("outbox dispatch deferred", extra={"error": str(exc)[:300]})
@@ -410,17 +414,20 @@ def retry(entry_id: str, *, now: datetime) -> bool:
             return True
 
 
-def stranded(*, now: datetime) -> Iterator[tuple[str, bool]]:
-    """Entries that should be on a queue, as `(id, runner_died)`: every ready entry (Redis
-    may have lost its job), and running entries whose lease expired (their runner died)."""
+def stranded(*, now: datetime) -> list[tuple[str, bool]]:
+    """Entries that should be on a queue, oldest first, as `(id, runner_died)`: every ready
+    entry (Redis may have lost its job), and running entries whose lease expired (their runner
+    died)."""
     found = OutboxEntry._get_collection().find(
-        {"state": {"$in": [READY, RUNNING]}}, {"state": 1, "lease_until": 1}
+        {"state": {"$in": [READY, RUNNING]}}, {"state": 1, "lease_until": 1, "created_at": 1}
     )
+    picked = []
     for entry in found.batch_size(SCAN_BATCH):
-        if entry["state"] == READY:
-            yield entry["_id"], False
-        elif entry.get("lease_until") and entry["lease_until"] < now:
-            yield entry["_id"], True
+        died = entry["state"] == RUNNING
+        if died and not (entry.get("lease_until") and entry["lease_until"] < now):
+            continue  # a live runner holds it
+        picked.append((entry["created_at"], entry["_id"], died))
+    return [(entry_id, died) for _at, entry_id, died in sorted(picked)]
 
 
 def prune(*, now: datetime, keep: timedelta) -> int:

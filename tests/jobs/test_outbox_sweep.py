@@ -59,6 +59,22 @@ def test_the_sweep_queues_again_what_a_flushed_redis_lost(db, redis, settings, r
     assert all(len(outbox.runs_of(e)) == 1 for e in db["outbox"].find())
 
 
+def test_what_the_sweep_queues_again_goes_ahead_of_the_queue_oldest_first(
+    db, redis, settings, recorded
+):
+    now = utcnow()
+    lost = [
+        outbox.record(
+            [outbox.Job("test.record", {"note": str(n)})], now=now + timedelta(seconds=n)
+        )[0]
+        for n in (2, 0, 1)
+    ]
+    redis.flushdb()
+    [later] = outbox.record([outbox.Job("test.record", {"note": "later"})], now=utcnow())
+    assert sweep_outbox()["queued"] == 3  # the later one is on the queue already
+    assert _queue(redis, settings).job_ids == [lost[1], lost[2], lost[0], later]
+
+
 def test_a_finished_rq_record_never_blocks_an_entry_and_a_queued_one_is_not_doubled(
     db, redis, settings, recorded
 ):
