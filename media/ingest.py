@@ -9,7 +9,9 @@ Order matters, because there are no transactions and nothing may be half-stored:
    refused file leaves nothing behind but is deleted with its upload;
 4. store the derived copies, then let the blob store adopt the received chunks as the
    original (written once, never copied), then insert the photo record, then record its
-   audit event (`photo.arrive`), then mark the upload complete, then call the arrival hooks.
+   audit event (`photo.arrive`), then mark the upload complete; the same update witnesses the
+   outbox entry that runs the arrival hooks (`media.links.ARRIVAL_JOB`), so they run, and are
+   retried, even if this process dies.
 Every step is idempotent, so an ingest interrupted by a crash is simply run again
 (`resume_stalled_ingests`, from the upload-maintenance job).
 """
@@ -27,7 +29,7 @@ from mongoengine import NotUniqueError
 from media import exif, images, watermark
 from media.blobstore import CHUNK_SIZE, BlobStore, blob_parts
 from media.errors import Sha256Mismatch
-from media.links import LinkRef, check_link_target, on_photo_arrived, registry
+from media.links import ARRIVAL_JOB, LinkRef, arrival_args, check_link_target, registry
 from server.actor import REGULATOR_ROLES, Actor, Role
 from server.config import Settings
 from server.errors import DomainError
@@ -35,6 +37,7 @@ from server.models.enterprise import Enterprise
 from server.models.photo import Gps, Photo, PhotoLink, link_key
 from server.models.upload import COMPLETE, INGESTING, Upload
 from server.models.user import User
+from server.services import outbox
 from server.services.audit import record
 
 log = logging.getLogger(__name__)
@@ -163,8 +166,7 @@ def _store(
         except NotUniqueError:  # the same content finished by another upload meanwhile
             add_link(upload.sha256, link)
     _audit_arrival(upload, photo.id, actor=actor, now=now)
-    _complete(upload)
-    on_photo_arrived(photo.id, LinkRef(link.kind, link.id, link.item_code))
+    _complete(upload, link, now=now)
     return photo
 
 
@@ -304,11 +306,27 @@ def _uploader_enterprise(user_id):
     return user.enterprise_id if user else None
 
 
-def _complete(upload: Upload) -> None:
-    Upload._get_collection().update_one(
-        {"_id": upload.id},
-        {"$set": {"state": COMPLETE, "photo_id": upload.sha256, "segments": [], "attempts": []}},
+def _complete(upload: Upload, link: PhotoLink, *, now: datetime) -> None:
+    """Mark the upload complete; the same update witnesses the entry that runs the arrival
+    hooks of its link (staged first, confirmed after: server.services.outbox)."""
+    collection = Upload._get_collection()
+    entry_id = outbox.new_id()
+    ref = LinkRef(link.kind, link.id, link.item_code)
+    job = outbox.Job(ARRIVAL_JOB, arrival_args(upload.sha256, ref))
+    outbox.stage(
+        [job],
+        witnesses=[outbox.Witness(collection.name, upload.id, "outbox", entry_id)],
+        now=now,
+        ids=[entry_id],
     )
+    collection.update_one(
+        {"_id": upload.id},
+        {
+            "$set": {"state": COMPLETE, "photo_id": upload.sha256, "segments": [], "attempts": []},
+            "$push": outbox.witness_token(entry_id),
+        },
+    )
+    outbox.confirm([entry_id], now=now)
 
 
 def resume_stalled_ingests(now: datetime, *, settings: Settings, store: BlobStore) -> int:

@@ -9,8 +9,10 @@ registered; a kind is named like `inspection` or `gas_test` (KIND_PATTERN).
   watermark). A resolver may raise a domain error (e.g. `RuleViolation` for a submitted
   inspection) to refuse new evidence with its own problem.
 - `register_arrival_hook(kind, hook)`: `hook(sha256, link)` runs after a photo linked to an
-  object of that kind is stored (e.g. mark an inspection item's evidence complete). Hooks must
-  be idempotent: a photo linked again calls them again.
+  object of that kind is stored (e.g. mark an inspection item's evidence complete). The ingest
+  records the run in the outbox (job `ARRIVAL_JOB`, which calls `run_arrival_hooks`), so a
+  failing hook is retried until it succeeds. Hooks must be idempotent: a retry, or a photo
+  linked again, calls them again.
 
 Visibility of a photo (`can_see`): admins, whoever uploaded it (first, or linked it later by
 uploading the same bytes), and whoever a registered resolver lets see any linked object.
@@ -38,6 +40,8 @@ KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 LINK_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 #: Checklist item codes (`CS-01`).
 ITEM_CODE_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
+#: The outbox job that runs the arrival hooks of one link (registered by the wiring).
+ARRIVAL_JOB = "media.arrival"
 
 
 @dataclass(frozen=True)
@@ -183,21 +187,23 @@ def visible_links(actor: Actor, photo) -> list:
     return shown
 
 
-def on_photo_arrived(sha256: str, link: LinkRef | None = None) -> None:
-    """Run the arrival hooks of one link (or of every link of the photo)."""
-    if link is None:
-        photo = Photo.objects(id=sha256).only("links").first()
-        refs = [LinkRef(x.kind, x.id, x.item_code) for x in (photo.links if photo else [])]
-    else:
-        refs = [link]
-    for ref in refs:
-        for hook in registry.hooks(ref.kind):
-            try:
-                hook(sha256, ref)
-            except Exception:  # noqa: BLE001 - the photo is stored; a hook's failure is its own
-                log.exception(
-                    "photo arrival hook failed", extra={"photo": sha256, "kind": ref.kind}
-                )
+def arrival_args(sha256: str, link: LinkRef) -> dict:
+    """The JSON arguments of an `ARRIVAL_JOB` entry."""
+    return {"sha256": sha256, "kind": link.kind, "link_id": link.id, "item_code": link.item_code}
+
+
+def run_arrival_hooks(sha256: str, link: LinkRef) -> None:
+    """Run every arrival hook of the link's kind; when any failed, raise the first failure
+    after trying them all, so that the outbox retries (hooks are idempotent)."""
+    failures = []
+    for hook in registry.hooks(link.kind):
+        try:
+            hook(sha256, link)
+        except Exception as exc:  # noqa: BLE001 - the others still run; re-raised below
+            log.exception("photo arrival hook failed", extra={"photo": sha256, "kind": link.kind})
+            failures.append(exc)
+    if failures:
+        raise failures[0]
 
 
 def gps_visible(actor: Actor, photo) -> bool:

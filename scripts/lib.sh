@@ -54,6 +54,44 @@ stop_pid() {
   rm -f "$pidfile"
 }
 
+# supervise NAME LOG COMMAND...: run COMMAND in the background (output appended to LOG, or to
+# this terminal when LOG is -) and start it again whenever it exits, after 1 s, then 2, 4, …
+# up to 30 s while it keeps failing (1 s again once it ran a minute), saying so each time.
+# SIGTERM to the supervisor stops the command and the supervisor. Pid files: NAME.pid (the
+# supervisor) and NAME.child.pid (the command) under RUN_DIR.
+supervise() {
+  local name=$1 log=$2
+  shift 2
+  (
+    set +e
+    child='' sleeper='' stopping=0 delay=1
+    trap 'stopping=1; kill -TERM $child $sleeper 2>/dev/null' TERM
+    while :; do
+      # A session of its own: Ctrl-C reaches this script, which stops everything in order.
+      if [ "$log" = - ]; then setsid "$@" </dev/null & else setsid "$@" >>"$log" 2>&1 </dev/null & fi
+      child=$!
+      echo "$child" >"$RUN_DIR/$name.child.pid"
+      started_at=$SECONDS
+      wait "$child"
+      status=$?
+      while kill -0 "$child" 2>/dev/null; do wait "$child"; status=$?; done  # a trap woke wait
+      rm -f "$RUN_DIR/$name.child.pid"
+      child=''
+      [ "$stopping" = 1 ] && exit 0
+      ((SECONDS - started_at >= 60)) && delay=1
+      say "$name exited with status $status; restarting it in ${delay}s"
+      sleep "$delay" &
+      sleeper=$!
+      wait "$sleeper"
+      sleeper=''
+      [ "$stopping" = 1 ] && exit 0
+      say "restarting $name"
+      delay=$((delay * 2 > 30 ? 30 : delay * 2))
+    done
+  ) &
+  echo $! >"$RUN_DIR/$name.pid"
+}
+
 # claim_port PORT PIDFILE NAME: decide what to do about PORT before starting NAME.
 # Returns 0 when NAME is already running there (reuse it), 1 when the port is free
 # (start it); exits with a clear message when a stranger holds the port.

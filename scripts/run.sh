@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make run`: installs what is missing, starts the embedded MongoDB-wire server (persistent,
 # under .data/) and Redis unless MONGODB_URI / REDIS_URL point elsewhere, publishes the
-# checklists, seeds the demo, then serves the API under gunicorn with an RQ worker and its
-# scheduler. Ctrl-C stops everything this script started (servers it reused stay up).
+# checklists, seeds the demo, then serves the API under gunicorn with an RQ worker and the
+# periodic-job scheduler. Each of those three is supervised: when one exits it is started
+# again, with back-off, and the restart is said here. Ctrl-C stops everything this script
+# started (servers it reused stay up).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/bootstrap.sh"
@@ -10,15 +12,22 @@ source "$(dirname "$0")/lib.sh"
 MONGO_PORT=${MONGO_PORT:-27117}
 REDIS_PORT=${REDIS_PORT:-6380}
 export HOST=${HOST:-127.0.0.1} PORT=${PORT:-8000}
-pid_alive "$RUN_DIR/api.pid" && die "the API is already running (pid $(cat "$RUN_DIR/api.pid")); stop it first: make stop"
+mkdir -p "$RUN_DIR"
+SUPERVISED=(api worker scheduler)
+for name in "${SUPERVISED[@]}"; do
+  pid_alive "$RUN_DIR/$name.pid" && die "the $name is already running (pid $(cat "$RUN_DIR/$name.pid")); stop it first: make stop"
+done
 port_open "$PORT" && die "port $PORT is in use; set PORT to another one"
 
 # From here on, Ctrl-C or any failure stops what this run started, and only that.
 started=()
 cleanup() {
   set +e
-  for name in api worker; do
-    [[ " ${started[*]} " == *" $name "* ]] && stop_pid "$RUN_DIR/$name.pid" "$name"
+  for name in "${SUPERVISED[@]}"; do
+    if [[ " ${started[*]} " == *" $name "* ]]; then
+      stop_pid "$RUN_DIR/$name.pid" "$name"
+      stop_pid "$RUN_DIR/$name.child.pid" "$name"  # in case its supervisor had to be killed
+    fi
   done
   for s in "${started[@]}"; do
     case "$s" in mongo:* | redis:*) "$ROOT/scripts/services.sh" "stop-${s%%:*}" "${s##*:}" ;; esac
@@ -60,15 +69,14 @@ flask=("$VENV/bin/flask" --app server.app:create_app)
 if [ "${SEED_DEMO:-$seed_default}" = 1 ]; then "${flask[@]}" seed-demo; fi
 "${flask[@]}" publish-checklists
 
-nohup "$PY" -m server.jobs.worker >"$RUN_DIR/worker.log" 2>&1 </dev/null &
-echo $! >"$RUN_DIR/worker.pid"
+supervise worker "$RUN_DIR/worker.log" "$PY" -m server.jobs.worker
 started+=(worker)
-"$VENV/bin/gunicorn" --bind "$HOST:$PORT" --workers "${WEB_CONCURRENCY:-2}" --threads 4 \
-  --access-logfile - "server.app:create_app()" &
-gunicorn_pid=$!
-echo "$gunicorn_pid" >"$RUN_DIR/api.pid"
+supervise scheduler "$RUN_DIR/scheduler.log" "$PY" -m server.jobs.scheduler
+started+=(scheduler)
+supervise api - "$VENV/bin/gunicorn" --bind "$HOST:$PORT" --workers "${WEB_CONCURRENCY:-2}" \
+  --threads 4 --access-logfile - "server.app:create_app()"
 started+=(api)
 wait_port "$PORT" 30 "$RUN_DIR/api.pid" api /dev/null
 say "API on http://$HOST:$PORT  (docs: http://$HOST:$PORT/docs, health: /health)"
-say "worker log: $RUN_DIR/worker.log; Ctrl-C stops everything started here"
-wait "$gunicorn_pid"
+say "logs: $RUN_DIR/worker.log, $RUN_DIR/scheduler.log; Ctrl-C stops everything started here"
+wait "$(cat "$RUN_DIR/api.pid")"

@@ -13,6 +13,7 @@ from server.api import (
     enterprises,
     health,
     inspections,
+    jobs,
     jurisdictions,
     photos,
     request_log,
@@ -44,6 +45,7 @@ BLUEPRINTS = (
     uploads.blp,
     photos.blp,
     audit.blp,
+    jobs.blp,
 )
 
 #: Room for what surrounds the largest payload: a push's envelope and the JSON between its
@@ -81,7 +83,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["safety"] = Services(
         settings=settings,
         redis=redis,
-        login_throttle=LoginThrottle(settings.redis_url, settings.login_rate_limit),
+        login_throttle=LoginThrottle(redis, settings.login_rate_limit),
     )
     request_log.install(app)
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from mongoengine.connection import get_db
 
 from checklists.loader import load_templates
@@ -16,6 +17,7 @@ from server.backup.commands import make_commands
 from server.clock import utcnow
 from server.db import ensure_indexes
 from server.errors import DomainError
+from server.jobs import overview
 from server.models import DOCUMENTS
 from server.services import demo, identity
 from server.services.audit import chain, export, heads, signing
@@ -137,6 +139,21 @@ def audit_export(name, first, last, photos, out):
         click.echo(f"photos not in the store: {', '.join(manifest['photos_missing'])}", err=True)
 
 
+@click.command("jobs-retry")
+@click.argument("job_id")
+@with_appcontext
+def jobs_retry(job_id):
+    """Run a failed job again: an outbox entry (GET /api/v1/admin/jobs?state=failed lists them)
+    with fresh attempts, or a job of RQ's failed registry."""
+    safety = current_app.extensions["safety"]
+    found = overview.retry(
+        job_id, redis=safety.redis, queue_name=safety.settings.rq_queue, now=utcnow()
+    )
+    if found is None:
+        raise click.ClickException(f"no failed job {job_id}")
+    click.echo(f"{job_id} will run again ({found})")
+
+
 COMMANDS = (
     init_db,
     publish_checklists,
@@ -145,6 +162,7 @@ COMMANDS = (
     audit_chains,
     audit_sign,
     audit_export,
+    jobs_retry,
     *make_commands(get_db),
 )
 

@@ -1,7 +1,9 @@
 """Connections to MongoDB (mongoengine) and Redis, made from settings; no connection at import.
 
 The worker forks per job, so clients are created by whoever needs them after the fork,
-never at import time.
+never at import time. Redis may go away at any moment (README, "Redis outages"): clients fail
+fast instead of stalling a request in redis-py's default retries, and the worker and the
+scheduler wait for it to come back (server.jobs.outage).
 """
 
 from __future__ import annotations
@@ -10,8 +12,19 @@ import mongoengine
 from pymongo.collection import Collection
 from pymongo.database import Database
 from redis import Redis
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
 
 from server.config import Settings
+
+#: Connect and command timeouts of Redis clients, in seconds. A request that needs Redis
+#: answers 503 within them rather than hang while it is down.
+REDIS_CONNECT_TIMEOUT_S, REDIS_SOCKET_TIMEOUT_S = 2, 5
+#: One immediate retry on a fresh connection: enough for a pooled connection that a restart
+#: of Redis closed; redis-py's default (3 retries, up to ~14 s of back-off) would hold every
+#: request of an API that writes to the outbox while Redis is down.
+REDIS_RETRY = Retry(NoBackoff(), 1)
 
 
 def connect_mongo(settings: Settings) -> None:
@@ -27,7 +40,20 @@ def connect_mongo(settings: Settings) -> None:
 
 
 def redis_client(settings: Settings) -> Redis:
-    return Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    """The Redis client of every process of the service (see the timeouts above)."""
+    return Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
+        socket_timeout=REDIS_SOCKET_TIMEOUT_S,
+        retry=REDIS_RETRY,
+    )
+
+
+def redis_up(redis: Redis) -> bool:
+    try:
+        return bool(redis.ping())
+    except RedisError:
+        return False
 
 
 def ensure_indexes(documents, db: Database | None = None) -> None:

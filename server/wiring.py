@@ -12,7 +12,7 @@ from redis import Redis
 
 from media import links
 from server.config import Settings
-from server.jobs import audit, feed
+from server.jobs import audit, feed, media
 from server.jobs.outbox import RqDispatcher
 from server.services import inspections, outbox
 from sync.handler import handlers
@@ -22,6 +22,7 @@ from sync.handlers.inspection import InspectionHandler
 JOBS = (
     ("feed.sequence", feed.sequence_feed),
     ("audit.append", audit.append_audit_events),
+    (links.ARRIVAL_JOB, media.photo_arrived),
 )
 
 

@@ -4,6 +4,8 @@ a clean database and Redis db for every test, the app, and helpers to act as a u
 from __future__ import annotations
 
 import os
+import socket
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -15,12 +17,10 @@ from server.clock import utcnow
 from server.config import Settings
 from server.db import connect_mongo, ensure_indexes, redis_client
 from server.jobs import context as job_context
-from server.jobs.outbox import RqDispatcher
 from server.models import DOCUMENTS
 from server.models.token import AuthToken
-from server.services import outbox
 from server.services.auth import token_hash
-from server.wiring import register_evidence_links, register_jobs, register_push_handlers
+from server.wiring import register_evidence_links, register_jobs, register_push_handlers, wire
 from tests.environment import test_settings
 
 
@@ -83,7 +83,34 @@ def job_settings(settings):
 
 @pytest.fixture
 def client(app):
+    # The suite's wiring again: a test may have built another app, which rewired the process.
+    wire(app.extensions["safety"].settings, app.extensions["safety"].redis)
     return app.test_client()
+
+
+@pytest.fixture
+def app_without_redis(settings, db, redis):
+    """The app as it runs while Redis is down (nothing listens on its port)."""
+    from server.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    yield create_app(replace(settings, redis_url=f"redis://127.0.0.1:{closed}/0"))
+    wire(settings, redis)  # building it rewired this process
+
+
+@pytest.fixture
+def jobs(settings, redis, db):
+    """`jobs()` runs what is queued on the suite's Redis with a burst worker (jobs delayed by
+    RQ, like `Retry` back-offs, stay queued), with this process wired as the service is."""
+    wire(settings, redis)
+    queue = Queue(settings.rq_queue, connection=redis, serializer=JSONSerializer)
+
+    def work() -> bool:
+        return SimpleWorker([queue], connection=redis, serializer=JSONSerializer).work(burst=True)
+
+    return work
 
 
 @pytest.fixture
@@ -112,17 +139,3 @@ def published(db):
     from checklists.versions import publish_all
 
     return publish_all(load_templates(), now=utcnow())
-
-
-@pytest.fixture
-def dispatched(db, redis, settings):
-    """Outbox entries go to the real Redis; `dispatched()` runs every job queued so far with a
-    burst worker, as the worker process would (the dispatcher is process-global: restored
-    after the test)."""
-    before = outbox.registry.dispatcher
-    outbox.configure_dispatch(RqDispatcher(redis, settings.rq_queue))
-    queue = Queue(settings.rq_queue, connection=redis, serializer=JSONSerializer)
-    yield lambda: SimpleWorker([queue], connection=redis, serializer=JSONSerializer).work(
-        burst=True
-    )
-    outbox.configure_dispatch(before)

@@ -1,4 +1,10 @@
-"""`GET /health`: MongoDB and Redis reachability; 503 (problem document) naming what is down."""
+"""`GET /health`: MongoDB and Redis reachability.
+
+503 (a problem document naming what is down) only when MongoDB is down: nothing can be served
+without it. Redis down is reported with 200 and status `degraded`: the API still serves, and
+writes that only need to enqueue a job record it in the outbox (MongoDB) for the worker to run
+when Redis is back; a load balancer must keep sending traffic to this process.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from mongoengine.connection import get_db
 
+from schemas.health import HealthSchema
 from server.api.context import services
 from server.api.problems import problem
 
@@ -28,15 +35,17 @@ def _check(name: str, ping) -> dict:
 @blp.route("/health")
 class Health(MethodView):
     @blp.doc(operationId="health", security=[])
-    @blp.response(200)
+    @blp.response(200, HealthSchema)
+    @blp.alt_response(503, description="MongoDB is down (a problem document naming it)")
     def get(self):
-        """Reports each dependency; 200 when all are ok, else 503 naming the ones down."""
+        """Reports each dependency: 200 while MongoDB answers (`degraded` when Redis does not),
+        503 naming the dependencies down when MongoDB does not."""
         checks = {
             "mongodb": _check("mongodb", lambda: get_db().command("ping")),
             "redis": _check("redis", services().redis.ping),
         }
         down = [name for name, c in checks.items() if c["status"] != "ok"]
-        if down:
+        if "mongodb" in down:
             return problem(
                 503,
                 "Service unavailable",
@@ -44,4 +53,6 @@ class Health(MethodView):
                 checks=checks,
                 down=down,
             )
+        if down:
+            return {"status": "degraded", "checks": checks, "down": down}
         return {"status": "ok", "checks": checks}

@@ -6,9 +6,12 @@ from server.models.counter import CounterClaim
 from server.models.device import Device
 from server.models.enterprise import Enterprise
 from server.models.inspection import Inspection
+from server.models.job_run import JobRun
 from server.models.jurisdiction import Jurisdiction
+from server.models.login_window import LoginWindow
 from server.models.outbox_entry import OutboxEntry
 from server.models.photo import Photo
+from server.models.timer import Timer
 from server.models.token import AuthToken
 from server.models.upload import Upload
 from server.models.user import User
@@ -27,6 +30,9 @@ DOCUMENTS = (
     OutboxEntry,
     AuditEvent,
     AuditSignature,
+    JobRun,
+    Timer,
+    LoginWindow,
 )
 
 __all__ = [
@@ -39,9 +45,12 @@ __all__ = [
     "Device",
     "Enterprise",
     "Inspection",
+    "JobRun",
     "Jurisdiction",
+    "LoginWindow",
     "OutboxEntry",
     "Photo",
+    "Timer",
     "Upload",
     "User",
 ]

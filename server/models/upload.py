@@ -63,6 +63,9 @@ class Upload(Document):
     attempts = ListField(DictField())
     ingest_claimed_at = DateTimeField()
     photo_id = StringField()
+    #: Outbox witness tokens (server.services.outbox): the update that completes the upload
+    #: pushes the id of the entry that runs the photo's arrival hooks.
+    outbox = ListField(StringField())
 
     meta = {
         "collection": "media_uploads",

@@ -59,16 +59,17 @@ def issue_token(
     device_id: str | None = None,
 ) -> IssuedToken:
     """Check the credentials (throttled per username and address) and issue a bearer token."""
-    user = check_credentials(username, password, client_ip=client_ip, throttle=throttle)
+    user = check_credentials(username, password, client_ip=client_ip, throttle=throttle, now=now)
     return issue(user, device_id=device_id, ttl=ttl, now=now)
 
 
 def check_credentials(
-    username: str, password: str, *, client_ip: str, throttle: LoginThrottle
+    username: str, password: str, *, client_ip: str, throttle: LoginThrottle, now: datetime
 ) -> User:
     """The active user these credentials prove (throttled per username and address)."""
     username = username.strip().lower()
-    throttle.check(username, client_ip)
+    # Counted before the check, atomically: a burst never gets more checks than the limit.
+    attempt = throttle.reserve(username, client_ip, now=now)
     user = User.objects(username=username).first()
     if user is None:
         burn_verification_time()
@@ -76,9 +77,9 @@ def check_credentials(
     else:
         ok = verify_password(user.password_hash, password)
     if not ok or not user.active:
-        throttle.record_failure(username, client_ip)
         # One answer for unknown user, wrong password and disabled user: nothing to probe.
         raise Unauthenticated("username or password is wrong, or the account is disabled")
+    attempt.succeeded()
     return user
 
 

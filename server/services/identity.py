@@ -221,13 +221,14 @@ def change_password(
     token alone never becomes a lasting takeover. Wrong guesses count against the same
     throttle as failed logins. Every token of the user is revoked (they log in again)."""
     _require(actor.user_id == user.id, "a password is changed by its own user; others reset it")
-    throttle.check(user.username, client_ip)
+    # Counted before the check, atomically, as a login is: a burst gets no more guesses.
+    attempt = throttle.reserve(user.username, client_ip, now=now)
     if not verify_password(user.password_hash, current_password):
-        throttle.record_failure(user.username, client_ip)
         raise Forbidden(
             "the current password is wrong",
             reasons=[{"code": "CURRENT_PASSWORD_WRONG"}],
         )
+    attempt.succeeded()
     if new_password == current_password:
         raise _field_error("new_password", "choose a password different from the current one")
     return _set_password(

@@ -17,7 +17,14 @@ Dispatch can fail (Redis down): the entry stays ready and the sweep dispatches i
 worker `claim`s an entry (compare-and-set on `(_id, rev)`), runs the job, and `finish`es or
 `fail`s it; an entry whose runner died is claimable again when its lease ends. A job therefore
 runs at least once, and its effect happens once when it is idempotent per entry: jobs receive
-their entry id (`entry_id`) to use as an idempotency key, e.g. for a counter number.
+their entry id (`entry_id`) to use as an idempotency key, e.g. for a counter number. Every call
+of a job function is recorded in `job_runs` (server.models.job_run), so how often a job really
+ran is a fact, not a guess.
+
+The sweep (server.jobs.outbox.sweep_outbox) settles pending entries, hands `stranded` entries
+(ready, or running under an expired lease) to the dispatcher again, and `prune`s finished ones.
+Every state change is a compare-and-set on `(_id, rev)`, the one update the embedded server
+answers from an index (a filter on `_id` plus `state` would scan the collection).
 
 Jobs are registered by name (`register_job`), explicitly at wiring time; an entry never names
 code to import.
@@ -27,13 +34,18 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
+import socket
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from mongoengine.connection import get_db
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from server.clock import utcnow
+from server.models.job_run import ERROR, OK, JobRun, run_id
 from server.models.outbox_entry import (
     DISCARDED,
     DONE,
@@ -50,6 +62,8 @@ log = logging.getLogger(__name__)
 GRACE = timedelta(minutes=2)
 #: How many tokens a document keeps in its `outbox` witness field.
 TOKEN_MEMORY = 20
+#: Entries read per batch by the sweep's scans (the embedded server never splits a reply).
+SCAN_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -83,12 +97,19 @@ class RegisteredJob:
     keyed: bool
 
 
+#: `dispatch(ids, dead_runners=frozenset, first=bool)` → how many it queued
+#: (server.jobs.outbox.RqDispatcher).
+Dispatch = Callable[..., int]
+
+
 class JobRegistry:
     """Jobs by name, and the dispatcher that hands ready entries to a queue."""
 
     def __init__(self) -> None:
         self._jobs: dict[str, RegisteredJob] = {}
-        self._dispatch: Callable[[list[str]], None] | None = None
+        self._dispatch: Dispatch | None = None
+        #: Entries whose dispatch failed since it last worked (their sweep queues them).
+        self._deferred = 0
 
     def register_job(
         self,
@@ -98,7 +119,8 @@ class JobRegistry:
         max_attempts: int = 5,
         lease: timedelta = timedelta(minutes=5),
     ) -> None:
-        """Make `name` runnable; registering it again replaces it (wiring may run twice)."""
+        """Make `name` runnable; registering it again replaces it (wiring may run twice).
+        `lease` must outlast a run: the dispatcher's job timeout (server.jobs.outbox) is less."""
         keyed = "entry_id" in inspect.signature(func).parameters
         self._jobs[name] = RegisteredJob(name, func, max_attempts, lease, keyed)
 
@@ -106,21 +128,34 @@ class JobRegistry:
         return self._jobs.get(name)
 
     @property
-    def dispatcher(self) -> Callable[[list[str]], None] | None:
+    def dispatcher(self) -> Dispatch | None:
         return self._dispatch
 
-    def configure_dispatch(self, dispatch: Callable[[list[str]], None] | None) -> None:
+    def configure_dispatch(self, dispatch: Dispatch | None) -> None:
         """Set how ready entries reach the workers (the RQ dispatcher; None: only the sweep)."""
         self._dispatch = dispatch
 
-    def dispatch(self, ids: list[str]) -> None:
-        """Hand entries to the workers; a failure is logged, never raised: the sweep retries."""
+    def dispatch(
+        self, ids: list[str], *, dead_runners: Iterable[str] = (), first: bool = False
+    ) -> int:
+        """Hand entries to the workers; returns how many were queued. A failure is logged (once
+        until dispatching works again, not once per request), never raised: the entries are
+        safe in MongoDB and the sweep dispatches them again. `dead_runners`: entries whose
+        runner died, so a queue's `started` record of them is stale. `first`: ahead of what
+        is queued already, in the order given (entries that waited long, e.g. an outage)."""
         if not ids or self._dispatch is None:
-            return
+            return 0
         try:
-            self._dispatch(ids)
+            queued = self._dispatch(ids, dead_runners=frozenset(dead_runners), first=first)
         except Exception as exc:  # noqa: BLE001 - the entries are safe in MongoDB
-            log.warning("outbox dispatch deferred", extra={"entries": len(ids), "error": str(exc)})
+            if not self._deferred:
+                log.warning("outbox dispatch deferred", extra={"error": str(exc)[:300]})
+            self._deferred += len(ids)
+            return 0
+        if self._deferred:
+            log.warning("outbox dispatch works again", extra={"deferred": self._deferred})
+            self._deferred = 0
+        return queued
 
 
 #: The process's registry; the wiring code (app factory, worker) fills it.
@@ -134,10 +169,13 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def stage(jobs: Iterable[Job], *, witnesses: Iterable[Witness], now: datetime) -> list[str]:
-    """Write `jobs` as pending entries confirmed by any of `witnesses`; returns their ids."""
+def stage(
+    jobs: Iterable[Job], *, witnesses: Iterable[Witness], now: datetime, ids: list | None = None
+) -> list[str]:
+    """Write `jobs` as pending entries confirmed by any of `witnesses`; returns their ids
+    (`ids`: chosen by the caller, when the change must carry one as its token)."""
     marks = [w.as_doc() for w in witnesses]
-    return _insert([(job, marks) for job in jobs], PENDING, now=now)
+    return _insert([(job, marks) for job in jobs], PENDING, now=now, ids=ids)
 
 
 def stage_each(pairs: Iterable[tuple[Job, Iterable[Witness]]], *, now: datetime) -> list[str]:
@@ -145,28 +183,43 @@ def stage_each(pairs: Iterable[tuple[Job, Iterable[Witness]]], *, now: datetime)
     return _insert([(job, [w.as_doc() for w in ws]) for job, ws in pairs], PENDING, now=now)
 
 
-def confirm(ids: list[str], *, now: datetime, args: dict[str, dict] | None = None) -> None:
-    """The change happened: make the entries ready (optionally with final `args` per entry)
-    and dispatch them."""
-    if not ids:
-        return
-    collection = OutboxEntry._get_collection()
-    for entry_id, entry_args in (args or {}).items():
-        collection.update_one({"_id": entry_id}, {"$set": {"args": entry_args}})
-    collection.update_many(
-        {"_id": {"$in": list(ids)}},
-        {"$set": {"state": READY, "ready_at": now}, "$inc": {"rev": 1}},
+def confirm(ids: list[str], *, now: datetime, args: dict[str, dict] | None = None) -> list[str]:
+    """The change happened: make the pending entries ready (optionally with final `args` per
+    entry) and dispatch them. Entries no longer pending (settled by the sweep) are left alone;
+    returns those this call confirmed."""
+    args = args or {}
+    moved = _move_pending(
+        ids, lambda entry_id: {"state": READY, "ready_at": now, **_args_of(args, entry_id)}
     )
-    registry.dispatch(list(ids))
+    registry.dispatch(moved)
+    return moved
 
 
-def discard(ids: list[str], *, now: datetime) -> None:
-    """The change did not happen: its entries never run."""
-    if ids:
-        OutboxEntry._get_collection().update_many(
-            {"_id": {"$in": list(ids)}},
-            {"$set": {"state": DISCARDED, "finished_at": now}, "$inc": {"rev": 1}},
-        )
+def _args_of(args: dict, entry_id: str) -> dict:
+    return {"args": args[entry_id]} if entry_id in args else {}
+
+
+def discard(ids: list[str], *, now: datetime) -> list[str]:
+    """The change did not happen: its pending entries never run; returns those discarded."""
+    return _move_pending(ids, lambda _entry_id: {"state": DISCARDED, "finished_at": now})
+
+
+def _move_pending(ids: Iterable[str], changes: Callable[[str], dict]) -> list[str]:
+    """Apply `changes(id)` to each entry of `ids` that is still pending; returns those moved."""
+    collection = OutboxEntry._get_collection()
+    todo, moved = list(ids), []
+    while todo:
+        lost = []
+        for entry in collection.find({"_id": {"$in": todo}}, {"state": 1, "rev": 1}):
+            if entry["state"] != PENDING:
+                continue
+            won = collection.update_one(
+                {"_id": entry["_id"], "rev": entry["rev"]},
+                {"$set": changes(entry["_id"]), "$inc": {"rev": 1}},
+            )
+            (moved if won.matched_count else lost).append(entry["_id"])
+        todo = lost  # written meanwhile: read again
+    return moved
 
 
 def record(jobs: Iterable[Job], *, now: datetime) -> list[str]:
@@ -176,20 +229,42 @@ def record(jobs: Iterable[Job], *, now: datetime) -> list[str]:
     return ids
 
 
+def record_once(job: Job, entry_id: str, *, now: datetime) -> bool:
+    """A ready entry under a caller-derived id, written at most once whoever calls it how
+    often (a timer's tick): True when this call wrote it (and dispatched it)."""
+    try:
+        _insert([(job, [])], READY, now=now, ids=[entry_id])
+    except (BulkWriteError, DuplicateKeyError) as exc:
+        if not _only_duplicates(exc):
+            raise
+        return False
+    registry.dispatch([entry_id])
+    return True
+
+
+def _only_duplicates(exc: Exception) -> bool:
+    if isinstance(exc, DuplicateKeyError):
+        return True
+    errors = exc.details.get("writeErrors") or [{}]
+    return all(e.get("code") == 11000 for e in errors)
+
+
 def witness_token(entry_id: str) -> dict:
     """The `$push` clause that leaves entry `entry_id`'s token in a document's `outbox` field,
     for the update that makes the change (keeps the last TOKEN_MEMORY tokens)."""
     return {"outbox": {"$each": [entry_id], "$slice": -TOKEN_MEMORY}}
 
 
-def _insert(pairs: list[tuple[Job, list[dict]]], state: str, *, now: datetime) -> list[str]:
+def _insert(
+    pairs: list[tuple[Job, list[dict]]], state: str, *, now: datetime, ids: list | None = None
+) -> list[str]:
     docs = []
-    for job, witnesses in pairs:
+    for i, (job, witnesses) in enumerate(pairs):
         if registry.job(job.name) is None:
             raise ValueError(f"no job {job.name!r} is registered")
         docs.append(
             {
-                "_id": new_id(),
+                "_id": ids[i] if ids else new_id(),
                 "job": job.name,
                 "args": job.args,
                 "state": state,
@@ -220,13 +295,14 @@ def settle_pending(*, now: datetime) -> dict:
     """Confirm or discard pending entries older than GRACE (after a crash mid-request)."""
     collection = OutboxEntry._get_collection()
     confirmed, discarded = [], []
-    for entry in collection.find({"state": PENDING}).batch_size(500):
+    for entry in collection.find({"state": PENDING}).batch_size(SCAN_BATCH):
         if entry["created_at"] > now - GRACE:
             continue
         (confirmed if witnessed(entry) else discarded).append(entry["_id"])
-    confirm(confirmed, now=now)
-    discard(discarded, now=now)
-    return {"confirmed": len(confirmed), "discarded": len(discarded)}
+    return {
+        "confirmed": len(confirm(confirmed, now=now)),
+        "discarded": len(discard(discarded, now=now)),
+    }
 
 
 def claim(entry_id: str, *, now: datetime) -> tuple[dict, RegisteredJob] | None:
@@ -245,66 +321,152 @@ def claim(entry_id: str, *, now: datetime) -> tuple[dict, RegisteredJob] | None:
         if job is None:
             log.error("outbox job not registered", extra={"entry": entry_id, "job": entry["job"]})
             return None
+        taken = {"state": RUNNING, "started_at": now, "lease_until": now + job.lease}
         won = collection.update_one(
             {"_id": entry_id, "rev": entry["rev"]},
-            {
-                "$set": {"state": RUNNING, "started_at": now, "lease_until": now + job.lease},
-                "$inc": {"attempts": 1, "rev": 1},
-            },
+            {"$set": taken, "$inc": {"attempts": 1, "rev": 1}},
         )
         if won.matched_count:
-            entry["attempts"] += 1
+            # As stored now: `finish`/`fail` compare-and-set on its `rev`.
+            entry.update(taken, attempts=entry["attempts"] + 1, rev=entry["rev"] + 1)
             return entry, job
 
 
-def run(entry: dict, job: RegisteredJob):
-    """Call the job of a claimed entry with its arguments."""
+def run(entry: dict, job: RegisteredJob, *, clock: Callable[[], datetime] = utcnow):
+    """Call the job of a claimed entry with its arguments, recording the run in `job_runs`."""
     kwargs = dict(entry.get("args") or {})
     if job.keyed:
         kwargs["entry_id"] = entry["_id"]
-    return job.func(**kwargs)
+    runs = JobRun._get_collection()
+    key = run_id(entry["_id"], entry["attempts"])
+    try:
+        runs.insert_one(
+            {
+                "_id": key,
+                "entry_id": entry["_id"],
+                "job": job.name,
+                "attempt": entry["attempts"],
+                "runner": f"{socket.gethostname()}:{os.getpid()}",
+                "started_at": clock(),
+            }
+        )
+    except DuplicateKeyError:
+        pass  # one record per claim; a claim is never run twice by design, so keep the first
+    try:
+        result = job.func(**kwargs)
+    except Exception as exc:
+        message = f"{type(exc).__name__}: {exc}"[:2000]
+        runs.update_one(
+            {"_id": key}, {"$set": {"finished_at": clock(), "outcome": ERROR, "error": message}}
+        )
+        raise
+    runs.update_one({"_id": key}, {"$set": {"finished_at": clock(), "outcome": OK}})
+    return result
 
 
-def finish(entry_id: str, *, now: datetime, result=None) -> None:
-    OutboxEntry._get_collection().update_one(
-        {"_id": entry_id},
+def runs_of(entry: dict) -> list[dict]:
+    """The recorded runs of a (raw) entry, oldest first (by `_id`: no scan)."""
+    ids = [run_id(entry["_id"], n) for n in range(1, entry.get("attempts", 0) + 1)]
+    return sorted(JobRun._get_collection().find({"_id": {"$in": ids}}), key=lambda r: r["attempt"])
+
+
+def finish(entry_id: str, *, now: datetime, result=None, rev: int | None = None) -> bool:
+    """Record a finished run. With the `rev` its claim left, only if nobody claimed the entry
+    since (a runner that outlived its lease does not overwrite its successor's state)."""
+    return _settle_run(
+        entry_id,
+        rev,
         {
-            "$set": {
-                "state": DONE,
-                "finished_at": now,
-                "lease_until": None,
-                "result": result if isinstance(result, dict) else {"value": result},
-            },
-            "$inc": {"rev": 1},
+            "state": DONE,
+            "finished_at": now,
+            "lease_until": None,
+            "result": result if isinstance(result, dict) else {"value": result},
         },
     )
 
 
-def fail(entry_id: str, error: str, *, now: datetime, final: bool) -> None:
+def fail(entry_id: str, error: str, *, now: datetime, final: bool, rev: int | None = None) -> bool:
     """Record a failed attempt: ready again for a retry, or failed for good."""
-    OutboxEntry._get_collection().update_one(
-        {"_id": entry_id},
+    return _settle_run(
+        entry_id,
+        rev,
         {
-            "$set": {
-                "state": FAILED if final else READY,
-                "last_error": error[:2000],
-                "lease_until": None,
-                "finished_at": now if final else None,
-            },
-            "$inc": {"rev": 1},
+            "state": FAILED if final else READY,
+            "last_error": error[:2000],
+            "lease_until": None,
+            "finished_at": now if final else None,
         },
     )
+
+
+def _settle_run(entry_id: str, rev: int | None, changes: dict) -> bool:
+    query = {"_id": entry_id} if rev is None else {"_id": entry_id, "rev": rev}
+    done = OutboxEntry._get_collection().update_one(query, {"$set": changes, "$inc": {"rev": 1}})
+    if not done.matched_count:
+        log.warning("outbox entry was claimed again meanwhile", extra={"entry": entry_id})
+    return bool(done.matched_count)
 
 
 def retry(entry_id: str, *, now: datetime) -> bool:
     """Make a failed entry ready again with fresh attempts (an admin's retry); dispatch it."""
-    result = OutboxEntry._get_collection().update_one(
-        {"_id": entry_id, "state": FAILED},
-        {"$set": {"state": READY, "ready_at": now, "attempts": 0}, "$inc": {"rev": 1}},
+    collection = OutboxEntry._get_collection()
+    while True:
+        entry = collection.find_one({"_id": entry_id}, {"state": 1, "rev": 1})
+        if entry is None or entry["state"] != FAILED:
+            return False
+        won = collection.update_one(
+            {"_id": entry_id, "rev": entry["rev"]},
+            {
+                "$set": {"state": READY, "ready_at": now, "attempts": 0, "finished_at": None},
+                "$inc": {"rev": 1},
+            },
+        )
+        if won.matched_count:
+            registry.dispatch([entry_id])
+            return True
+
+
+def stranded(*, now: datetime) -> list[tuple[str, bool]]:
+    """Entries that should be on a queue, oldest first, as `(id, runner_died)`: every ready
+    entry (Redis may have lost its job), and running entries whose lease expired (their runner
+    died)."""
+    found = OutboxEntry._get_collection().find(
+        {"state": {"$in": [READY, RUNNING]}}, {"state": 1, "lease_until": 1, "created_at": 1}
     )
-    if result.modified_count:
-        registry.dispatch([entry_id])
-    return bool(result.modified_count)
+    picked = []
+    for entry in found.batch_size(SCAN_BATCH):
+        died = entry["state"] == RUNNING
+        if died and not (entry.get("lease_until") and entry["lease_until"] < now):
+            continue  # a live runner holds it
+        picked.append((entry["created_at"], entry["_id"], died))
+    return [(entry_id, died) for _at, entry_id, died in sorted(picked)]
+
+
+def prune(*, now: datetime, keep: timedelta) -> int:
+    """Delete done and discarded entries finished more than `keep` ago, with their runs, a
+    batch at a time (failed entries stay until an admin retries them). Returns how many."""
+    collection = OutboxEntry._get_collection()
+    query = {"state": {"$in": [DONE, DISCARDED]}, "finished_at": {"$lt": now - keep}}
+    pruned = 0
+    while batch := list(collection.find(query, {"attempts": 1}).limit(SCAN_BATCH)):
+        runs = [run_id(e["_id"], n) for e in batch for n in range(1, e.get("attempts", 0) + 1)]
+        # Runs first: a crash in between leaves entries to prune next time, never lost runs.
+        if runs:
+            JobRun._get_collection().delete_many({"_id": {"$in": runs}})
+        collection.delete_many({"_id": {"$in": [e["_id"] for e in batch]}})
+        pruned += len(batch)
+    return pruned
+
+
+def listed(states: Iterable[str], *, offset: int, limit: int) -> list[dict]:
+    """Entries in `states`, oldest first, one page (for admins)."""
+    found = OutboxEntry._get_collection().find({"state": {"$in": list(states)}})
+    found = found.sort([("created_at", 1), ("_id", 1)]).skip(offset).limit(limit)
+    return list(found.batch_size(max(limit, 1)))
+
+
+def count(states: Iterable[str]) -> int:
+    return OutboxEntry._get_collection().count_documents({"state": {"$in": list(states)}})
 
 
 __all__ = [
@@ -316,15 +478,22 @@ __all__ = [
     "claim",
     "configure_dispatch",
     "confirm",
+    "count",
     "discard",
     "fail",
     "finish",
+    "listed",
+    "prune",
     "record",
+    "record_once",
     "register_job",
     "retry",
     "run",
+    "runs_of",
     "settle_pending",
     "stage",
     "stage_each",
+    "stranded",
+    "witness_token",
     "witnessed",
 ]

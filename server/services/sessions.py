@@ -30,7 +30,9 @@ def log_in(
             "a device key is bound to a device: send device_id with it",
             errors=[{"field": "device_id", "messages": ["required with device_key"]}],
         )
-    user = auth.check_credentials(username, password, client_ip=client_ip, throttle=throttle)
+    user = auth.check_credentials(
+        username, password, client_ip=client_ip, throttle=throttle, now=now
+    )
     if device_key is not None:
         device_keys.bind_at_login(user, device_id, device_key, now=now)
     return auth.issue(user, device_id=device_id, ttl=ttl, now=now)

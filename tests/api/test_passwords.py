@@ -74,7 +74,7 @@ def test_guessing_the_current_password_is_throttled_like_logging_in(client, li):
     assert answers[10:] == [429, 429]
 
 
-def test_changing_ones_password_revokes_every_token_and_is_audited(client, li, dispatched, db):
+def test_changing_ones_password_revokes_every_token_and_is_audited(client, li, jobs, db):
     phone, laptop = _bearer(_login(client, "li")), _bearer(_login(client, "li"))
     changed = client.post(
         "/api/v1/auth/password",
@@ -86,13 +86,13 @@ def test_changing_ones_password_revokes_every_token_and_is_audited(client, li, d
         assert client.get("/api/v1/me", headers=headers).status_code == 401
     assert _login(client, "li").status_code == 401
     assert _login(client, "li", NEW).status_code == 201
-    dispatched()
+    jobs()
     actions = [e["action"] for e in stored(db, str(li.jurisdiction_id))]
     assert "user.password_change" in actions
     assert actions.count("token.revoke") == 2
 
 
-def test_a_reset_forces_a_new_password_at_the_next_login(client, li, dispatched, db):
+def test_a_reset_forces_a_new_password_at_the_next_login(client, li, jobs, db):
     admin = UserFactory(role=Role.ADMIN.value, username="root")
     li_before = _bearer(_login(client, "li"))
     admin_headers = _bearer(_login(client, "root"))
@@ -120,7 +120,7 @@ def test_a_reset_forces_a_new_password_at_the_next_login(client, li, dispatched,
     assert after.get_json()["password_change_required"] is False
     assert client.get("/api/v1/enterprises", headers=_bearer(after)).status_code == 200
     assert User.objects.get(id=li.id).must_change_password is False
-    dispatched()
+    jobs()
     reset_event = [
         e for e in stored(db, str(li.jurisdiction_id)) if e["action"] == "user.password_reset"
     ]

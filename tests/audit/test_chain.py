@@ -65,10 +65,10 @@ def test_concurrent_appenders_on_one_chain_take_consecutive_linked_numbers(db):
     assert mine == ["3-4-0", "3-4-1", "3-4-2"]
 
 
-def test_a_retried_append_job_does_not_duplicate_events(db, dispatched):
+def test_a_retried_append_job_does_not_duplicate_events(db, jobs):
     now = utcnow()
     [entry] = record.record_events([make(None, obj=f"o{i}", now=now) for i in range(3)], now=now)
-    dispatched()
+    jobs()
     assert db["outbox"].find_one({"_id": entry})["result"] == {"appended": 3, "dropped": 0}
     # The job ran but the worker died before marking it done: it runs again in full.
     db["outbox"].update_one({"_id": entry}, {"$set": {"state": "ready"}})
@@ -89,7 +89,7 @@ def test_an_event_with_a_key_already_stored_is_not_appended_again(db):
     assert [e["key"] for e in stored(db, "system")] == ["thing.create:t-1", "k2"]
 
 
-def test_staged_events_are_appended_only_when_their_witness_is_on_the_document(db, dispatched):
+def test_staged_events_are_appended_only_when_their_witness_is_on_the_document(db, jobs):
     now = utcnow()
     j = ObjectId()
     db["things"].insert_many([{"_id": "a", "log": []}, {"_id": "b", "log": []}])
@@ -116,7 +116,7 @@ def test_staged_events_are_appended_only_when_their_witness_is_on_the_document(d
     # The push applied the first mutation only (the second lost its compare-and-set).
     db["things"].update_one({"_id": "a"}, {"$push": {"log": "m1@2"}})
     record.confirm_events(ids, now=now)
-    dispatched()
+    jobs()
     assert [(e["object"]["id"], e["action"]) for e in stored(db, str(j))] == [
         ("a", "thing.update"),
         ("c", "thing.note"),
@@ -124,7 +124,7 @@ def test_staged_events_are_appended_only_when_their_witness_is_on_the_document(d
     assert db["outbox"].find_one({"_id": ids[0]})["result"] == {"appended": 2, "dropped": 1}
 
 
-def test_staged_events_of_a_crashed_request_are_settled_by_their_witnesses(db, dispatched):
+def test_staged_events_of_a_crashed_request_are_settled_by_their_witnesses(db, jobs):
     now = utcnow()
     db["things"].insert_many([{"_id": "a", "log": []}, {"_id": "b", "log": []}])
     applied = record.stage_events(
@@ -139,7 +139,7 @@ def test_staged_events_of_a_crashed_request_are_settled_by_their_witnesses(db, d
         "confirmed": 1,
         "discarded": 1,
     }
-    dispatched()
+    jobs()
     assert [e["object"]["id"] for e in stored(db, "system")] == ["a"]
     assert db["outbox"].find_one({"_id": never[0]})["state"] == "discarded"
     assert db["outbox"].find_one({"_id": applied[0]})["state"] == "done"

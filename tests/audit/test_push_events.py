@@ -13,13 +13,13 @@ from tests.sync.helpers import make_world, passing_answers, phone_for
 
 
 @pytest.fixture
-def world(client, auth_headers, published, dispatched):
+def world(client, auth_headers, published, jobs):
     jurisdiction, enterprise, (inspector,) = make_world()
     phone = phone_for(client, inspector, auth_headers, device_id="phone-audit-0002")
     return jurisdiction, enterprise, inspector, phone
 
 
-def test_each_applied_mutation_is_one_event_and_a_conflict_none(world, db, client, dispatched):
+def test_each_applied_mutation_is_one_event_and_a_conflict_none(world, db, client, jobs):
     jurisdiction, enterprise, inspector, phone = world
     cs = pinned_template("CS", 1)
     first = phone.create_inspection(
@@ -49,7 +49,7 @@ def test_each_applied_mutation_is_one_event_and_a_conflict_none(world, db, clien
     for _ in range(2):  # the second time a replay: duplicate, still no event
         answer = client.post("/api/v1/sync/push", json=body, headers=headers).get_json()
         assert answer["receipts"][0]["status"] in ("conflict", "duplicate")
-    dispatched()
+    jobs()
     events = stored(db, str(jurisdiction.id))
     assert [(e["action"], e["object"]["id"]) for e in events] == [
         ("inspection.create", first),
@@ -66,7 +66,7 @@ def test_each_applied_mutation_is_one_event_and_a_conflict_none(world, db, clien
     assert events[0]["before"] is None
 
 
-def test_a_replayed_batch_appends_nothing_new(world, db, client, dispatched):
+def test_a_replayed_batch_appends_nothing_new(world, db, client, jobs):
     jurisdiction, enterprise, _inspector, phone = world
     phone.create_inspection(
         enterprise_id=str(enterprise.id), checklist_code="CS", checklist_version=1, answers={}
@@ -77,5 +77,5 @@ def test_a_replayed_batch_appends_nothing_new(world, db, client, dispatched):
         client.post("/api/v1/sync/push", json=body, headers=headers)
     db["sync_receipts"].delete_many({})  # receipts pruned: the document still remembers
     client.post("/api/v1/sync/push", json=body, headers=headers)
-    dispatched()
+    jobs()
     assert [e["action"] for e in stored(db, str(jurisdiction.id))] == ["inspection.create"]

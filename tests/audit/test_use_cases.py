@@ -36,7 +36,7 @@ def only(db, chain, action) -> dict:
 
 
 def test_creating_a_user_appends_user_create_in_their_jurisdiction(
-    client, db, dispatched, j, admin, auth_headers
+    client, db, jobs, j, admin, auth_headers
 ):
     response = client.post(
         "/api/v1/users",
@@ -50,7 +50,7 @@ def test_creating_a_user_appends_user_create_in_their_jurisdiction(
         headers={**auth_headers(admin, device_id=PHONE), **REQUEST},
     )
     assert response.status_code == 201
-    dispatched()
+    jobs()
     created = User.objects.get(username="li.jiancha")
     e = only(db, j.id, "user.create")
     assert e["object"] == {"kind": "user", "id": str(created.id)}
@@ -60,7 +60,7 @@ def test_creating_a_user_appends_user_create_in_their_jurisdiction(
     assert e["after"] == event.digest(db["users"].find_one({"_id": created.id}))
 
 
-def test_log_in_and_out_append_token_issue_and_revoke(client, db, dispatched, j):
+def test_log_in_and_out_append_token_issue_and_revoke(client, db, jobs, j):
     user = regulator(Role.INSPECTOR, j, username="zhang")
     login = client.post(
         "/api/v1/auth/token",
@@ -70,7 +70,7 @@ def test_log_in_and_out_append_token_issue_and_revoke(client, db, dispatched, j)
     assert login.status_code == 201
     bearer = {"Authorization": f"Bearer {login.get_json()['access_token']}"}
     assert client.delete("/api/v1/auth/token", headers=bearer).status_code == 204
-    dispatched()
+    jobs()
     token = AuthToken.objects.get(user_id=user.id)
     issued, revoked = (only(db, j.id, a) for a in ("token.issue", "token.revoke"))
     for e in (issued, revoked):
@@ -83,7 +83,7 @@ def test_log_in_and_out_append_token_issue_and_revoke(client, db, dispatched, j)
 
 
 def test_disabling_a_user_appends_the_update_and_each_token_revoked(
-    client, db, dispatched, j, admin, auth_headers
+    client, db, jobs, j, admin, auth_headers
 ):
     user = regulator(Role.INSPECTOR, j)
     auth_headers(user)
@@ -93,7 +93,7 @@ def test_disabling_a_user_appends_the_update_and_each_token_revoked(
     etag = client.get(url, headers=headers).headers["ETag"]
     response = client.patch(url, json={"active": False}, headers={**headers, "If-Match": etag})
     assert response.status_code == 200
-    dispatched()
+    jobs()
     actions = [e["action"] for e in stored(db, str(j.id))]
     assert actions == ["user.update", "token.revoke", "token.revoke"]
     update = only(db, j.id, "user.update")
@@ -101,7 +101,7 @@ def test_disabling_a_user_appends_the_update_and_each_token_revoked(
     assert update["after"] == event.digest(User.objects.get(id=user.id))
 
 
-def test_registering_a_device_appends_device_register_once(client, db, dispatched, j, auth_headers):
+def test_registering_a_device_appends_device_register_once(client, db, jobs, j, auth_headers):
     user = regulator(Role.INSPECTOR, j)
     headers = auth_headers(user)
     body = {"device_id": PHONE, "platform": "android", "model": "Redmi Note 12"}
@@ -109,7 +109,7 @@ def test_registering_a_device_appends_device_register_once(client, db, dispatche
     assert client.post("/api/v1/devices", json=body, headers=headers).status_code == 200
     upgraded = {**body, "app_version": "2.1.0"}
     assert client.post("/api/v1/devices", json=upgraded, headers=headers).status_code == 200
-    dispatched()
+    jobs()
     assert [e["action"] for e in stored(db, str(j.id))] == ["device.register", "device.update"]
     registered = only(db, j.id, "device.register")
     assert registered["actor"]["user_id"] == str(user.id)
@@ -117,7 +117,7 @@ def test_registering_a_device_appends_device_register_once(client, db, dispatche
 
 
 def test_creating_and_updating_an_enterprise_append_their_events(
-    client, db, dispatched, j, admin, auth_headers
+    client, db, jobs, j, admin, auth_headers
 ):
     headers = auth_headers(admin)
     body = {
@@ -134,7 +134,7 @@ def test_creating_and_updating_an_enterprise_append_their_events(
     etag = client.get(url, headers=headers).headers["ETag"]
     changed = client.patch(url, json={"name": "新名"}, headers={**headers, "If-Match": etag})
     assert changed.status_code == 200
-    dispatched()
+    jobs()
     create, update = (only(db, j.id, a) for a in ("enterprise.create", "enterprise.update"))
     assert create["after"] == update["before"] == event.digest(before)
     assert update["after"] == event.digest(Enterprise.objects.get(id=before.id))
@@ -142,12 +142,12 @@ def test_creating_and_updating_an_enterprise_append_their_events(
 
 
 def test_publishing_checklists_appends_one_event_per_version_in_the_system_chain(
-    client, db, dispatched, admin, auth_headers
+    client, db, jobs, admin, auth_headers
 ):
     headers = auth_headers(admin)
     assert client.post("/api/v1/checklists/publish", headers=headers).status_code == 200
     assert client.post("/api/v1/checklists/publish", headers=headers).status_code == 200
-    dispatched()
+    jobs()
     events = stored(db, "system")
     assert [(e["action"], e["object"]["id"]) for e in events] == [
         ("checklist.publish", f"{code}:1") for code in ("CS", "FH", "HW", "OC")
@@ -165,14 +165,14 @@ def hazards(j):
 
 
 def test_a_photo_arrival_appends_photo_arrive_naming_its_sha256(
-    client, db, dispatched, j, hazards, auth_headers
+    client, db, jobs, j, hazards, auth_headers
 ):
     inspector = regulator(Role.INSPECTOR, j)
     data = media.jpeg()
     meta = media.photo_metadata(data, device_time="2026-05-01T10:00:00+08:00")
     headers = {**auth_headers(inspector, device_id=PHONE), **REQUEST}
     assert media.upload(client, headers, data, meta=meta).status_code == 204
-    dispatched()
+    jobs()
     e = only(db, j.id, "photo.arrive")
     sha = media.sha256(data)
     assert e["photos"] == [sha]
@@ -183,7 +183,7 @@ def test_a_photo_arrival_appends_photo_arrive_naming_its_sha256(
 
 
 def test_creating_a_jurisdiction_starts_its_chain_and_releasing_a_device_is_audited(
-    client, db, dispatched, admin, auth_headers
+    client, db, jobs, admin, auth_headers
 ):
     headers = auth_headers(admin)
     created = client.post(
@@ -198,7 +198,7 @@ def test_creating_a_jurisdiction_starts_its_chain_and_releasing_a_device_is_audi
         == 201
     )
     assert client.delete(f"/api/v1/devices/{PHONE}", headers=headers).status_code == 204
-    dispatched()
+    jobs()
     assert [(e["n"], e["action"]) for e in stored(db, jurisdiction_id)] == [
         (1, "jurisdiction.create"),
         (2, "device.register"),

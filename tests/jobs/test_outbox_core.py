@@ -7,11 +7,9 @@ from datetime import timedelta
 
 import pytest
 from mongoengine.connection import get_db
-from rq import Queue, SimpleWorker
-from rq.serializers import JSONSerializer
 
 from server.clock import utcnow
-from server.jobs.outbox import RqDispatcher, run_entry
+from server.jobs.outbox import run_entry
 from server.models.outbox_entry import DISCARDED, DONE, READY
 from server.services import outbox
 
@@ -24,15 +22,9 @@ def record_run(note: str, entry_id: str) -> dict:
 
 
 @pytest.fixture
-def dispatched(db, redis, settings):
+def dispatched(jobs):
     outbox.register_job("test.record", record_run)
-    before = outbox.registry.dispatcher
-    outbox.configure_dispatch(RqDispatcher(redis, settings.rq_queue))
-    queue = Queue(settings.rq_queue, connection=redis, serializer=JSONSerializer)
-    yield lambda: SimpleWorker([queue], connection=redis, serializer=JSONSerializer).work(
-        burst=True
-    )
-    outbox.configure_dispatch(before)
+    return jobs
 
 
 def test_a_witnessed_change_runs_its_job_once_and_an_unwitnessed_one_never(db, dispatched):

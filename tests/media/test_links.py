@@ -1,5 +1,6 @@
 """The link registry: kinds resolved by their owners, 404 for what the caller cannot see,
-422 for kinds nobody registered, and arrival hooks after a photo is stored and linked."""
+422 for kinds nobody registered, and arrival hooks after a photo is stored and linked (through
+the outbox, so that a failing hook is retried)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from media import links
 from media.errors import UnknownLinkKind
 from server.errors import NotFound, RuleViolation
+from server.jobs.outbox import run_entry
 from server.models.photo import Photo
 from tests.media import helpers as h
 
@@ -78,35 +80,64 @@ def test_a_resolver_may_answer_true_false_or_none(world):
         links.unregister_link_kind("rectification")
 
 
-def test_arrival_hooks_run_once_per_link_and_their_failures_are_contained(
-    client, world, hazards, caplog
+def test_arrival_hooks_run_through_the_outbox_once_per_link_and_a_failure_is_retried(
+    client, world, hazards, jobs, db, caplog
 ):
     seen = []
+    broken = {"on": True}
 
     def hook(sha256, link):
         seen.append((sha256, link))
 
-    def broken(sha256, link):
-        raise RuntimeError("hook bug")
+    def flaky(sha256, link):
+        if broken["on"]:
+            raise RuntimeError("hook bug")
 
-    links.register_arrival_hook("hazard", broken)
+    links.register_arrival_hook("hazard", flaky)
     links.register_arrival_hook("hazard", hook)
     try:
         data = h.jpeg()
         headers = world["headers"]["inspector"]
+        assert h.upload(client, headers, data).status_code == 204
+        meta = h.photo_metadata(data, "h-2", item_code="CS-01")
+        assert h.upload(client, headers, data, meta=meta).status_code == 204
+        assert seen == []  # not inline: the outbox runs them, on a worker
         with caplog.at_level(logging.ERROR, logger="media.links"):
-            assert h.upload(client, headers, data).status_code == 204
-            meta = h.photo_metadata(data, "h-2", item_code="CS-01")
-            assert h.upload(client, headers, data, meta=meta).status_code == 204
+            jobs()
+        sha = h.sha256(data)
+        first, second = (
+            links.LinkRef("hazard", "h-1", None),
+            links.LinkRef("hazard", "h-2", "CS-01"),
+        )
+        assert seen == [(sha, first), (sha, second)]  # the other hooks still ran
+        assert "photo arrival hook failed" in caplog.text
+        entries = list(db["outbox"].find({"job": links.ARRIVAL_JOB}).sort("created_at", 1))
+        assert [e["args"] for e in entries] == [
+            {"sha256": sha, "kind": "hazard", "link_id": "h-1", "item_code": None},
+            {"sha256": sha, "kind": "hazard", "link_id": "h-2", "item_code": "CS-01"},
+        ]
+        # Failed, so not done: ready for the retry RQ scheduled, with the reason.
+        assert {(e["state"], e["attempts"]) for e in entries} == {("ready", 1)}
+        assert all("hook bug" in e["last_error"] for e in entries)
+        broken["on"] = False
+        for entry in entries:  # what RQ's retry runs when it is due
+            assert run_entry(entry["_id"]) == {"done": True}
+        assert {e["state"] for e in db["outbox"].find({"job": links.ARRIVAL_JOB})} == {"done"}
+        assert len(seen) == 4  # hooks are idempotent: a retry calls them all again
     finally:
         links.unregister_arrival_hook("hazard", hook)
-        links.unregister_arrival_hook("hazard", broken)
-    sha = h.sha256(data)
-    assert seen == [
-        (sha, links.LinkRef("hazard", "h-1", None)),
-        (sha, links.LinkRef("hazard", "h-2", "CS-01")),
+        links.unregister_arrival_hook("hazard", flaky)
+
+
+def test_the_upload_that_completes_a_photo_witnesses_its_arrival_entry(client, world, hazards, db):
+    data = h.jpeg()
+    assert h.upload(client, world["headers"]["inspector"], data).status_code == 204
+    [entry] = db["outbox"].find({"job": links.ARRIVAL_JOB})
+    [upload] = db["media_uploads"].find()
+    assert upload["state"] == "complete" and upload["outbox"] == [entry["_id"]]
+    assert entry["witnesses"] == [
+        {"c": "media_uploads", "d": upload["_id"], "f": "outbox", "t": entry["_id"]}
     ]
-    assert "photo arrival hook failed" in caplog.text
 
 
 def test_can_see_asks_the_resolvers_of_every_link(client, world, hazards):

@@ -80,8 +80,9 @@ def test_link_target_is_the_inspection_its_readers_may_see(setup, auth_headers):
     assert photo_link_target(inspector.actor(), "no-such-inspection") is None
 
 
-def test_tus_upload_linked_to_the_inspection_completes_it(setup, client):
-    """End to end: manifest in the push, bytes through tus, the feed says complete."""
+def test_tus_upload_linked_to_the_inspection_completes_it(setup, client, jobs):
+    """End to end: manifest in the push, bytes through tus, the arrival job on a worker, the
+    feed says complete."""
     from tests.media import helpers as media
 
     cs, enterprise, _inspector, phone, _blobs = setup
@@ -97,6 +98,7 @@ def test_tus_upload_linked_to_the_inspection_completes_it(setup, client):
     meta = media.photo_metadata(photo, link_id=inspection_id, kind="inspection", item_code="CS-01")
     response = media.upload(client, headers, photo, meta=meta)
     assert response.status_code == 204, response.get_data(as_text=True)
+    jobs()
     phone.pull()
     assert phone.server["inspections"][inspection_id]["photos_complete"] is True
     assert phone.server["inspections"][inspection_id]["missing_photos"] == []
@@ -121,7 +123,7 @@ def test_evidence_cannot_be_uploaded_to_someone_elses_inspection(setup, client, 
 
 
 def test_phone_sends_wanted_photos_over_a_flaky_link_and_the_inspection_completes(
-    client, auth_headers, published, db
+    client, auth_headers, published, db, jobs
 ):
     from sync.client import FlakyLink, WsgiTransport
     from tests.media import helpers as media
@@ -141,6 +143,7 @@ def test_phone_sends_wanted_photos_over_a_flaky_link_and_the_inspection_complete
     )
     phone.sync()
     link.flush()
+    jobs()  # the photos' arrival hooks
     phone.sync()
     stored = Inspection.objects.get(id=inspection_id)
     assert stored.missing_photos == [] and stored.photos_complete is True

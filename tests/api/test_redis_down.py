@@ -1,0 +1,54 @@
+"""With Redis down the API keeps accepting every write that only needs to enqueue: pushes and
+photo uploads answer as usual, their jobs wait in the outbox, and the sweep queues them when
+Redis is back."""
+
+from __future__ import annotations
+
+from rq import Queue
+
+from checklists.versions import pinned_template
+from media.links import ARRIVAL_JOB
+from server.jobs.outbox import sweep_outbox
+from server.models.inspection import Inspection
+from server.services import outbox
+from server.wiring import wire
+from tests.media import helpers as media
+from tests.sync.helpers import FAIL, failing_yes_no_item, make_world, passing_answers, phone_for
+
+
+def test_pushes_and_uploads_are_accepted_and_their_jobs_run_once_redis_is_back(
+    jobs, app_without_redis, auth_headers, published, db, redis, settings
+):
+    # `jobs` first: the app without Redis must be the last to wire this process.
+    client = app_without_redis.test_client()
+    cs = pinned_template("CS", 1)
+    item = failing_yes_no_item(cs, photo_required=True)
+    _j, enterprise, (inspector,) = make_world()
+    phone = phone_for(client, inspector, auth_headers, device_id="no-redis-phone")
+    photo = media.jpeg()
+    answers = passing_answers(cs)
+    answers[item.code] = {"value": FAIL, "photos": [media.sha256(photo)]}
+    inspection_id = phone.create_inspection(
+        enterprise_id=str(enterprise.id), checklist_code="CS", checklist_version=1, answers=answers
+    )
+    assert [r["status"] for r in phone.push()] == ["applied"]
+    meta = media.photo_metadata(
+        photo, link_id=inspection_id, kind="inspection", item_code=item.code
+    )
+    headers = {"Authorization": f"Bearer {phone.token}"}
+    assert media.upload(client, headers, photo, meta=meta).status_code == 204
+    waiting = {e["job"]: e["state"] for e in db["outbox"].find()}
+    # The push's sequencing and audit events, the photo's arrival hooks and its audit event.
+    assert waiting == {"feed.sequence": "ready", ARRIVAL_JOB: "ready", "audit.append": "ready"}
+    assert Queue(settings.rq_queue, connection=redis).count == 0  # nothing reached any Redis
+
+    wire(settings, redis)  # Redis is back (the suite's one) ...
+    jobs()  # ... but nothing was queued on it ...
+    assert not Inspection.objects.get(id=inspection_id).photos_complete
+    waited = db["outbox"].count_documents({})
+    assert sweep_outbox()["queued"] == waited  # ... until the sweep queues what waited
+    jobs()
+    entries = list(db["outbox"].find())
+    assert {e["state"] for e in entries} == {"done"}
+    assert [len(outbox.runs_of(e)) for e in entries] == [1] * waited
+    assert Inspection.objects.get(id=inspection_id).photos_complete
