@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from schemas.auth import TokenRequestSchema, TokenSchema
 from schemas.identity import UserSchema
+from server.api.blueprint import Blueprint
 from server.api.context import client_ip, current_token, current_user, services
 from server.clock import utcnow
 from server.services import auth
