@@ -56,7 +56,7 @@ if [ "${SEED_DEMO:-$seed_default}" = 1 ]; then "${flask[@]}" seed-demo; fi
 nohup "$PY" -m server.jobs.worker >"$RUN_DIR/worker.log" 2>&1 </dev/null &
 echo $! >"$RUN_DIR/worker.pid"
 started+=(worker)
-"$VENV/bin/gunicorn" --bind "$HOST:$PORT" --workers "${WEB_CONCURRENCY:-2}" --threads 4 \
+"$VENV/bin/gunicorn" -c python:server.gunicorn_conf --bind "$HOST:$PORT" --workers "${WEB_CONCURRENCY:-2}" --threads 4 \
   --access-logfile - "server.app:create_app()" &
 gunicorn_pid=$!
 echo "$gunicorn_pid" >"$RUN_DIR/api.pid"

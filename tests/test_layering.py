@@ -50,6 +50,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "server/api/",
             "server/app.py",
             "server/cli.py",
+            "server/gunicorn_conf.py",
             "server/jobs/",
             "server/web/",
             "server/wiring.py",
