@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from schemas.common import RequestSchema
+from schemas.common import RequestSchema, Timestamp
 from schemas.identity import UserSchema
 from server.models.device import DEVICE_ID_PATTERN
 
@@ -18,6 +18,6 @@ class TokenRequestSchema(RequestSchema):
 class TokenSchema(ma.Schema):
     access_token = ma.fields.String()
     token_type = ma.fields.String(metadata={"example": "Bearer"})
-    expires_at = ma.fields.DateTime()
+    expires_at = Timestamp()
     expires_in = ma.fields.Integer(metadata={"description": "seconds until expiry"})
     user = ma.fields.Nested(UserSchema)

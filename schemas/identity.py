@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from schemas.common import GeoPoint, ObjectIdString, RequestSchema
+from schemas.common import GeoPoint, ObjectIdString, RequestSchema, Timestamp
 from server.actor import Role
 from server.models.device import DEVICE_ID_PATTERN
 from server.models.user import USERNAME_PATTERN
@@ -17,7 +17,7 @@ class JurisdictionSchema(ma.Schema):
     id = ObjectIdString(dump_only=True)
     code = _text()
     name = _text()
-    created_at = ma.fields.DateTime(dump_only=True)
+    created_at = Timestamp(dump_only=True)
 
 
 class JurisdictionCreateSchema(RequestSchema):
@@ -34,8 +34,8 @@ class EnterpriseSchema(ma.Schema):
     location = GeoPoint(allow_none=True)
     jurisdiction_id = ObjectIdString()
     version = ma.fields.Integer()
-    created_at = ma.fields.DateTime()
-    updated_at = ma.fields.DateTime()
+    created_at = Timestamp()
+    updated_at = Timestamp()
 
 
 class EnterpriseCreateSchema(RequestSchema):
@@ -68,7 +68,7 @@ class UserSchema(ma.Schema):
     enterprise_id = ObjectIdString(allow_none=True)
     active = ma.fields.Boolean()
     version = ma.fields.Integer()
-    created_at = ma.fields.DateTime()
+    created_at = Timestamp()
 
 
 def _password(required: bool):
@@ -108,8 +108,8 @@ class DeviceSchema(ma.Schema):
     platform = _text(allow_none=True)
     model = _text(allow_none=True)
     app_version = _text(allow_none=True)
-    registered_at = ma.fields.DateTime()
-    last_seen_at = ma.fields.DateTime()
+    registered_at = Timestamp()
+    last_seen_at = Timestamp()
 
 
 class DeviceRegisterSchema(RequestSchema):

@@ -9,13 +9,18 @@ recursion limit on a body a thousand levels deep and answer 500.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import orjson
 from bson import ObjectId
 from flask.json.provider import JSONProvider
 
-_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z
+from server.clock import rfc3339
+
+# orjson's own datetimes vary (microseconds only when non-zero, no offset when naive): ours
+# go through _default.
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
 #: Deepest nesting of arrays and objects a body may have. The deepest legitimate body, a
 #: push, nests about 7 levels (batch, mutations, mutation, data, answers, item, photos); 64
@@ -43,6 +48,8 @@ def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
 
 
 def _default(value: Any):
+    if isinstance(value, datetime):
+        return rfc3339(value)
     if isinstance(value, ObjectId):
         return str(value)
     if isinstance(value, (set, frozenset, tuple)):
