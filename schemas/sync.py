@@ -98,6 +98,11 @@ class DeviceStatusSchema(ma.Schema):
     pending_mutations = ma.fields.Integer()
     pending_photo_bytes = ma.fields.Integer()
     oldest_unsynced_at = Timestamp()
+    oldest_unsynced_at_offset_min = ma.fields.Integer(
+        allow_none=True, metadata={"description": "the phone's UTC offset in that time, minutes"}
+    )
+    device_time = Timestamp(allow_none=True, metadata={"description": "its clock at last sync"})
+    device_time_offset_min = ma.fields.Integer(allow_none=True)
     clock_offset_s = ma.fields.Float()
     clock_skewed = ma.fields.Boolean()
     stalled = ma.fields.Boolean()
