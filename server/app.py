@@ -8,6 +8,7 @@ from swagger_ui_bundle import swagger_ui_path
 from server.api import (
     auth,
     checklists,
+    cors,
     devices,
     enterprises,
     health,
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         login_throttle=LoginThrottle(settings.redis_url, settings.login_rate_limit),
     )
     request_log.install(app)
+    cors.install(app, settings.cors_origins)
 
     api = ProblemApi(app)
     api.spec.components.security_scheme(
