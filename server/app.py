@@ -11,6 +11,7 @@ from server.api import (
     cors,
     devices,
     enterprises,
+    headers,
     health,
     jurisdictions,
     photos,
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         login_throttle=LoginThrottle(settings.redis_url, settings.login_rate_limit),
     )
     request_log.install(app)
+    headers.install(app)
     cors.install(app, settings.cors_origins)
 
     api = ProblemApi(app)
