@@ -68,7 +68,7 @@ def record(
 ):
     """Store what the device reported now ("pull" or "push") and its estimated clock offset,
     flagged beyond `skew_limit_s` (CLOCK_SKEW_SECONDS): phones with a wrong clock are how
-    watermark times get faked (domain brief §7)."""
+    watermark times get faked (docs/domain.md, "Faked times on photo evidence")."""
     offset = clock_offset(report, now)
     changes = {"set__last_seen_at": now, f"set__last_{kind}_at": now}
     if offset is not None:

@@ -1,4 +1,5 @@
-"""The demo data of DESIGN.md: one jurisdiction, enterprises A and B and one user per role.
+"""The demo data `make run` seeds (README.md): one jurisdiction, enterprises A and B and one
+user per role.
 
 Idempotent (everything is looked up by its natural key first) and guarded: it writes only
 into a database that this project created (marked in `_meta`), or one that is still empty,
