@@ -1,5 +1,6 @@
 """gunicorn as scripts/run.sh and the Docker image start it: two instances on one machine, from
-the same home directory, both serve and do not fight over one control socket."""
+the same home directory, both serve and do not fight over one control socket; the compose
+healthcheck of the api service passes while one serves and fails once it stopped."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -57,6 +59,15 @@ def _health(port: int, deadline: float) -> int:
             time.sleep(0.2)
 
 
+def _compose_api_check(port: int, env: dict) -> subprocess.CompletedProcess:
+    compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
+    kind, program, *args = compose["services"]["api"]["healthcheck"]["test"]
+    assert (kind, program) == ("CMD", "python")
+    return subprocess.run(
+        [sys.executable, *args], env={**env, "PORT": str(port)}, capture_output=True, timeout=30
+    )
+
+
 @pytest.mark.slow
 def test_two_instances_from_one_home_both_serve_without_a_shared_control_socket(settings, tmp_path):
     home = tmp_path / "home"
@@ -78,11 +89,14 @@ def test_two_instances_from_one_home_both_serve_without_a_shared_control_socket(
     try:
         deadline = time.monotonic() + 15
         assert [_health(port, deadline) for port in ports] == [200, 200]
+        # The api service's healthcheck in docker/compose.yaml, run as compose would.
+        assert _compose_api_check(ports[0], env).returncode == 0
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
         for proc in procs:
             proc.wait(10)
+    assert _compose_api_check(ports[0], env).returncode != 0
     texts = [log.read_text(errors="replace") for log in logs]
     assert [t for t in texts if CONTROL_SOCKET_ERROR.search(t)] == []
     sockets = [m for t in texts for m in CONTROL_SOCKET_LINE.findall(t)]
