@@ -1,6 +1,7 @@
 """JSON for the API, with orjson: several times faster than the standard library on the
-large bodies of sync, and it writes ObjectIds as strings, so raw MongoDB documents can be
-sent without converting them by hand first.
+large bodies of sync. It writes ObjectIds as strings and datetimes as every response writes
+times (server.clock.rfc3339), so raw MongoDB documents (the feed's `data`, a conflict's
+`server_copy`) are sent without converting them by hand first.
 
 Bodies are read with a bounded nesting depth (MAX_DEPTH): recursive code further in (the
 standard library's parser, marshmallow, error flattening) would otherwise meet Python's
