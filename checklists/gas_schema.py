@@ -1,4 +1,4 @@
-"""marshmallow schemas for `data/gas_limits.yaml`, the gas-test rules of domain §3.
+"""marshmallow schemas for `data/gas_limits.yaml`, the gas-test rules (docs/domain.md, "Gas tests").
 
 Same conventions as `checklists.schema`: strict fields, unknown keys rejected, cross-references
 (limits to parameters, citations to `sources`) checked once the whole file has loaded.

@@ -17,17 +17,18 @@ Template files (`data/CS.yaml`, ...) hold one checklist each, named after its co
         legal_basis: [GB46768 5.9.1, GB30871 6.4]
         major_hazard: {criterion: M10 Art.13(2), condition: {zh-CN: ..., en: ...}}  # or absent
         photo_required_on_fail: true
-        verification: V               # V, S, I or a mix such as V/S (domain legend)
+        verification: V               # V, S, I or a mix such as V/S (docs/domain.md)
 
 Citations. Every legal-basis entry, pass-rule source and major-hazard criterion is one or more
 ';'-separated citations, each starting with a source ID that must be a key of the same file's
 `sources`. Free-standing regulation strings are not accepted: a short ID keeps the data
 searchable by source and catches a split like "GB46768 5.8.6" / "5.8.7" (an unquoted comma in
-a YAML flow list). Documents the domain README names without an ID got one: CSHB (the 2020
+a YAML flow list). Documents our domain research named without an ID got one: CSHB (the 2020
 confined-space handbook), DUST (工贸企业粉尘防爆安全规定), GB3608, GBZ2-1 (GBZ 2.1), GB50493, and
 SEED002 / SEED004 for the local seed plans.
 
-Modelling choices for the table rows that are not a single yes/no or number:
+Modelling choices for the rows of the research tables (docs/domain.md, "Checklists") that are
+not a single yes/no or number:
 - "B" and "B/NA": both are `yes_no_na`; "na" is accepted only where `allow_na: true`, which the
   files set for the "B/NA" rows and for items whose own text limits them to a situation
   (outsourced entry, special-level hot work, ...), each marked "NA (I)" in a comment.

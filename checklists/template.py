@@ -24,7 +24,7 @@ NA_ANSWER = "na"
 """The answer meaning "not applicable", for any answer type; no choice may use it as a code."""
 
 MOLAR_VOLUME_20C = 24.04
-"""Litres per mole of ideal gas at 20 °C, 101.325 kPa: ppm = mg/m3 × 24.04 / M (domain §3)."""
+"""Litres per mole of ideal gas at 20 °C, 101.325 kPa: ppm = mg/m3 × 24.04 / M (docs/domain.md)."""
 
 UNIT_RANGES: Mapping[str, tuple[float, float | None]] = MappingProxyType(
     {
@@ -259,7 +259,7 @@ class GasRegime:
 
 @dataclass(frozen=True)
 class GasLimits:
-    """All gas-test rules (domain §3): parameters, the minimum set to test, regimes."""
+    """All gas-test rules (data/gas_limits.yaml): parameters, the minimum set to test, regimes."""
 
     sources: Mapping[str, str] = field(hash=False)
     params: Mapping[str, GasParam] = field(hash=False)

@@ -178,8 +178,11 @@ def _new_photo(upload, reader, target, link, *, now, settings) -> Prepared:
     skew = (upload.device_time - upload.created_at).total_seconds() if upload.device_time else None
     tolerance = settings.clock_skew_seconds
     clock_skewed = skew is not None and abs(skew) > tolerance
+    window, captured = timedelta(seconds=tolerance), facts.captured_at
+    # Taken after receipt, or well before the work it documents began (an old photo reused).
+    earliest = target.started_at - window if target.started_at else None
     skew_flag = clock_skewed or bool(
-        facts.captured_at and facts.captured_at > now + timedelta(seconds=tolerance)
+        captured and (captured > now + window or (earliest is not None and captured < earliest))
     )
     uploader = User.objects(id=upload.uploader_id).only("display_name", "role").first()
     enterprise_id = target.enterprise_id or _uploader_enterprise(upload.uploader_id)

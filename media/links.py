@@ -24,6 +24,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from bson import ObjectId
 
@@ -49,6 +50,9 @@ class LinkTarget:
     """What a resolver knows about a visible object."""
 
     enterprise_id: ObjectId | None = None
+    #: When the work it records began (an inspection's start): a photo taken well before it
+    #: is not evidence of it (an old photo reused), and is flagged.
+    started_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from schemas.common import RequestSchema
+from schemas.common import RequestSchema, Timestamp
 from schemas.identity import UserSchema
 from server.models.device import DEVICE_ID_PATTERN
 
@@ -29,7 +29,7 @@ class ChallengeRequestSchema(RequestSchema):
 
 class ChallengeSchema(ma.Schema):
     challenge = ma.fields.String(metadata={"description": "sign it within expires_at"})
-    expires_at = ma.fields.DateTime()
+    expires_at = Timestamp()
     signed_message = ma.fields.String(
         metadata={
             "description": "what to sign: 'safety-device-renewal/1\n<device_id>\n"
@@ -51,7 +51,7 @@ class RenewalSchema(RequestSchema):
 class TokenSchema(ma.Schema):
     access_token = ma.fields.String()
     token_type = ma.fields.String(metadata={"example": "Bearer"})
-    expires_at = ma.fields.DateTime()
+    expires_at = Timestamp()
     expires_in = ma.fields.Integer(metadata={"description": "seconds until expiry"})
     user = ma.fields.Nested(UserSchema)
     password_change_required = ma.fields.Boolean(

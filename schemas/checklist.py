@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from schemas.common import Timestamp
+
 _s = ma.fields.String
 
 
@@ -46,7 +48,7 @@ class ChecklistSummarySchema(ma.Schema):
     locale = _s()
     title = _s()
     item_count = ma.fields.Integer()
-    published_at = ma.fields.DateTime()
+    published_at = Timestamp()
 
 
 class ChecklistSchema(ChecklistSummarySchema):

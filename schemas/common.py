@@ -1,10 +1,12 @@
-"""Shared marshmallow pieces: strict request bodies, ids, locations."""
+"""Shared marshmallow pieces: strict request bodies, ids, times, locations."""
 
 from __future__ import annotations
 
 import marshmallow as ma
 from bson import ObjectId
 from bson.errors import InvalidId
+
+from server.clock import rfc3339
 
 
 class RequestSchema(ma.Schema):
@@ -28,6 +30,14 @@ class ObjectIdString(ma.fields.String):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else str(value)
+
+
+class Timestamp(ma.fields.DateTime):
+    """An instant in a response, written as every response writes times (server.clock.rfc3339:
+    `2026-12-01T09:00:00.123Z`)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else rfc3339(value)
 
 
 class LocationSchema(ma.Schema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from schemas.common import GeoPoint, ObjectIdString, RequestSchema
+from schemas.common import GeoPoint, ObjectIdString, RequestSchema, Timestamp
 from server.actor import Role
 from server.models.device import DEVICE_ID_PATTERN
 from server.models.user import USERNAME_PATTERN
@@ -17,7 +17,7 @@ class JurisdictionSchema(ma.Schema):
     id = ObjectIdString(dump_only=True)
     code = _text()
     name = _text()
-    created_at = ma.fields.DateTime(dump_only=True)
+    created_at = Timestamp(dump_only=True)
 
 
 class JurisdictionCreateSchema(RequestSchema):
@@ -34,8 +34,8 @@ class EnterpriseSchema(ma.Schema):
     location = GeoPoint(allow_none=True)
     jurisdiction_id = ObjectIdString()
     version = ma.fields.Integer()
-    created_at = ma.fields.DateTime()
-    updated_at = ma.fields.DateTime()
+    created_at = Timestamp()
+    updated_at = Timestamp()
 
 
 class EnterpriseCreateSchema(RequestSchema):
@@ -71,7 +71,7 @@ class UserSchema(ma.Schema):
         metadata={"description": "reset by someone else: choose a new password first"}
     )
     version = ma.fields.Integer()
-    created_at = ma.fields.DateTime()
+    created_at = Timestamp()
 
 
 def _password(required: bool):
@@ -121,11 +121,11 @@ class DeviceSchema(ma.Schema):
     platform = _text(allow_none=True)
     model = _text(allow_none=True)
     app_version = _text(allow_none=True)
-    registered_at = ma.fields.DateTime()
-    last_seen_at = ma.fields.DateTime()
+    registered_at = Timestamp()
+    last_seen_at = Timestamp()
     key_id = _text(allow_none=True, metadata={"description": "of the bound device key"})
-    key_bound_at = ma.fields.DateTime(allow_none=True)
-    revoked_at = ma.fields.DateTime(allow_none=True)
+    key_bound_at = Timestamp(allow_none=True)
+    revoked_at = Timestamp(allow_none=True)
 
 
 class DeviceRegisterSchema(RequestSchema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from schemas.common import ObjectIdString, RequestSchema
+from schemas.common import ObjectIdString, RequestSchema, Timestamp
 from server.models.inspection import Status
 
 
@@ -38,11 +38,11 @@ class InspectionSchema(ma.Schema):
     answers = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(AnswerSchema))
     note = ma.fields.String(allow_none=True)
     location = ma.fields.Nested(InspectionLocationSchema, allow_none=True)
-    started_at_device = ma.fields.DateTime(allow_none=True)
-    device_time = ma.fields.DateTime(allow_none=True)
-    received_at = ma.fields.DateTime()
-    submitted_at = ma.fields.DateTime(allow_none=True)
-    submitted_at_device = ma.fields.DateTime(allow_none=True)
+    started_at_device = Timestamp(allow_none=True)
+    device_time = Timestamp(allow_none=True)
+    received_at = Timestamp()
+    submitted_at = Timestamp(allow_none=True)
+    submitted_at_device = Timestamp(allow_none=True)
     clock_offset_s = ma.fields.Float(allow_none=True)
     clock_skewed = ma.fields.Boolean(allow_none=True)
     photos = ma.fields.List(ma.fields.String())
@@ -50,8 +50,8 @@ class InspectionSchema(ma.Schema):
     photos_complete = ma.fields.Boolean()
     corrects = ma.fields.String(allow_none=True)
     version = ma.fields.Integer()
-    created_at = ma.fields.DateTime()
-    updated_at = ma.fields.DateTime()
+    created_at = Timestamp()
+    updated_at = Timestamp()
 
 
 class InspectionQuerySchema(RequestSchema):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from schemas.common import Timestamp
+
 
 class JobQuerySchema(ma.Schema):
     class Meta:
@@ -30,8 +32,8 @@ class JobSchema(ma.Schema):
     args = ma.fields.Dict()
     attempts = ma.fields.Integer()
     error = ma.fields.String(allow_none=True, metadata={"description": "the last failure"})
-    created_at = ma.fields.DateTime(allow_none=True)
-    ready_at = ma.fields.DateTime(allow_none=True)
-    started_at = ma.fields.DateTime(allow_none=True)
-    lease_until = ma.fields.DateTime(allow_none=True)
-    finished_at = ma.fields.DateTime(allow_none=True)
+    created_at = Timestamp(allow_none=True)
+    ready_at = Timestamp(allow_none=True)
+    started_at = Timestamp(allow_none=True)
+    lease_until = Timestamp(allow_none=True)
+    finished_at = Timestamp(allow_none=True)

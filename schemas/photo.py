@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from schemas.common import ObjectIdString
+from schemas.common import ObjectIdString, Timestamp
 
 
 class GpsSchema(ma.Schema):
@@ -18,7 +18,7 @@ class PhotoLinkSchema(ma.Schema):
     id = ma.fields.String()
     item_code = ma.fields.String(allow_none=True)
     linked_by = ObjectIdString()
-    linked_at = ma.fields.DateTime()
+    linked_at = Timestamp()
 
 
 class PhotoSchema(ma.Schema):
@@ -34,7 +34,7 @@ class PhotoSchema(ma.Schema):
         allow_none=True, metadata={"description": "DateTimeOriginal as the camera wrote it"}
     )
     captured_offset = ma.fields.String(allow_none=True, metadata={"example": "+08:00"})
-    captured_at = ma.fields.DateTime(
+    captured_at = Timestamp(
         allow_none=True, metadata={"description": "the instant, when the camera gave its offset"}
     )
     gps = ma.fields.Nested(
@@ -46,8 +46,8 @@ class PhotoSchema(ma.Schema):
     model = ma.fields.String(allow_none=True)
     exif = ma.fields.Dict(metadata={"description": "cleaned EXIF: image, exif, gps groups"})
     uploader_id = ObjectIdString()
-    received_at = ma.fields.DateTime()
-    device_time = ma.fields.DateTime(allow_none=True)
+    received_at = Timestamp()
+    device_time = Timestamp(allow_none=True)
     clock_skew_seconds = ma.fields.Float(allow_none=True)
     skew_flag = ma.fields.Boolean()
     links = ma.fields.List(ma.fields.Nested(PhotoLinkSchema))

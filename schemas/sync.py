@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from schemas.common import RequestSchema
+from schemas.common import RequestSchema, Timestamp
 from server.models.device import DEVICE_ID_PATTERN
 from sync.feed import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -46,7 +46,7 @@ class PullPageSchema(ma.Schema):
     cursor = ma.fields.String()
     has_more = ma.fields.Boolean()
     high_water = ma.fields.Integer()
-    server_time = ma.fields.DateTime()
+    server_time = Timestamp()
 
 
 class PushSchema(DeviceReportSchema):
@@ -84,7 +84,7 @@ class ReceiptSchema(ma.Schema):
 
 class PushResultSchema(ma.Schema):
     receipts = ma.fields.List(ma.fields.Nested(ReceiptSchema))
-    server_time = ma.fields.DateTime()
+    server_time = Timestamp()
     clock_offset_s = ma.fields.Float(allow_none=True)
 
 
@@ -98,13 +98,18 @@ class DeviceStatusSchema(ma.Schema):
     device_id = ma.fields.String()
     user_id = ma.fields.String()
     jurisdiction_id = ma.fields.String()
-    last_seen_at = ma.fields.DateTime()
-    last_pull_at = ma.fields.DateTime()
-    last_push_at = ma.fields.DateTime()
+    last_seen_at = Timestamp()
+    last_pull_at = Timestamp()
+    last_push_at = Timestamp()
     cursor_seq = ma.fields.Integer()
     pending_mutations = ma.fields.Integer()
     pending_photo_bytes = ma.fields.Integer()
-    oldest_unsynced_at = ma.fields.DateTime()
+    oldest_unsynced_at = Timestamp()
+    oldest_unsynced_at_offset_min = ma.fields.Integer(
+        allow_none=True, metadata={"description": "the phone's UTC offset in that time, minutes"}
+    )
+    device_time = Timestamp(allow_none=True, metadata={"description": "its clock at last sync"})
+    device_time_offset_min = ma.fields.Integer(allow_none=True)
     clock_offset_s = ma.fields.Float()
     clock_skewed = ma.fields.Boolean()
     stalled = ma.fields.Boolean()

@@ -73,7 +73,7 @@ supervise worker "$RUN_DIR/worker.log" "$PY" -m server.jobs.worker
 started+=(worker)
 supervise scheduler "$RUN_DIR/scheduler.log" "$PY" -m server.jobs.scheduler
 started+=(scheduler)
-supervise api - "$VENV/bin/gunicorn" --bind "$HOST:$PORT" --workers "${WEB_CONCURRENCY:-2}" \
+supervise api - "$VENV/bin/gunicorn" -c python:server.gunicorn_conf --bind "$HOST:$PORT" --workers "${WEB_CONCURRENCY:-2}" \
   --threads 4 --access-logfile - "server.app:create_app()"
 started+=(api)
 wait_port "$PORT" 30 "$RUN_DIR/api.pid" api /dev/null

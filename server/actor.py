@@ -13,7 +13,7 @@ from bson import ObjectId
 
 
 class Role(StrEnum):
-    """The five roles of DESIGN.md (People and scope)."""
+    """The five roles (README.md, "Who uses it": what each does and sees)."""
 
     ADMIN = "admin"
     SUPERVISOR = "supervisor"

@@ -9,8 +9,10 @@ from server.api import (
     audit,
     auth,
     checklists,
+    cors,
     devices,
     enterprises,
+    headers,
     health,
     inspections,
     jobs,
@@ -86,6 +88,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         login_throttle=LoginThrottle(redis, settings.login_rate_limit),
     )
     request_log.install(app)
+    headers.install(app)
+    cors.install(app, settings.cors_origins)
 
     api = ProblemApi(app)
     api.spec.components.security_scheme(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 from dataclasses import dataclass, fields, replace
 from urllib.parse import urlparse
 
@@ -55,6 +56,9 @@ class Settings:
     #: and by the Docker image); face 2 of the collection is Simplified Chinese.
     watermark_font: str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
     watermark_font_index: int = 2
+    #: Web origins (`scheme://host[:port]`) whose pages may call the API: the WebView and
+    #: hybrid apps (e.g. `capacitor://localhost`), comma-separated; empty: no CORS at all.
+    cors_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
@@ -96,6 +100,7 @@ class Settings:
                 "RFC_9106_HIGH_MEMORY or CHEAPEST (tests only)"
             )
         self._validate_media()
+        self._validate_cors()
         try:
             parse_rate_limit(self.login_rate_limit)
         except ValueError as exc:
@@ -133,13 +138,31 @@ class Settings:
         if not 0 <= self.watermark_font_index < 64:
             raise ConfigError("WATERMARK_FONT_INDEX must be 0-63")
 
+    def _validate_cors(self) -> None:
+        if "*" in self.cors_origins and len(self.cors_origins) > 1:
+            raise ConfigError("CORS_ORIGINS: '*' (any origin) stands alone")
+        for origin in self.cors_origins:
+            if origin == "*":
+                continue
+            if not _ORIGIN.match(origin):
+                raise ConfigError(f"CORS_ORIGINS: {origin!r} is not an origin (scheme://host)")
+            if urlparse(origin).path:
+                raise ConfigError(f"CORS_ORIGINS: an origin has no path, got {origin!r}")
+
     @property
     def mongodb_database(self) -> str:
         """The database named in MONGODB_URI (the path part), 'safety' when it names none."""
         return urlparse(self.mongodb_uri).path.lstrip("/").split("?")[0] or "safety"
 
 
+#: `scheme://host[:port]`, and for a clear message a path is let through to the next check.
+_ORIGIN = re.compile(r"^[a-z][a-z0-9+.-]*://[^/?#\s]+(/\S*)?$")
+
+
 def _coerce(name: str, raw: str, annotation: str):
+    if annotation == "tuple[str, ...]":
+        # Browsers send scheme and host in lower case.
+        return tuple(item.strip().lower() for item in raw.split(",") if item.strip())
     if annotation == "int":
         try:
             return int(raw)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from server.actor import Actor, Role
+from server.clock import offset_minutes
 from server.errors import Forbidden, RuleViolation
 from server.models.device import Device
 
@@ -72,12 +73,16 @@ def record(
 ):
     """Store what the device reported now ("pull" or "push") and its estimated clock offset,
     flagged beyond `skew_limit_s` (CLOCK_SKEW_SECONDS): phones with a wrong clock are how
-    watermark times get faked (domain brief §7)."""
+    watermark times get faked (docs/domain.md, "Faked times on photo evidence")."""
     offset = clock_offset(report, now)
     changes = {"set__last_seen_at": now, f"set__last_{kind}_at": now}
     if offset is not None:
         changes["set__clock_offset_s"] = offset
         changes["set__clock_skewed"] = abs(offset) > skew_limit_s
+        changes["set__device_time"] = report.device_time
+        changes["set__device_time_offset_min"] = offset_minutes(report.device_time)
+    if report.oldest_unsynced_at is not None:
+        changes["set__oldest_unsynced_at_offset_min"] = offset_minutes(report.oldest_unsynced_at)
     if cursor is not None:
         changes["set__cursor_seq"] = cursor
     for field in ("pending_mutations", "pending_photo_bytes", "oldest_unsynced_at", "app_version"):

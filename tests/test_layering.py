@@ -51,6 +51,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "server/app.py",
             "server/backup/",
             "server/cli.py",
+            "server/gunicorn_conf.py",
             "server/jobs/",
             "server/web/",
             "server/wiring.py",

@@ -6,9 +6,9 @@ from __future__ import annotations
 import base64
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from schemas.audit import AuditPublicKeySchema
+from server.api.blueprint import Blueprint
 from server.api.context import settings
 from server.services.audit import signing
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from schemas.auth import (
     ChallengeRequestSchema,
@@ -15,6 +14,7 @@ from schemas.auth import (
     TokenSchema,
 )
 from schemas.identity import PasswordChangeSchema, UserSchema
+from server.api.blueprint import Blueprint
 from server.api.context import client_ip, current_actor, current_token, current_user, services
 from server.clock import utcnow
 from server.services import auth, device_keys, identity, sessions

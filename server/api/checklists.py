@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from checklists import versions
 from checklists.loader import load_templates
 from checklists.template import LOCALES
 from schemas.checklist import ChecklistSchema, ChecklistSummarySchema
+from server.api.blueprint import Blueprint
 from server.api.context import current_actor
 from server.clock import utcnow
 from server.errors import Forbidden

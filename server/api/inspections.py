@@ -5,9 +5,9 @@ Phones write them through the sync push; nothing here changes one."""
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from schemas.inspection import InspectionQuerySchema, InspectionSchema
+from server.api.blueprint import Blueprint
 from server.api.context import current_actor
 from server.api.paging import QuerySetPage
 from server.services import inspections

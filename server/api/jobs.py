@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from schemas.job import JobQuerySchema, JobSchema
+from server.api.blueprint import Blueprint
 from server.api.context import current_actor, services
 from server.jobs import overview
 

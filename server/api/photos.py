@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from media import images
 from media.blobstore import BlobStore
 from media.links import gps_visible, visible_links, visible_photo
 from schemas.photo import PhotoSchema
+from server.api.blueprint import Blueprint
 from server.api.context import current_actor
 from server.api.problems import problem
 from server.errors import Forbidden

@@ -4,7 +4,6 @@ supervisor should chase. The rules live in `sync/`; this module only translates 
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from mongoengine.connection import get_db
 
 from schemas.sync import (
@@ -15,6 +14,7 @@ from schemas.sync import (
     PushResultSchema,
     PushSchema,
 )
+from server.api.blueprint import Blueprint
 from server.api.context import current_actor, services
 from server.clock import utcnow
 from sync import feed, push, telemetry

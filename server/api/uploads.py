@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from flask import Response, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.http import http_date
 
 from media import tus
 from media.blobstore import BlobStore
+from server.api.blueprint import Blueprint
 from server.api.context import current_actor, settings
 from server.clock import utcnow
 from server.models.upload import Upload

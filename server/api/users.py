@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from schemas.identity import PasswordResetSchema, UserCreateSchema, UserSchema, UserUpdateSchema
+from server.api.blueprint import Blueprint
 from server.api.context import current_actor, settings
 from server.api.paging import QuerySetPage
 from server.clock import utcnow

@@ -53,6 +53,11 @@ class Device(Document):
     pending_mutations = IntField()
     pending_photo_bytes = IntField()
     oldest_unsynced_at = DateTimeField()
+    #: The phone's clock at its last sync; with each device time, the UTC offset (minutes)
+    #: the phone wrote it with.
+    device_time = DateTimeField()
+    device_time_offset_min = IntField()
+    oldest_unsynced_at_offset_min = IntField()
     #: Device clock minus server clock at the last sync, seconds; flagged when too large.
     clock_offset_s = FloatField()
     clock_skewed = BooleanField(default=False)

@@ -67,12 +67,17 @@ class Inspection(SyncedDocument):
     note = StringField()
     #: {"longitude", "latitude", "accuracy_m"} as the phone's GPS reported it.
     location = DictField()
+    #: Device times are UTC instants, each with the phone's UTC offset in minutes beside it
+    #: (`+08:00` → 480), as the phone wrote it (server.clock.offset_minutes).
     started_at_device = DateTimeField()
+    started_at_device_offset_min = IntField()
     #: Device clock at the phone's last edit, and the server's clock when it arrived.
     device_time = DateTimeField()
+    device_time_offset_min = IntField()
     received_at = DateTimeField(required=True, default=utcnow)
     submitted_at = DateTimeField()
     submitted_at_device = DateTimeField()
+    submitted_at_device_offset_min = IntField()
     #: Device clock minus server clock when the last change arrived, in seconds.
     clock_offset_s = FloatField()
     #: The device clock was off by more than CLOCK_SKEW_SECONDS: its times are suspect.

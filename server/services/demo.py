@@ -1,4 +1,5 @@
-"""The demo data of DESIGN.md: one jurisdiction, enterprises A and B and one user per role.
+"""The demo data `make run` seeds (README.md): one jurisdiction, enterprises A and B and one
+user per role.
 
 Idempotent (everything is looked up by its natural key first) and guarded: it writes only
 into a database that this project created (marked in `_meta`), or one that is still empty,
@@ -82,21 +83,28 @@ def claim_database(*, now: datetime, force: bool = False) -> None:
 
 
 def seed_demo(*, now: datetime, password_profile: str, force: bool = False) -> dict:
-    """Create whatever part of the demo is missing; returns what exists afterwards."""
+    """Create whatever part of the demo is missing; returns what exists afterwards, and under
+    `created` what this call added."""
     claim_database(now=now, force=force)
     system = Actor(user_id=None, role=Role.ADMIN)
+    created = []
     jurisdiction = Jurisdiction.objects(code=JURISDICTION["code"]).first()
     if jurisdiction is None:
         jurisdiction = identity.create_jurisdiction(system, now=now, **JURISDICTION)
+        created.append(f"jurisdiction {JURISDICTION['code']}")
     enterprises = {}
     for key, fields in ENTERPRISES.items():
         found = Enterprise.objects(credit_code=fields["credit_code"]).first()
+        if found is None:
+            created.append(f"enterprise {key}")
         enterprises[key] = found or identity.create_enterprise(
             system, jurisdiction_id=jurisdiction.id, now=now, **fields
         )
     users = {}
     for username, display_name, role, enterprise_key in USERS:
         found = User.objects(username=username).first()
+        if found is None:
+            created.append(f"user {username}")
         users[username] = found or identity.create_user(
             system,
             username=username,
@@ -108,5 +116,12 @@ def seed_demo(*, now: datetime, password_profile: str, force: bool = False) -> d
             jurisdiction_id=None if role is Role.ADMIN else jurisdiction.id,
             enterprise_id=enterprises[enterprise_key].id if enterprise_key else None,
         )
-    log.info("demo data present", extra={"users": sorted(users)})
-    return {"jurisdiction": jurisdiction, "enterprises": enterprises, "users": users}
+    total = 1 + len(ENTERPRISES) + len(USERS)
+    outcome = {0: "present", total: "created"}.get(len(created), "completed")
+    log.info(f"demo data {outcome}", extra={"added": created, "users": sorted(users)})
+    return {
+        "jurisdiction": jurisdiction,
+        "enterprises": enterprises,
+        "users": users,
+        "created": created,
+    }

@@ -101,9 +101,13 @@ def update_enterprise(
     )
     if "credit_code" in changes:
         changes["credit_code"] = _valid_credit_code(changes["credit_code"])
-    if "location" in changes and changes["location"] is not None:
-        changes["location"] = {"type": "Point", "coordinates": changes["location"]}
-    updates = {f"set__{k}": v for k, v in changes.items()}
+    updates = {f"set__{k}": v for k, v in changes.items() if k != "location"}
+    if "location" in changes:
+        if changes["location"] is None:
+            # null clears it: an $unset, since mongoengine's PointField refuses to $set None.
+            updates["unset__location"] = True
+        else:
+            updates["set__location"] = {"type": "Point", "coordinates": changes["location"]}
     try:
         n = Enterprise.objects(id=enterprise.id, version=enterprise.version).update_one(
             **updates, set__updated_at=now, inc__version=1

@@ -174,11 +174,13 @@ def _invalid(errors: list[dict]) -> RuleViolation:
 
 def photo_link_target(actor: Actor, inspection_id: str) -> LinkTarget | None:
     """Photo evidence may be linked to, and seen through, an inspection the actor may see."""
-    fields = {f: 1 for f in (*Inspection.audience.fields, "enterprise_id")}
+    fields = {f: 1 for f in (*Inspection.audience.fields, "enterprise_id", "started_at_device")}
     raw = Inspection._get_collection().find_one({"_id": inspection_id}, fields)
     if not Inspection.audience.allows(actor, raw):
         return None
-    return LinkTarget(enterprise_id=raw.get("enterprise_id"))
+    return LinkTarget(
+        enterprise_id=raw.get("enterprise_id"), started_at=raw.get("started_at_device")
+    )
 
 
 def photos_arrived(inspection_id: str, hashes: list[str]) -> bool:

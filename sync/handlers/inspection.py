@@ -8,6 +8,7 @@ import marshmallow as ma
 from checklists.versions import pinned_template
 from media.blobstore import BlobStore
 from server.actor import Role
+from server.clock import offset_minutes
 from server.errors import Forbidden, NotFound, RuleViolation
 from server.models.enterprise import Enterprise
 from server.models.inspection import Inspection, Status
@@ -73,6 +74,11 @@ class InspectionDataSchema(ma.Schema):
 EDITABLE = ("unannounced", "note", "location", "device_time")
 
 
+def _offsets(data: dict, *fields: str) -> dict:
+    """The UTC offset each of these device times was sent with, as `<field>_offset_min`."""
+    return {f"{f}_offset_min": offset_minutes(data.get(f)) for f in fields if f in data}
+
+
 class InspectionHandler(PushHandler):
     synced = BY_NAME["inspections"]
     kind = "inspection"
@@ -107,6 +113,7 @@ class InspectionHandler(PushHandler):
             "location": data.get("location"),
             "started_at_device": data.get("started_at_device"),
             "device_time": data.get("device_time"),
+            **_offsets(data, "started_at_device", "device_time"),
             "clock_offset_s": ctx.clock_offset_s,
             "clock_skewed": ctx.clock_skewed,
             "photos": judged.photos,
@@ -128,6 +135,7 @@ class InspectionHandler(PushHandler):
 
     def changes(self, ctx: PushContext, current: dict, op: str, data: dict) -> dict:
         changes: dict = {field: data[field] for field in EDITABLE if field in data}
+        changes.update(_offsets(data, "device_time"))
         if ctx.clock_offset_s is not None:
             changes["clock_offset_s"] = ctx.clock_offset_s
             changes["clock_skewed"] = ctx.clock_skewed
@@ -152,6 +160,7 @@ class InspectionHandler(PushHandler):
             changes.update(status=Status.SUBMITTED, submitted_at=ctx.now)
             if "submitted_at_device" in data:
                 changes["submitted_at_device"] = data["submitted_at_device"]
+                changes.update(_offsets(data, "submitted_at_device"))
         elif op == "delete":
             changes["deleted_at"] = ctx.now
         return changes

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.actor import Role
+from server.models.enterprise import Enterprise
 from tests.factories import EnterpriseFactory, JurisdictionFactory, UserFactory, credit_code
 
 
@@ -83,3 +84,15 @@ def test_patch_needs_the_current_etag(client, admin):
 def test_malformed_or_unknown_ids_are_404(client, admin, bad_id):
     response = client.get(f"/api/v1/enterprises/{bad_id}", headers=admin)
     assert response.status_code == 404
+
+
+def test_patch_with_a_null_location_clears_it(client, admin):
+    enterprise = EnterpriseFactory(location=[121.9, 30.9])
+    url = f"/api/v1/enterprises/{enterprise.id}"
+    etag = client.get(url, headers=admin).headers["ETag"]
+    response = client.patch(url, json={"location": None}, headers={**admin, "If-Match": etag})
+    assert response.status_code == 200
+    assert response.get_json()["location"] is None
+    assert response.get_json()["version"] == 2
+    assert enterprise.reload().location is None
+    assert "location" not in Enterprise._get_collection().find_one({"_id": enterprise.id})

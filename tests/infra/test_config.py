@@ -25,6 +25,15 @@ def test_environment_overrides():
     assert s.mongodb_database == "prod"
 
 
+def test_cors_origins_are_a_comma_separated_list_empty_by_default():
+    assert Settings.from_env(KEY).cors_origins == ()
+    s = Settings.from_env(
+        {**KEY, "CORS_ORIGINS": " capacitor://localhost, https://App.Example.cn:8443 ,"}
+    )
+    assert s.cors_origins == ("capacitor://localhost", "https://app.example.cn:8443")
+    assert Settings.from_env({**KEY, "CORS_ORIGINS": "*"}).cors_origins == ("*",)
+
+
 @pytest.mark.parametrize(
     "env,message",
     [
@@ -41,6 +50,9 @@ def test_environment_overrides():
         ({**KEY, "RECEIPT_HORIZON_DAYS": "0"}, "RECEIPT_HORIZON_DAYS"),
         ({**KEY, "RECEIPT_HORIZON_DAYS": "3"}, "cover TOKEN_TTL_HOURS"),  # tokens last 7 days
         ({**KEY, "RECEIPT_HORIZON_DAYS": "4000"}, "RECEIPT_HORIZON_DAYS"),
+        ({**KEY, "CORS_ORIGINS": "https://app.example.cn/"}, "CORS_ORIGINS.*no path"),
+        ({**KEY, "CORS_ORIGINS": "app.example.cn"}, "CORS_ORIGINS.*scheme://host"),
+        ({**KEY, "CORS_ORIGINS": "https://a.example, *"}, "CORS_ORIGINS.*alone"),
     ],
 )
 def test_bad_settings_fail_naming_the_variable(env, message):

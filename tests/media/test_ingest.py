@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import struct
+import uuid
 import zipfile
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from PIL.TiffImagePlugin import IFDRational
 
 from media.images import jpeg_end
 from server.clock import utcnow
+from server.models.inspection import Inspection
 from server.models.photo import Photo
 from server.models.upload import Upload
 from tests.media import helpers as h
@@ -310,6 +312,28 @@ def test_capture_time_after_receipt_is_flagged(client, world, hazards):
     data = h.jpeg(taken=future, offset="+00:00")
     assert h.upload(client, world["headers"]["inspector"], data).status_code == 204
     assert Photo.objects.get(id=h.sha256(data)).skew_flag is True
+
+
+def test_capture_long_before_the_inspection_began_is_flagged(client, world):
+    # An old photo passed off as evidence of today's visit, like a capture time in the future.
+    inspector = world["users"]["inspector"]
+    started = utcnow() - timedelta(days=1)
+    inspection = Inspection(
+        id=str(uuid.uuid4()),
+        checklist_code="CS",
+        checklist_version=1,
+        enterprise_id=world["enterprise"].id,
+        jurisdiction_id=world["enterprise"].jurisdiction_id,
+        inspector_id=inspector.id,
+        device_id="photo-phone",
+        started_at_device=started,
+    ).save(force_insert=True)
+    beijing = timedelta(hours=8)
+    for taken, flagged in ((started - timedelta(days=3), True), (started, False)):
+        data = h.jpeg(taken=(taken + beijing).strftime("%Y:%m:%d %H:%M:%S"), offset="+08:00")
+        meta = h.photo_metadata(data, inspection.id, kind="inspection")
+        assert h.upload(client, world["headers"]["inspector"], data, meta=meta).status_code == 204
+        assert Photo.objects.get(id=h.sha256(data)).skew_flag is flagged
 
 
 def test_the_upload_record_is_complete_and_empty_afterwards(client, world, hazards):

@@ -39,7 +39,7 @@ def _same(mine, theirs) -> bool:
 
 
 def expected(collection: str, actor: Actor, doc: dict) -> bool:
-    """The rule of DESIGN.md (People and scope) per role, written out by hand."""
+    """Who sees what (README.md, "Who uses it") per role, written out by hand."""
     role = actor.role
     if role is Role.ADMIN or collection == "checklist_versions":
         return True

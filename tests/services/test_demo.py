@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from server.clock import utcnow
@@ -38,3 +40,18 @@ def test_seed_refuses_a_database_it_did_not_create(db):
     assert User.objects.count() == 0
     demo.seed_demo(now=utcnow(), password_profile="CHEAPEST", force=True)
     assert User.objects.count() == 7
+
+
+def test_the_log_says_what_was_created_and_what_was_there(db, caplog):
+    with caplog.at_level(logging.INFO, logger="server.services.demo"):
+        demo.seed_demo(now=utcnow(), password_profile="CHEAPEST")
+        User.objects(username="worker").delete()
+        demo.seed_demo(now=utcnow(), password_profile="CHEAPEST")
+        demo.seed_demo(now=utcnow(), password_profile="CHEAPEST")
+    first, second, third = [r for r in caplog.records if r.name == "server.services.demo"]
+    assert first.getMessage() == "demo data created"
+    assert len(first.added) == 1 + 2 + 7  # the jurisdiction, enterprises A and B, users
+    assert second.getMessage() == "demo data completed"
+    assert second.added == ["user worker"]
+    assert third.getMessage() == "demo data present"
+    assert third.added == []

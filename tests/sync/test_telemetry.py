@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
+from checklists.versions import pinned_template
 from server.actor import Role
 from server.clock import utcnow
 from server.models.device import Device
 from server.models.inspection import Inspection
 from tests.factories import JurisdictionFactory, regulator
-from tests.sync.helpers import make_world, phone_for
+from tests.sync.helpers import make_world, passing_answers, phone_for
 
 
 def test_pull_and_push_record_reports_and_clock_offset(client, auth_headers, published):
@@ -81,3 +82,62 @@ def test_supervisor_lists_devices_holding_or_stalled_with_unsynced_work(client, 
     assert stalled_only[0]["stalled"] is True
     inspector = client.get("/api/v1/sync/devices", headers=auth_headers(fresh))
     assert inspector.status_code == 403
+
+
+def test_device_times_are_stored_as_instants_with_the_phones_utc_offset(
+    client, auth_headers, published
+):
+    _j, enterprise, (inspector,) = make_world()
+    phone = phone_for(client, inspector, auth_headers, device_id="beijing-phone")
+    inspection_id = phone.create_inspection(
+        enterprise_id=str(enterprise.id),
+        checklist_code="CS",
+        checklist_version=1,
+        answers=passing_answers(pinned_template("CS", 1)),
+        started_at_device="2026-12-01T17:00:00+08:00",
+        device_time="2026-12-01T17:05:00+08:00",
+    )
+    phone.submit(inspection_id, submitted_at_device="2026-12-01T19:30:00+05:45")
+    assert [r["status"] for r in phone.push()] == ["applied", "applied"]
+    stored = Inspection._get_collection().find_one({"_id": inspection_id})
+    assert stored["started_at_device"] == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert stored["device_time"] == datetime(2026, 12, 1, 9, 5, tzinfo=UTC)
+    assert stored["submitted_at_device"] == datetime(2026, 12, 1, 13, 45, tzinfo=UTC)
+    assert (
+        stored["started_at_device_offset_min"],
+        stored["device_time_offset_min"],
+        stored["submitted_at_device_offset_min"],
+    ) == (480, 480, 345)
+    phone.pull()
+    on_phone = phone.server["inspections"][inspection_id]
+    assert on_phone["started_at_device"] == "2026-12-01T09:00:00.000Z"
+    assert on_phone["started_at_device_offset_min"] == 480
+
+
+def test_a_devices_report_keeps_its_utc_offsets(client, auth_headers, db):
+    jurisdiction = JurisdictionFactory()
+    inspector = regulator(Role.INSPECTOR, jurisdiction)
+    phone = phone_for(client, inspector, auth_headers, device_id="field-phone")
+    device_time = (utcnow() + timedelta(hours=8)).replace(tzinfo=timezone(timedelta(hours=8)))
+    body = {
+        "device_id": "field-phone",
+        "device_time": device_time.isoformat(),
+        "pending_mutations": 2,
+        "oldest_unsynced_at": "2026-11-30T08:00:00-03:30",
+        "mutations": [],
+    }
+    response = client.post(
+        "/api/v1/sync/push", json=body, headers={"Authorization": f"Bearer {phone.token}"}
+    )
+    assert response.status_code == 200
+    device = Device._get_collection().find_one({"device_id": "field-phone"})
+    assert device["oldest_unsynced_at"] == datetime(2026, 11, 30, 11, 30, tzinfo=UTC)
+    assert device["oldest_unsynced_at_offset_min"] == -210
+    assert device["device_time_offset_min"] == 480
+    assert abs((device["device_time"] - device["last_seen_at"]).total_seconds()) < 5
+    listed = client.get(
+        "/api/v1/sync/devices", headers=auth_headers(regulator(Role.SUPERVISOR, jurisdiction))
+    ).get_json()
+    assert listed[0]["oldest_unsynced_at"] == "2026-11-30T11:30:00.000Z"
+    assert listed[0]["oldest_unsynced_at_offset_min"] == -210
+    assert listed[0]["device_time_offset_min"] == 480
