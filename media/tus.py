@@ -236,7 +236,9 @@ def append(
 ) -> tuple[Upload, Photo | None]:
     """tus PATCH: append the body at `offset`; the last byte turns the upload into a photo."""
     upload = get_upload(actor, upload_id, now=now)
-    if upload.state != RECEIVING or offset != upload.offset:
+    if upload.state != RECEIVING:
+        raise OffsetMismatch(_finished(upload), offset=upload.offset)
+    if offset != upload.offset:
         raise OffsetMismatch(
             f"the upload is at offset {upload.offset}, not {offset}: resume from there",
             offset=upload.offset,
@@ -331,6 +333,19 @@ def append(
     )
     upload.state, upload.photo_id = COMPLETE, photo.id
     return upload, photo
+
+
+def _finished(upload: Upload) -> str:
+    """Why a PATCH on an upload that has all its bytes changes nothing."""
+    if upload.state == COMPLETE:
+        return (
+            f"the upload is complete: all {upload.length} bytes arrived and are photo "
+            f"{upload.photo_id}; there is nothing more to send"
+        )
+    return (
+        f"all {upload.length} bytes arrived and the photo is being stored; there is nothing "
+        "more to send (HEAD shows Photo-Id once it is stored)"
+    )
 
 
 def _prepare(upload, prefix, staged, actor, now, settings, store):

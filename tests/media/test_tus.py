@@ -477,3 +477,16 @@ def test_a_failure_before_the_last_commit_acknowledges_nothing(world, settings, 
     finally:
         unregister_link_kind("hazard")
     assert upload.reload().state == COMPLETE
+
+
+def test_a_patch_on_a_finished_upload_says_it_is_finished(client, world, hazards):
+    headers = world["headers"]["inspector"]
+    data = h.jpeg()
+    url = h.create(client, headers, data).headers["Location"]
+    assert h.patch(client, headers, url, 0, data).status_code == 204
+    body = _problem(h.patch(client, headers, url, len(data), b"more"), 409, "offset-mismatch")
+    assert body["detail"] == (
+        f"the upload is complete: all {len(data)} bytes arrived and are photo "
+        f"{h.sha256(data)}; there is nothing more to send"
+    )
+    assert body["offset"] == len(data)
