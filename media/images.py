@@ -10,8 +10,9 @@ The rules, in the order they run (each refusal has its own problem type, `media.
    Animated PNG/WebP are refused: evidence is a still photo.
 3. Trailing data: bytes after the image that its own structure does not account for are
    refused (a JPEG with a ZIP appended is a polyglot). JPEG: after the first image's EOI only
-   the further images its MPF index declares (multi-picture / Ultra HDR photos) and zero
-   padding may follow. PNG: nothing after IEND. WebP: nothing after the RIFF size.
+   the further images its MPF index declares (multi-picture / Ultra HDR photos), each up to
+   its own EOI, and zero padding may follow. PNG: nothing after IEND. WebP: nothing after
+   the RIFF size.
 4. Decode completely (`load()`; `verify()` accepts a truncated JPEG). JPEGs decode in draft
    mode at the smallest DCT scale still larger than the review copy: libjpeg still reads
    every entropy-coded byte, so truncation and corruption are caught as in a full decode,
@@ -199,7 +200,9 @@ def _next_marker(fp: BinaryIO, pos: int, window: int = 1 << 20) -> int | None:
 def _mpf_end(fp: BinaryIO, image: Image.Image, end: int, base: int | None) -> int:
     """Where the accounted-for bytes end: after the first image, plus the further images
     its MPF index declares, each a JPEG that ends inside its declared size, with nothing but
-    zero padding between them. An entry that is not such a JPEG accounts for nothing."""
+    zero padding between them. An entry that is not such a JPEG accounts for nothing, and an
+    image accounts for its bytes up to its own EOI only, never for the rest of its declared
+    size: a size larger than the image must not vouch for what follows it (a ZIP)."""
     try:
         entries = sorted(
             (base + e["DataOffset"], e["Size"])
@@ -214,7 +217,7 @@ def _mpf_end(fp: BinaryIO, image: Image.Image, end: int, base: int | None) -> in
         layout = jpeg_end(fp, start)
         if layout is None or layout[0] > start + size:
             break
-        end = start + size
+        end = layout[0]
     return end
 
 
