@@ -14,7 +14,8 @@ carry no EXIF (the watermark prints the place to about 100 m).
 Derived copies are immutable and named by their blob hash: `ETag` is that hash, cached for a
 year, and `If-None-Match` answers 304. The original supports single byte ranges (206,
 `Content-Range`; 416 when unsatisfiable; a unit other than bytes is ignored, RFC 9110
-§14.2) and is streamed chunk by chunk from MongoDB. Every image is served with the type sniffed at ingest and `X-Content-Type-Options: nosniff`.
+§14.2) and is streamed chunk by chunk from MongoDB. Every image is served with the type
+sniffed at ingest and `X-Content-Type-Options: nosniff`.
 """
 
 from __future__ import annotations
