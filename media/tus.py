@@ -1,5 +1,6 @@
-"""The tus 1.0 protocol rules for photo uploads (core, creation, checksum, termination,
-expiration) as plain functions; `server/api/uploads.py` only translates HTTP to these calls.
+"""The tus 1.0 protocol rules for photo uploads (core, creation, creation-with-upload,
+checksum, termination, expiration) as plain functions; `server/api/uploads.py` only
+translates HTTP to these calls.
 
 Durability and concurrency, with single-document atomicity as the only tool:
 - A PATCH first records its attempt on the upload document, conditional on the offset it
@@ -51,7 +52,7 @@ log = logging.getLogger(__name__)
 
 TUS_VERSION = "1.0.0"
 PATCH_CONTENT_TYPE = "application/offset+octet-stream"
-EXTENSIONS = ("creation", "checksum", "termination", "expiration")
+EXTENSIONS = ("creation", "creation-with-upload", "checksum", "termination", "expiration")
 #: tus requires sha1; sha256 is what our phones send.
 CHECKSUM_ALGORITHMS: dict[str, Callable] = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
 #: Bytes asked from the request stream at a time: one blob-store chunk, so a PATCH holds at
@@ -94,6 +95,11 @@ def require_version(header: str | None) -> None:
 def require_patch_type(content_type: str | None) -> None:
     if (content_type or "").split(";")[0].strip().lower() != PATCH_CONTENT_TYPE:
         raise UnsupportedContentType(f"a PATCH body must be sent as {PATCH_CONTENT_TYPE}")
+
+
+def carries_data(content_type: str | None) -> bool:
+    """creation-with-upload: a creation request whose body is the first bytes."""
+    return (content_type or "").split(";")[0].strip().lower() == PATCH_CONTENT_TYPE
 
 
 def parse_int_header(name: str, value: str | None) -> int:

@@ -51,7 +51,9 @@ def test_options_advertises_the_server_without_authentication(client, settings):
     assert response.status_code == 204
     assert response.headers["Tus-Version"] == "1.0.0"
     assert response.headers["Tus-Resumable"] == "1.0.0"
-    assert response.headers["Tus-Extension"] == "creation,checksum,termination,expiration"
+    assert response.headers["Tus-Extension"] == (
+        "creation,creation-with-upload,checksum,termination,expiration"
+    )
     assert response.headers["Tus-Max-Size"] == str(settings.max_upload_bytes)
     assert response.headers["Tus-Checksum-Algorithm"] == "sha256,sha1"
 
@@ -490,3 +492,68 @@ def test_a_patch_on_a_finished_upload_says_it_is_finished(client, world, hazards
         f"{h.sha256(data)}; there is nothing more to send"
     )
     assert body["offset"] == len(data)
+
+
+def test_x_http_method_override_patch_is_a_patch(client, world, hazards):
+    # tus 1.0: a server MUST take X-HTTP-Method-Override as the method (tus-js-client's
+    # overridePatchMethod, for networks whose proxies drop PATCH).
+    headers = world["headers"]["inspector"]
+    data = h.jpeg()
+    url = h.create(client, headers, data).headers["Location"]
+    response = client.post(
+        url,
+        data=data,
+        headers={
+            **headers,
+            **h.TUS,
+            "X-HTTP-Method-Override": "PATCH",
+            "Upload-Offset": "0",
+            "Content-Type": "application/offset+octet-stream",
+        },
+    )
+    assert response.status_code == 204, response.get_data(as_text=True)
+    assert response.headers["Photo-Id"] == h.sha256(data)
+    gone = client.post(url, headers={**headers, **h.TUS, "X-HTTP-Method-Override": "DELETE"})
+    assert gone.status_code == 204
+
+
+def test_creation_with_upload_stores_the_first_bytes(client, world, hazards, db):
+    headers = world["headers"]["inspector"]
+    data = h.noisy_jpeg((1200, 900), seed=3)
+    first = data[:5000]
+    created = client.post(
+        "/api/v1/uploads",
+        data=first,
+        headers={
+            **headers,
+            **h.TUS,
+            "Upload-Length": str(len(data)),
+            "Upload-Metadata": h.photo_metadata(data),
+            "Content-Type": "application/offset+octet-stream",
+            "Upload-Checksum": h.b64digest(first),
+        },
+    )
+    assert created.status_code == 201, created.get_data(as_text=True)
+    assert created.headers["Upload-Offset"] == str(len(first))
+    url = created.headers["Location"]
+    done = h.patch(client, headers, url, len(first), data[len(first) :])
+    assert done.status_code == 204 and done.headers["Photo-Id"] == h.sha256(data)
+
+
+def test_creation_with_the_whole_photo_makes_it_at_once(client, world, hazards):
+    headers = world["headers"]["inspector"]
+    data = h.jpeg()
+    created = client.post(
+        "/api/v1/uploads",
+        data=data,
+        headers={
+            **headers,
+            **h.TUS,
+            "Upload-Length": str(len(data)),
+            "Upload-Metadata": h.photo_metadata(data),
+            "Content-Type": "application/offset+octet-stream",
+        },
+    )
+    assert created.status_code == 201, created.get_data(as_text=True)
+    assert created.headers["Upload-Offset"] == str(len(data))
+    assert created.headers["Photo-Id"] == h.sha256(data)
