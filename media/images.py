@@ -19,18 +19,31 @@ The rules, in the order they run (each refusal has its own problem type, `media.
    at a quarter of the pixel work for a 12-MP photo.
 5. Derived copies, upright (EXIF orientation applied) and without metadata: the review copy
    (`REVIEW_PX` long side, watermarked by the caller) and the thumbnail made from it.
+
+Memory: a decode holds about 3 bytes per pixel (a 49-MP PNG: 150 MB), so concurrent decodes
+share one `PixelBudget` per process, counted in the pixels their headers declare.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import BinaryIO
 
 from PIL import Image
 
-from media.errors import CorruptImage, ImageTooLarge, TrailingData, UnsupportedImageFormat
+from media.errors import (
+    CorruptImage,
+    DecoderBusy,
+    ImageTooLarge,
+    TrailingData,
+    UnsupportedImageFormat,
+)
 
 ALLOWED = ("JPEG", "PNG", "WEBP")
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -116,6 +129,66 @@ def check(fp: BinaryIO, size: int, *, max_pixels: int, draft_px: int) -> Checked
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise CorruptImage(f"the {kind} data does not decode completely: {exc}") from None
     return Checked(image=image, format=kind, width=width, height=height)
+
+
+def declared_pixels(fp: BinaryIO) -> int:
+    """Pixels the image's header declares (nothing is decoded); 0 for what `check` refuses
+    before decoding (not an allowed format, a header that does not parse)."""
+    fp.seek(0)
+    kind = sniff(fp.read(16))
+    if kind not in ALLOWED:
+        return 0
+    fp.seek(0)
+    try:
+        with Image.open(fp, formats=[kind]) as image:
+            width, height = image.size
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return 0
+    except (OSError, SyntaxError, ValueError):
+        return 0
+    return width * height
+
+
+class PixelBudget:
+    """Decoded pixels the request threads of one process may hold at once.
+
+    `reserve` waits until the pixels fit, at most `timeout` seconds, then raises DecoderBusy
+    (503 with Retry-After: the client sends its last PATCH again). An image larger than the
+    whole budget waits until it can run alone."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self._used = 0
+        self._free = threading.Condition()
+
+    @contextmanager
+    def reserve(self, pixels: int, *, timeout: float, retry_after: int) -> Iterator[None]:
+        need = min(max(pixels, 0), self.capacity)
+        with self._free:
+            if not self._free.wait_for(lambda: self._used + need <= self.capacity, timeout):
+                raise DecoderBusy(
+                    "the server is decoding as many photos as its memory allows; send the "
+                    f"last PATCH again in {retry_after} seconds",
+                    reasons=[{"rule": "decode_budget", "limit": self.capacity, "unit": "pixels"}],
+                    retry_after=retry_after,
+                )
+            self._used += need
+        try:
+            yield
+        finally:
+            with self._free:
+                self._used -= need
+                self._free.notify_all()
+
+    @property
+    def used(self) -> int:
+        return self._used
+
+
+@lru_cache(maxsize=4)
+def pixel_budget(capacity: int) -> PixelBudget:
+    """The process's budget of `capacity` pixels, shared by every thread that asks for it."""
+    return PixelBudget(capacity)
 
 
 def _too_large(size, max_pixels: int) -> ImageTooLarge:

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -44,6 +46,9 @@ INGEST_LEASE = timedelta(minutes=5)
 #: photos are read from MongoDB again instead (memory stays bounded whatever the size).
 READ_CACHE_BYTES = 8 * CHUNK_SIZE
 THUMBNAIL_QUALITY, REVIEW_QUALITY = 80, 85
+#: How long the last PATCH waits for room in the decode budget before answering 503, and
+#: the Retry-After it then sends (tus clients retry a 503 after a delay).
+DECODE_WAIT_SECONDS, DECODE_RETRY_AFTER = 20, 5
 
 
 @dataclass
@@ -64,6 +69,26 @@ class Prepared:
     photo: Photo | None = None  # None: the content is a photo already; only link it
     thumbnail: bytes = b""
     review: bytes = b""
+
+
+@contextmanager
+def decode_slot(
+    parts: list[dict], *, store: BlobStore, warm: dict, settings: Settings
+) -> Iterator[None]:
+    """Hold the pixels the photo in `parts` will decode to in the process's decode budget
+    while the caller ingests it (DecoderBusy when the budget stays full).
+
+    The budget is one image of MAX_IMAGE_PIXELS: what a process must have room for anyway,
+    so concurrent uploads cost no more memory than the largest photo allowed (several
+    12-MP photos decode side by side; a 49-MP PNG decodes alone). It bounds the request
+    threads of one process; each gunicorn worker process has its own."""
+    reader = store.open_parts(parts, cache_bytes=2 * CHUNK_SIZE, warm=warm)
+    pixels = images.declared_pixels(reader)
+    if pixels > settings.max_image_pixels:
+        pixels = 0  # refused from its header, before any decoding
+    budget = images.pixel_budget(settings.max_image_pixels)
+    with budget.reserve(pixels, timeout=DECODE_WAIT_SECONDS, retry_after=DECODE_RETRY_AFTER):
+        yield
 
 
 def finish_upload(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import logging
 import re
@@ -264,81 +265,89 @@ def append(
     )
     if claimed.matched_count == 0:
         raise OffsetMismatch("another PATCH moved the offset: HEAD, then resume", offset=None)
-    # The PATCH that brings the rest of a photo small enough to keep in memory checks and
-    # decodes it while its chunks are still being written (MongoDB on another core): the
-    # outcome is used only if this PATCH commits, so doing it early changes nothing else.
-    final = content_length == remaining and remaining <= ingest.READ_CACHE_BYTES
-    prepared: ingest.Prepared | DomainError | None = None
-    writer = ThreadPoolExecutor(1, thread_name_prefix="stage") if final else None
-    try:
-        staged = _stage_body(
-            store,
-            upload.id,
-            prefix,
-            read,
-            remaining,
-            checksum,
-            whole_file=offset == 0,
-            writer=writer,
-        )
-        received = staged.received
-        truncated = content_length is not None and received < content_length
-        if checksum is not None and (truncated or staged.checksum != checksum[1]):
-            raise ChecksumMismatch(
-                f"the body does not match Upload-Checksum ({checksum[0]}); nothing was kept"
+    # The last PATCH decodes the photo: it holds a share of the process's decode budget
+    # (`ingest.decode_slot`) from before its commit until the photo is stored.
+    with contextlib.ExitStack() as decoding:
+        # The PATCH that brings the rest of a photo small enough to keep in memory checks and
+        # decodes it while its chunks are still being written (MongoDB on another core): the
+        # outcome is used only if this PATCH commits, so doing it early changes nothing else.
+        final = content_length == remaining and remaining <= ingest.READ_CACHE_BYTES
+        prepared: ingest.Prepared | DomainError | None = None
+        writer = ThreadPoolExecutor(1, thread_name_prefix="stage") if final else None
+        try:
+            staged = _stage_body(
+                store,
+                upload.id,
+                prefix,
+                read,
+                remaining,
+                checksum,
+                whole_file=offset == 0,
+                writer=writer,
             )
-        if final and received == remaining:
-            prepared = _prepare(upload, prefix, staged, actor, now, settings, store)
-        for write in staged.writes:
-            write.result()  # a failed write fails the PATCH: nothing is acknowledged
-    except BaseException:
-        if writer:
-            writer.shutdown(wait=True)  # no write may land after the discard
-        _abandon(collection, store, upload.id, prefix, upload.length - offset)
-        raise
-    finally:
-        if writer:
-            writer.shutdown(wait=True)
-    if received == 0:
-        _abandon(collection, store, upload.id, prefix, 0)
-        return upload, None
-    new_offset = offset + received
-    changes = {
-        "offset": new_offset,
-        "updated_at": now,
-        "expires_at": now + timedelta(hours=settings.upload_expiry_hours),
-    }
-    if new_offset == upload.length:
-        changes.update(state=INGESTING, ingest_claimed_at=now)
-    committed = collection.update_one(
-        {"_id": upload.id, "offset": offset, "state": RECEIVING},
-        {
-            "$set": changes,
-            "$push": {"segments": {"prefix": prefix, "size": received}},
-            "$pull": {"attempts": {"prefix": prefix}},
-        },
-    )
-    if committed.matched_count == 0:
-        _abandon(collection, store, upload.id, prefix, received)
-        raise OffsetMismatch("another PATCH moved the offset: HEAD, then resume", offset=None)
-    # The update succeeded, so the document is exactly this (no need to read it back).
-    upload.offset = new_offset
-    upload.segments.append({"prefix": prefix, "size": received})
-    for key, value in changes.items():
-        setattr(upload, key, value)
-    if upload.state != INGESTING:
-        return upload, None
-    photo = ingest.finish_upload(
-        upload,
-        actor=actor,
-        now=now,
-        settings=settings,
-        store=store,
-        received=ingest.Received(chunks=staged.chunks, sha256=staged.sha256),
-        prepared=prepared,
-    )
-    upload.state, upload.photo_id = COMPLETE, photo.id
-    return upload, photo
+            received = staged.received
+            truncated = content_length is not None and received < content_length
+            if checksum is not None and (truncated or staged.checksum != checksum[1]):
+                raise ChecksumMismatch(
+                    f"the body does not match Upload-Checksum ({checksum[0]}); nothing was kept"
+                )
+            if received == remaining:  # waits its turn, or 503 before anything is committed
+                parts = [*map(dict, upload.segments), {"prefix": prefix, "size": received}]
+                decoding.enter_context(
+                    ingest.decode_slot(parts, store=store, warm=staged.chunks, settings=settings)
+                )
+            if final and received == remaining:
+                prepared = _prepare(upload, prefix, staged, actor, now, settings, store)
+            for write in staged.writes:
+                write.result()  # a failed write fails the PATCH: nothing is acknowledged
+        except BaseException:
+            if writer:
+                writer.shutdown(wait=True)  # no write may land after the discard
+            _abandon(collection, store, upload.id, prefix, upload.length - offset)
+            raise
+        finally:
+            if writer:
+                writer.shutdown(wait=True)
+        if received == 0:
+            _abandon(collection, store, upload.id, prefix, 0)
+            return upload, None
+        new_offset = offset + received
+        changes = {
+            "offset": new_offset,
+            "updated_at": now,
+            "expires_at": now + timedelta(hours=settings.upload_expiry_hours),
+        }
+        if new_offset == upload.length:
+            changes.update(state=INGESTING, ingest_claimed_at=now)
+        committed = collection.update_one(
+            {"_id": upload.id, "offset": offset, "state": RECEIVING},
+            {
+                "$set": changes,
+                "$push": {"segments": {"prefix": prefix, "size": received}},
+                "$pull": {"attempts": {"prefix": prefix}},
+            },
+        )
+        if committed.matched_count == 0:
+            _abandon(collection, store, upload.id, prefix, received)
+            raise OffsetMismatch("another PATCH moved the offset: HEAD, then resume", offset=None)
+        # The update succeeded, so the document is exactly this (no need to read it back).
+        upload.offset = new_offset
+        upload.segments.append({"prefix": prefix, "size": received})
+        for key, value in changes.items():
+            setattr(upload, key, value)
+        if upload.state != INGESTING:
+            return upload, None
+        photo = ingest.finish_upload(
+            upload,
+            actor=actor,
+            now=now,
+            settings=settings,
+            store=store,
+            received=ingest.Received(chunks=staged.chunks, sha256=staged.sha256),
+            prepared=prepared,
+        )
+        upload.state, upload.photo_id = COMPLETE, photo.id
+        return upload, photo
 
 
 def _finished(upload: Upload) -> str:
