@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 from mongoengine import NotUniqueError
 
-from media import exif, images, watermark
+from media import exif, holder, images, watermark
 from media.blobstore import CHUNK_SIZE, BlobStore, blob_parts
 from media.errors import Sha256Mismatch
 from media.links import LinkRef, check_link_target, on_photo_arrived, registry
@@ -40,7 +40,8 @@ from server.models.user import User
 
 log = logging.getLogger(__name__)
 
-#: An ingest claimed longer ago than this is presumed dead (its process crashed).
+#: An ingest that names no holder (`media.holder`), claimed longer ago than this, is
+#: presumed dead (its process crashed).
 INGEST_LEASE = timedelta(minutes=5)
 #: Received bytes kept in memory while hashing, checking and decoding one photo; larger
 #: photos are read from MongoDB again instead (memory stays bounded whatever the size).
@@ -306,30 +307,61 @@ def _uploader_enterprise(user_id):
 def _complete(upload: Upload) -> None:
     Upload._get_collection().update_one(
         {"_id": upload.id},
-        {"$set": {"state": COMPLETE, "photo_id": upload.sha256, "segments": [], "attempts": []}},
+        # Open attempts stay listed: a live one pulls its own record, and the chunks of a
+        # dead one are found by the maintenance job through it (`tus.discard_dead_attempts`).
+        {"$set": {"state": COMPLETE, "photo_id": upload.sha256, "segments": []}},
     )
 
 
 def resume_stalled_ingests(now: datetime, *, settings: Settings, store: BlobStore) -> int:
-    """Run again the ingests whose process died (claimed more than INGEST_LEASE ago)."""
+    """Run again the ingests whose request or process is gone: at once when the holder it
+    names is gone (`media.holder`), after INGEST_LEASE for one that names none."""
     resumed = 0
-    stalled = Upload.objects(state=INGESTING, ingest_claimed_at__lt=now - INGEST_LEASE)
-    for upload in stalled.batch_size(50):
+    collection = Upload._get_collection()
+    me = holder.current(collection.database)
+    stalled = list(Upload.objects(state=INGESTING).batch_size(50))
+    found = holder.holders(
+        collection.database, ((u.ingest_holder or {}).get("id") for u in stalled)
+    )
+    for upload in stalled:
+        if not _ingest_gone(upload, found, now):
+            continue
         if not registry.registered(upload.link_kind):
             # This process lacks the owner's resolver (wiring): leave it for one that has it
             # rather than refuse, and so delete, a photo that was received in full.
             log.warning("stalled upload skipped", extra={"upload": upload.id})
             continue
-        claimed = Upload._get_collection().update_one(
-            {"_id": upload.id, "state": INGESTING, "ingest_claimed_at": upload.ingest_claimed_at},
-            {"$set": {"ingest_claimed_at": now}},
-        )
-        uploader = User.objects(id=upload.uploader_id).first()
-        if claimed.modified_count == 0 or uploader is None:
-            continue
-        try:
-            finish_upload(upload, actor=uploader.actor(), now=now, settings=settings, store=store)
-            resumed += 1
-        except DomainError as exc:
-            log.warning("stalled upload refused", extra={"upload": upload.id, "error": exc.detail})
+        with me.hold(upload.id) as since:
+            claimed = collection.update_one(
+                {
+                    "_id": upload.id,
+                    "state": INGESTING,
+                    "ingest_claimed_at": upload.ingest_claimed_at,
+                },
+                {
+                    "$set": {
+                        "ingest_claimed_at": now,
+                        "ingest_holder": {"id": me.id, "since": since},
+                    }
+                },
+            )
+            uploader = User.objects(id=upload.uploader_id).first()
+            if claimed.modified_count == 0 or uploader is None:
+                continue
+            try:
+                finish_upload(
+                    upload, actor=uploader.actor(), now=now, settings=settings, store=store
+                )
+                resumed += 1
+            except DomainError as exc:
+                log.warning(
+                    "stalled upload refused", extra={"upload": upload.id, "error": exc.detail}
+                )
     return resumed
+
+
+def _ingest_gone(upload: Upload, found: dict, now: datetime) -> bool:
+    held = upload.ingest_holder or {}
+    if not held.get("id"):  # claimed before ingests named their holder
+        return upload.ingest_claimed_at < now - INGEST_LEASE
+    return holder.gone(found, held["id"], upload.id, held["since"], now=now)

@@ -33,7 +33,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from media import ingest
+from media import holder, ingest
 from media.blobstore import CHUNK_SIZE, BlobStore
 from media.errors import (
     ChecksumMismatch,
@@ -66,6 +66,9 @@ _DIGITS = re.compile(r"^[0-9]{1,15}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: Metadata keys we read; others are ignored (tus clients add their own, e.g. `filetype`).
 _TEXT_LIMITS = {"filename": 255, "content_type": 100}
+#: Attempts recorded without a holder are presumed dead this long after the upload's last
+#: commit (no PATCH body takes that long).
+LEGACY_ATTEMPT_LEASE = timedelta(hours=1)
 
 
 class BadRequest(DomainError):
@@ -258,16 +261,21 @@ def append(
             unit="bytes",
         )
     prefix = f"{upload.id}.{secrets.token_hex(6)}"
-    attempt = {"prefix": prefix, "start": offset}
     collection = Upload._get_collection()
-    claimed = collection.update_one(
-        {"_id": upload.id, "offset": offset, "state": RECEIVING}, {"$push": {"attempts": attempt}}
-    )
-    if claimed.matched_count == 0:
-        raise OffsetMismatch("another PATCH moved the offset: HEAD, then resume", offset=None)
-    # The last PATCH decodes the photo: it holds a share of the process's decode budget
-    # (`ingest.decode_slot`) from before its commit until the photo is stored.
+    me = holder.current(collection.database)
+    # The attempt names this process as its holder (`media.holder`): chunks of an attempt
+    # whose request or process is gone are found and deleted by the maintenance job. The
+    # last PATCH also holds a share of the process's decode budget (`ingest.decode_slot`)
+    # from before its commit until the photo is stored.
     with contextlib.ExitStack() as decoding:
+        since = decoding.enter_context(me.hold(prefix))
+        attempt = {"prefix": prefix, "start": offset, "holder": me.id, "since": since}
+        claimed = collection.update_one(
+            {"_id": upload.id, "offset": offset, "state": RECEIVING},
+            {"$push": {"attempts": attempt}},
+        )
+        if claimed.matched_count == 0:
+            raise OffsetMismatch("another PATCH moved the offset: HEAD, then resume", offset=None)
         # The PATCH that brings the rest of a photo small enough to keep in memory checks and
         # decodes it while its chunks are still being written (MongoDB on another core): the
         # outcome is used only if this PATCH commits, so doing it early changes nothing else.
@@ -317,8 +325,13 @@ def append(
             "updated_at": now,
             "expires_at": now + timedelta(hours=settings.upload_expiry_hours),
         }
-        if new_offset == upload.length:
-            changes.update(state=INGESTING, ingest_claimed_at=now)
+        if new_offset == upload.length:  # the ingest is this request's until it ends
+            started = decoding.enter_context(me.hold(upload.id))
+            changes.update(
+                state=INGESTING,
+                ingest_claimed_at=now,
+                ingest_holder={"id": me.id, "since": started},
+            )
         committed = collection.update_one(
             {"_id": upload.id, "offset": offset, "state": RECEIVING},
             {
@@ -460,8 +473,10 @@ def _delete(upload: Upload, store: BlobStore) -> bool:
     )
     if gone.deleted_count == 0:
         return False
-    if upload.state != COMPLETE:  # a complete upload's segments belong to its photo's blob
+    if upload.state != COMPLETE:
         store.discard_staged(upload.staged_parts())
+    else:  # its segments belong to its photo's blob; attempts left open are nobody's
+        store.discard_staged(upload.attempt_parts())
     return True
 
 
@@ -476,6 +491,43 @@ def expire_stale_uploads(now: datetime, *, store: BlobStore | None = None) -> in
             count += 1
     if count:
         log.info("expired uploads", extra={"count": count})
+    return count
+
+
+def discard_dead_attempts(now: datetime, *, store: BlobStore | None = None) -> int:
+    """Delete the chunks of PATCHes whose request or process is gone (`media.holder`), e.g.
+    one that MongoDB's crash interrupted before it could commit or clean up; returns how
+    many attempts. Reads only uploads that list open attempts (the uploads collection holds
+    unexpired uploads alone), never the chunks; an attempt of a PATCH in progress is named
+    by its living holder and left alone."""
+    store = store or BlobStore(Upload._get_db())
+    collection = Upload._get_collection()
+    count = 0
+    with_attempts = collection.find(
+        {"attempts.0": {"$exists": True}}, {"attempts": 1, "length": 1, "updated_at": 1}
+    ).batch_size(100)
+    for doc in with_attempts:
+        found = holder.holders(collection.database, (a.get("holder") for a in doc["attempts"]))
+        for attempt in doc["attempts"]:
+            if "holder" in attempt:
+                dead = holder.gone(
+                    found, attempt["holder"], attempt["prefix"], attempt["since"], now=now
+                )
+            else:  # recorded before attempts named their holder
+                dead = doc["updated_at"] < now - LEGACY_ATTEMPT_LEASE
+            if not dead:
+                continue
+            # The record goes first: were the process alive after all, its commit (which
+            # pulls its own record) can no longer name chunks deleted next.
+            pulled = collection.update_one(
+                {"_id": doc["_id"]}, {"$pull": {"attempts": {"prefix": attempt["prefix"]}}}
+            )
+            if pulled.modified_count:
+                size = doc["length"] - attempt["start"]
+                store.discard_staged([{"prefix": attempt["prefix"], "size": size}])
+                count += 1
+    if count:
+        log.info("discarded dead upload attempts", extra={"count": count})
     return count
 
 
