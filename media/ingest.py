@@ -11,7 +11,8 @@ Order matters, because there are no transactions and nothing may be half-stored:
    original (written once, never copied), then insert the photo record, then mark the upload
    complete, then call the arrival hooks.
 Every step is idempotent, so an ingest interrupted by a crash is simply run again
-(`resume_stalled_ingests`, from the upload-maintenance job).
+(`resume_stalled_ingests`, from the worker's `resume_ingests` job every minute), as soon as
+the process or request that held it is gone (`media.holder`).
 """
 
 from __future__ import annotations

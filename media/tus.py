@@ -10,6 +10,9 @@ Durability and concurrency, with single-document atomicity as the only tool:
   `o + n`, the new segment appended, the attempt removed. Of two PATCHes racing from the same
   offset exactly one commits; the other deletes its own chunks and answers 409. No PATCH ever
   overwrites another's bytes, so a loser cannot corrupt the winner's data.
+- An attempt names the process holding it (`media.holder`): the chunks of one whose
+  request or process is gone without committing or cleaning up (MongoDB went away under
+  it) are deleted by the maintenance job (`discard_dead_attempts`).
 - Every acknowledged byte is in MongoDB before the answer, so another API process (or this
   one after a restart) continues the upload. A client that disconnects mid-PATCH keeps what
   arrived (tus: store as much as possible) unless it sent a checksum, which then cannot match.
