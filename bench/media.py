@@ -11,7 +11,12 @@
   updates);
 - peak RSS of a fresh API process (real WSGI server in a subprocess) receiving a 25 MB photo
   in 1 MB PATCHes, against the same for a 2 MB photo of the same pixel count, so the ratio
-  shows what grows with the file, not with the picture: target ≤ 1.2× (`upload_rss_growth`).
+  shows what grows with the file, not with the picture: target ≤ 1.2× (`upload_rss_growth`);
+- peak RSS of a fresh API process (the same subprocess, read from its /proc VmHWM, so the
+  client's memory is not mixed in) while 8 clients upload 49-MP PNGs at once (the largest
+  MAX_IMAGE_PIXELS allows; a few hundred KB each, 150 MB decoded), against the same for one
+  such upload: target ≤ 2× (`hostile_upload_rss`). Clients send the last PATCH again after
+  a 503's Retry-After, as tus clients do.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import requests
@@ -234,27 +240,52 @@ def serve() -> None:
 
 
 def rss_of_upload(auth: dict, data: bytes, link_id: str) -> float:
+    return rss_of_uploads(auth, [(data, link_id)], size=PATCH)
+
+
+def rss_of_uploads(auth: dict, photos: list[tuple[bytes, str]], size: int) -> float:
+    """Peak RSS (MiB) of a fresh API process while clients upload `photos` side by side,
+    each in PATCHes of `size` bytes (a 503 is retried after its Retry-After)."""
     child = subprocess.Popen(
         [sys.executable, "-m", "bench.media", SERVE],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
+    busy = []
     try:
         port = int(child.stdout.readline())
         base = f"http://127.0.0.1:{port}"
-        with requests.Session() as http:
-            upload_via(
-                lambda url, **kw: http.post(base + url, **kw),
-                lambda url, **kw: http.patch(base + url, **kw),
-                auth,
-                data,
-                link_id,
-            )
-        out, _ = child.communicate("", timeout=60)
+
+        def one(data: bytes, link_id: str) -> None:
+            with requests.Session() as http:
+
+                def patch(url, **kw):
+                    while True:
+                        response = http.patch(base + url, **kw)
+                        if response.status_code != 503:
+                            return response
+                        busy.append(link_id)
+                        time.sleep(int(response.headers.get("Retry-After", "1")))
+
+                upload_via(
+                    lambda url, **kw: http.post(base + url, **kw),
+                    patch,
+                    auth,
+                    data,
+                    link_id,
+                    size,
+                )
+
+        with ThreadPoolExecutor(len(photos)) as clients:
+            for done in [clients.submit(one, *photo) for photo in photos]:
+                done.result()
+        out, _ = child.communicate("", timeout=120)
     finally:
         if child.poll() is None:
             child.kill()
+    if busy:
+        print(f"  ({len(busy)} PATCHes answered 503 and were sent again)")
     return float(out.strip())
 
 
@@ -268,14 +299,50 @@ def rss_growth(auth: dict) -> float:
     return large_mb / small_mb
 
 
+#: The largest picture MAX_IMAGE_PIXELS (50,000,000) allows, square; 8 clients at once.
+HOSTILE_SIZE, HOSTILE_CLIENTS = (7000, 7000), 8
+
+
+def hostile_pngs(n: int) -> list[bytes]:
+    """49-MP RGB PNGs of a few hundred KB (smooth gradients), distinct by a block's place."""
+    grey = Image.linear_gradient("L").resize(HOSTILE_SIZE)
+    base = Image.merge("RGB", [grey, grey.rotate(90), grey.rotate(180)])
+    out = []
+    for i in range(n):
+        image = base.copy()
+        ImageDraw.Draw(image).rectangle((i * 500, 0, i * 500 + 400, 400), fill=(200, 30, 30))
+        data = io.BytesIO()
+        image.save(data, "PNG", compress_level=1)
+        out.append(data.getvalue())
+    return out
+
+
+def hostile_rss(auth: dict) -> float:
+    pngs = hostile_pngs(HOSTILE_CLIENTS + 1)
+    w, h = HOSTILE_SIZE
+    print(f"hostile: {w}×{h} px PNGs of {len(pngs[0]) / 1e6:.2f} MB, each in one PATCH")
+    one_mb = rss_of_uploads(auth, [(pngs[0], "hostile-0")], size=len(pngs[0]))
+    clean()
+    photos = [(data, f"hostile-{n}") for n, data in enumerate(pngs[1:], 1)]
+    many_mb = rss_of_uploads(auth, photos, size=len(pngs[1]))
+    clean()
+    print(
+        f"peak RSS of the API process: {one_mb:.0f} MiB (1 upload) vs {many_mb:.0f} MiB "
+        f"({HOSTILE_CLIENTS} at once)"
+    )
+    return many_mb / one_mb
+
+
 def main() -> int:
     auth, enterprise = setup()
     started = time.perf_counter()
     ratio = ingest_ratio(auth, enterprise)
     growth = rss_growth(auth)
+    hostile = hostile_rss(auth)
     print(f"({time.perf_counter() - started:.0f} s)")
     ok = target("media_ingest_ratio", ratio, "<=", 1.3)
     ok &= target("upload_rss_growth", growth, "<=", 1.2)
+    ok &= target("hostile_upload_rss", hostile, "<=", 2.0)
     return 0 if ok else 1
 
 

@@ -84,3 +84,16 @@ class UnsupportedContentType(DomainError):
     status = 415
     title = "Unsupported media type"
     type_slug = "unsupported-media-type"
+
+
+class DecoderBusy(DomainError):
+    """The process's decode budget stayed full (`media.images.PixelBudget`): nothing of the
+    PATCH was kept; send it again after `retry_after` seconds."""
+
+    status = 503
+    title = "Service unavailable"
+    type_slug = "decoder-busy"
+
+    def __init__(self, detail: str, *, retry_after: int, **kwargs):
+        super().__init__(detail, **kwargs)
+        self.retry_after = retry_after

@@ -10,26 +10,40 @@ The rules, in the order they run (each refusal has its own problem type, `media.
    Animated PNG/WebP are refused: evidence is a still photo.
 3. Trailing data: bytes after the image that its own structure does not account for are
    refused (a JPEG with a ZIP appended is a polyglot). JPEG: after the first image's EOI only
-   the further images its MPF index declares (multi-picture / Ultra HDR photos) and zero
-   padding may follow. PNG: nothing after IEND. WebP: nothing after the RIFF size.
+   the further images its MPF index declares (multi-picture / Ultra HDR photos), each up to
+   its own EOI, and zero padding may follow. PNG: nothing after IEND. WebP: nothing after
+   the RIFF size.
 4. Decode completely (`load()`; `verify()` accepts a truncated JPEG). JPEGs decode in draft
    mode at the smallest DCT scale still larger than the review copy: libjpeg still reads
    every entropy-coded byte, so truncation and corruption are caught as in a full decode,
    at a quarter of the pixel work for a 12-MP photo.
 5. Derived copies, upright (EXIF orientation applied) and without metadata: the review copy
    (`REVIEW_PX` long side, watermarked by the caller) and the thumbnail made from it.
+
+Memory: a decode holds about 3 bytes per pixel (a 49-MP PNG: 150 MB), so concurrent decodes
+share one `PixelBudget` per process, counted in the pixels their headers declare.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import BinaryIO
 
 from PIL import Image
 
-from media.errors import CorruptImage, ImageTooLarge, TrailingData, UnsupportedImageFormat
+from media.errors import (
+    CorruptImage,
+    DecoderBusy,
+    ImageTooLarge,
+    TrailingData,
+    UnsupportedImageFormat,
+)
 
 ALLOWED = ("JPEG", "PNG", "WEBP")
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -117,6 +131,66 @@ def check(fp: BinaryIO, size: int, *, max_pixels: int, draft_px: int) -> Checked
     return Checked(image=image, format=kind, width=width, height=height)
 
 
+def declared_pixels(fp: BinaryIO) -> int:
+    """Pixels the image's header declares (nothing is decoded); 0 for what `check` refuses
+    before decoding (not an allowed format, a header that does not parse)."""
+    fp.seek(0)
+    kind = sniff(fp.read(16))
+    if kind not in ALLOWED:
+        return 0
+    fp.seek(0)
+    try:
+        with Image.open(fp, formats=[kind]) as image:
+            width, height = image.size
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return 0
+    except (OSError, SyntaxError, ValueError):
+        return 0
+    return width * height
+
+
+class PixelBudget:
+    """Decoded pixels the request threads of one process may hold at once.
+
+    `reserve` waits until the pixels fit, at most `timeout` seconds, then raises DecoderBusy
+    (503 with Retry-After: the client sends its last PATCH again). An image larger than the
+    whole budget waits until it can run alone."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self._used = 0
+        self._free = threading.Condition()
+
+    @contextmanager
+    def reserve(self, pixels: int, *, timeout: float, retry_after: int) -> Iterator[None]:
+        need = min(max(pixels, 0), self.capacity)
+        with self._free:
+            if not self._free.wait_for(lambda: self._used + need <= self.capacity, timeout):
+                raise DecoderBusy(
+                    "the server is decoding as many photos as its memory allows; send the "
+                    f"last PATCH again in {retry_after} seconds",
+                    reasons=[{"rule": "decode_budget", "limit": self.capacity, "unit": "pixels"}],
+                    retry_after=retry_after,
+                )
+            self._used += need
+        try:
+            yield
+        finally:
+            with self._free:
+                self._used -= need
+                self._free.notify_all()
+
+    @property
+    def used(self) -> int:
+        return self._used
+
+
+@lru_cache(maxsize=4)
+def pixel_budget(capacity: int) -> PixelBudget:
+    """The process's budget of `capacity` pixels, shared by every thread that asks for it."""
+    return PixelBudget(capacity)
+
+
 def _too_large(size, max_pixels: int) -> ImageTooLarge:
     shown = f"{size[0]}×{size[1]} pixels" if size else "the image"
     return ImageTooLarge(
@@ -199,7 +273,9 @@ def _next_marker(fp: BinaryIO, pos: int, window: int = 1 << 20) -> int | None:
 def _mpf_end(fp: BinaryIO, image: Image.Image, end: int, base: int | None) -> int:
     """Where the accounted-for bytes end: after the first image, plus the further images
     its MPF index declares, each a JPEG that ends inside its declared size, with nothing but
-    zero padding between them. An entry that is not such a JPEG accounts for nothing."""
+    zero padding between them. An entry that is not such a JPEG accounts for nothing, and an
+    image accounts for its bytes up to its own EOI only, never for the rest of its declared
+    size: a size larger than the image must not vouch for what follows it (a ZIP)."""
     try:
         entries = sorted(
             (base + e["DataOffset"], e["Size"])
@@ -214,7 +290,7 @@ def _mpf_end(fp: BinaryIO, image: Image.Image, end: int, base: int | None) -> in
         layout = jpeg_end(fp, start)
         if layout is None or layout[0] > start + size:
             break
-        end = start + size
+        end = layout[0]
     return end
 
 

@@ -13,20 +13,23 @@ Order matters, because there are no transactions and nothing may be half-stored:
    outbox entry that runs the arrival hooks (`media.links.ARRIVAL_JOB`), so they run, and are
    retried, even if this process dies.
 Every step is idempotent, so an ingest interrupted by a crash is simply run again
-(`resume_stalled_ingests`, from the upload-maintenance job).
+(`resume_stalled_ingests`, from the worker's `resume_ingests` job every minute), as soon as
+the process or request that held it is gone (`media.holder`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from mongoengine import NotUniqueError
 
-from media import exif, images, watermark
+from media import exif, holder, images, watermark
 from media.blobstore import CHUNK_SIZE, BlobStore, blob_parts
 from media.errors import Sha256Mismatch
 from media.links import ARRIVAL_JOB, LinkRef, arrival_args, check_link_target, registry
@@ -42,12 +45,16 @@ from server.services.audit import record
 
 log = logging.getLogger(__name__)
 
-#: An ingest claimed longer ago than this is presumed dead (its process crashed).
+#: An ingest that names no holder (`media.holder`), claimed longer ago than this, is
+#: presumed dead (its process crashed).
 INGEST_LEASE = timedelta(minutes=5)
 #: Received bytes kept in memory while hashing, checking and decoding one photo; larger
 #: photos are read from MongoDB again instead (memory stays bounded whatever the size).
 READ_CACHE_BYTES = 8 * CHUNK_SIZE
 THUMBNAIL_QUALITY, REVIEW_QUALITY = 80, 85
+#: How long the last PATCH waits for room in the decode budget before answering 503, and
+#: the Retry-After it then sends (tus clients retry a 503 after a delay).
+DECODE_WAIT_SECONDS, DECODE_RETRY_AFTER = 20, 5
 
 
 @dataclass
@@ -68,6 +75,26 @@ class Prepared:
     photo: Photo | None = None  # None: the content is a photo already; only link it
     thumbnail: bytes = b""
     review: bytes = b""
+
+
+@contextmanager
+def decode_slot(
+    parts: list[dict], *, store: BlobStore, warm: dict, settings: Settings
+) -> Iterator[None]:
+    """Hold the pixels the photo in `parts` will decode to in the process's decode budget
+    while the caller ingests it (DecoderBusy when the budget stays full).
+
+    The budget is one image of MAX_IMAGE_PIXELS: what a process must have room for anyway,
+    so concurrent uploads cost no more memory than the largest photo allowed (several
+    12-MP photos decode side by side; a 49-MP PNG decodes alone). It bounds the request
+    threads of one process; each gunicorn worker process has its own."""
+    reader = store.open_parts(parts, cache_bytes=2 * CHUNK_SIZE, warm=warm)
+    pixels = images.declared_pixels(reader)
+    if pixels > settings.max_image_pixels:
+        pixels = 0  # refused from its header, before any decoding
+    budget = images.pixel_budget(settings.max_image_pixels)
+    with budget.reserve(pixels, timeout=DECODE_WAIT_SECONDS, retry_after=DECODE_RETRY_AFTER):
+        yield
 
 
 def finish_upload(
@@ -325,7 +352,9 @@ def _complete(upload: Upload, link: PhotoLink, *, now: datetime) -> None:
     collection.update_one(
         {"_id": upload.id},
         {
-            "$set": {"state": COMPLETE, "photo_id": upload.sha256, "segments": [], "attempts": []},
+            # Open attempts stay listed: a live one pulls its own record, and the chunks of a
+            # dead one are found by the maintenance job through it (`tus.discard_dead_attempts`).
+            "$set": {"state": COMPLETE, "photo_id": upload.sha256, "segments": []},
             "$push": outbox.witness_token(entry_id),
         },
     )
@@ -333,25 +362,54 @@ def _complete(upload: Upload, link: PhotoLink, *, now: datetime) -> None:
 
 
 def resume_stalled_ingests(now: datetime, *, settings: Settings, store: BlobStore) -> int:
-    """Run again the ingests whose process died (claimed more than INGEST_LEASE ago)."""
+    """Run again the ingests whose request or process is gone: at once when the holder it
+    names is gone (`media.holder`), after INGEST_LEASE for one that names none."""
     resumed = 0
-    stalled = Upload.objects(state=INGESTING, ingest_claimed_at__lt=now - INGEST_LEASE)
-    for upload in stalled.batch_size(50):
+    collection = Upload._get_collection()
+    me = holder.current(collection.database)
+    stalled = list(Upload.objects(state=INGESTING).batch_size(50))
+    found = holder.holders(
+        collection.database, ((u.ingest_holder or {}).get("id") for u in stalled)
+    )
+    for upload in stalled:
+        if not _ingest_gone(upload, found, now):
+            continue
         if not registry.registered(upload.link_kind):
             # This process lacks the owner's resolver (wiring): leave it for one that has it
             # rather than refuse, and so delete, a photo that was received in full.
             log.warning("stalled upload skipped", extra={"upload": upload.id})
             continue
-        claimed = Upload._get_collection().update_one(
-            {"_id": upload.id, "state": INGESTING, "ingest_claimed_at": upload.ingest_claimed_at},
-            {"$set": {"ingest_claimed_at": now}},
-        )
-        uploader = User.objects(id=upload.uploader_id).first()
-        if claimed.modified_count == 0 or uploader is None:
-            continue
-        try:
-            finish_upload(upload, actor=uploader.actor(), now=now, settings=settings, store=store)
-            resumed += 1
-        except DomainError as exc:
-            log.warning("stalled upload refused", extra={"upload": upload.id, "error": exc.detail})
+        with me.hold(upload.id) as since:
+            claimed = collection.update_one(
+                {
+                    "_id": upload.id,
+                    "state": INGESTING,
+                    "ingest_claimed_at": upload.ingest_claimed_at,
+                },
+                {
+                    "$set": {
+                        "ingest_claimed_at": now,
+                        "ingest_holder": {"id": me.id, "since": since},
+                    }
+                },
+            )
+            uploader = User.objects(id=upload.uploader_id).first()
+            if claimed.modified_count == 0 or uploader is None:
+                continue
+            try:
+                finish_upload(
+                    upload, actor=uploader.actor(), now=now, settings=settings, store=store
+                )
+                resumed += 1
+            except DomainError as exc:
+                log.warning(
+                    "stalled upload refused", extra={"upload": upload.id, "error": exc.detail}
+                )
     return resumed
+
+
+def _ingest_gone(upload: Upload, found: dict, now: datetime) -> bool:
+    held = upload.ingest_holder or {}
+    if not held.get("id"):  # claimed before ingests named their holder
+        return upload.ingest_claimed_at < now - INGEST_LEASE
+    return holder.gone(found, held["id"], upload.id, held["since"], now=now)

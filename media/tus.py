@@ -1,5 +1,6 @@
-"""The tus 1.0 protocol rules for photo uploads (core, creation, checksum, termination,
-expiration) as plain functions; `server/api/uploads.py` only translates HTTP to these calls.
+"""The tus 1.0 protocol rules for photo uploads (core, creation, creation-with-upload,
+checksum, termination, expiration) as plain functions; `server/api/uploads.py` only
+translates HTTP to these calls.
 
 Durability and concurrency, with single-document atomicity as the only tool:
 - A PATCH first records its attempt on the upload document, conditional on the offset it
@@ -9,6 +10,9 @@ Durability and concurrency, with single-document atomicity as the only tool:
   `o + n`, the new segment appended, the attempt removed. Of two PATCHes racing from the same
   offset exactly one commits; the other deletes its own chunks and answers 409. No PATCH ever
   overwrites another's bytes, so a loser cannot corrupt the winner's data.
+- An attempt names the process holding it (`media.holder`): the chunks of one whose
+  request or process is gone without committing or cleaning up (MongoDB went away under
+  it) are deleted by the maintenance job (`discard_dead_attempts`).
 - Every acknowledged byte is in MongoDB before the answer, so another API process (or this
   one after a restart) continues the upload. A client that disconnects mid-PATCH keeps what
   arrived (tus: store as much as possible) unless it sent a checksum, which then cannot match.
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import logging
 import re
@@ -31,7 +36,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from media import ingest
+from media import holder, ingest
 from media.blobstore import CHUNK_SIZE, BlobStore
 from media.errors import (
     ChecksumMismatch,
@@ -51,7 +56,7 @@ log = logging.getLogger(__name__)
 
 TUS_VERSION = "1.0.0"
 PATCH_CONTENT_TYPE = "application/offset+octet-stream"
-EXTENSIONS = ("creation", "checksum", "termination", "expiration")
+EXTENSIONS = ("creation", "creation-with-upload", "checksum", "termination", "expiration")
 #: tus requires sha1; sha256 is what our phones send.
 CHECKSUM_ALGORITHMS: dict[str, Callable] = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
 #: Bytes asked from the request stream at a time: one blob-store chunk, so a PATCH holds at
@@ -64,6 +69,9 @@ _DIGITS = re.compile(r"^[0-9]{1,15}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: Metadata keys we read; others are ignored (tus clients add their own, e.g. `filetype`).
 _TEXT_LIMITS = {"filename": 255, "content_type": 100}
+#: Attempts recorded without a holder are presumed dead this long after the upload's last
+#: commit (no PATCH body takes that long).
+LEGACY_ATTEMPT_LEASE = timedelta(hours=1)
 
 
 class BadRequest(DomainError):
@@ -94,6 +102,11 @@ def require_version(header: str | None) -> None:
 def require_patch_type(content_type: str | None) -> None:
     if (content_type or "").split(";")[0].strip().lower() != PATCH_CONTENT_TYPE:
         raise UnsupportedContentType(f"a PATCH body must be sent as {PATCH_CONTENT_TYPE}")
+
+
+def carries_data(content_type: str | None) -> bool:
+    """creation-with-upload: a creation request whose body is the first bytes."""
+    return (content_type or "").split(";")[0].strip().lower() == PATCH_CONTENT_TYPE
 
 
 def parse_int_header(name: str, value: str | None) -> int:
@@ -236,7 +249,9 @@ def append(
 ) -> tuple[Upload, Photo | None]:
     """tus PATCH: append the body at `offset`; the last byte turns the upload into a photo."""
     upload = get_upload(actor, upload_id, now=now)
-    if upload.state != RECEIVING or offset != upload.offset:
+    if upload.state != RECEIVING:
+        raise OffsetMismatch(_finished(upload), offset=upload.offset)
+    if offset != upload.offset:
         raise OffsetMismatch(
             f"the upload is at offset {upload.offset}, not {offset}: resume from there",
             offset=upload.offset,
@@ -249,88 +264,119 @@ def append(
             unit="bytes",
         )
     prefix = f"{upload.id}.{secrets.token_hex(6)}"
-    attempt = {"prefix": prefix, "start": offset}
     collection = Upload._get_collection()
-    claimed = collection.update_one(
-        {"_id": upload.id, "offset": offset, "state": RECEIVING}, {"$push": {"attempts": attempt}}
-    )
-    if claimed.matched_count == 0:
-        raise OffsetMismatch("another PATCH moved the offset: HEAD, then resume", offset=None)
-    # The PATCH that brings the rest of a photo small enough to keep in memory checks and
-    # decodes it while its chunks are still being written (MongoDB on another core): the
-    # outcome is used only if this PATCH commits, so doing it early changes nothing else.
-    final = content_length == remaining and remaining <= ingest.READ_CACHE_BYTES
-    prepared: ingest.Prepared | DomainError | None = None
-    writer = ThreadPoolExecutor(1, thread_name_prefix="stage") if final else None
-    try:
-        staged = _stage_body(
-            store,
-            upload.id,
-            prefix,
-            read,
-            remaining,
-            checksum,
-            whole_file=offset == 0,
-            writer=writer,
+    me = holder.current(collection.database)
+    # The attempt names this process as its holder (`media.holder`): chunks of an attempt
+    # whose request or process is gone are found and deleted by the maintenance job. The
+    # last PATCH also holds a share of the process's decode budget (`ingest.decode_slot`)
+    # from before its commit until the photo is stored.
+    with contextlib.ExitStack() as decoding:
+        since = decoding.enter_context(me.hold(prefix))
+        attempt = {"prefix": prefix, "start": offset, "holder": me.id, "since": since}
+        claimed = collection.update_one(
+            {"_id": upload.id, "offset": offset, "state": RECEIVING},
+            {"$push": {"attempts": attempt}},
         )
-        received = staged.received
-        truncated = content_length is not None and received < content_length
-        if checksum is not None and (truncated or staged.checksum != checksum[1]):
-            raise ChecksumMismatch(
-                f"the body does not match Upload-Checksum ({checksum[0]}); nothing was kept"
+        if claimed.matched_count == 0:
+            raise OffsetMismatch("another PATCH moved the offset: HEAD, then resume", offset=None)
+        # The PATCH that brings the rest of a photo small enough to keep in memory checks and
+        # decodes it while its chunks are still being written (MongoDB on another core): the
+        # outcome is used only if this PATCH commits, so doing it early changes nothing else.
+        final = content_length == remaining and remaining <= ingest.READ_CACHE_BYTES
+        prepared: ingest.Prepared | DomainError | None = None
+        writer = ThreadPoolExecutor(1, thread_name_prefix="stage") if final else None
+        try:
+            staged = _stage_body(
+                store,
+                upload.id,
+                prefix,
+                read,
+                remaining,
+                checksum,
+                whole_file=offset == 0,
+                writer=writer,
             )
-        if final and received == remaining:
-            prepared = _prepare(upload, prefix, staged, actor, now, settings, store)
-        for write in staged.writes:
-            write.result()  # a failed write fails the PATCH: nothing is acknowledged
-    except BaseException:
-        if writer:
-            writer.shutdown(wait=True)  # no write may land after the discard
-        _abandon(collection, store, upload.id, prefix, upload.length - offset)
-        raise
-    finally:
-        if writer:
-            writer.shutdown(wait=True)
-    if received == 0:
-        _abandon(collection, store, upload.id, prefix, 0)
-        return upload, None
-    new_offset = offset + received
-    changes = {
-        "offset": new_offset,
-        "updated_at": now,
-        "expires_at": now + timedelta(hours=settings.upload_expiry_hours),
-    }
-    if new_offset == upload.length:
-        changes.update(state=INGESTING, ingest_claimed_at=now)
-    committed = collection.update_one(
-        {"_id": upload.id, "offset": offset, "state": RECEIVING},
-        {
-            "$set": changes,
-            "$push": {"segments": {"prefix": prefix, "size": received}},
-            "$pull": {"attempts": {"prefix": prefix}},
-        },
+            received = staged.received
+            truncated = content_length is not None and received < content_length
+            if checksum is not None and (truncated or staged.checksum != checksum[1]):
+                raise ChecksumMismatch(
+                    f"the body does not match Upload-Checksum ({checksum[0]}); nothing was kept"
+                )
+            if received == remaining:  # waits its turn, or 503 before anything is committed
+                parts = [*map(dict, upload.segments), {"prefix": prefix, "size": received}]
+                decoding.enter_context(
+                    ingest.decode_slot(parts, store=store, warm=staged.chunks, settings=settings)
+                )
+            if final and received == remaining:
+                prepared = _prepare(upload, prefix, staged, actor, now, settings, store)
+            for write in staged.writes:
+                write.result()  # a failed write fails the PATCH: nothing is acknowledged
+        except BaseException:
+            if writer:
+                writer.shutdown(wait=True)  # no write may land after the discard
+            _abandon(collection, store, upload.id, prefix, upload.length - offset)
+            raise
+        finally:
+            if writer:
+                writer.shutdown(wait=True)
+        if received == 0:
+            _abandon(collection, store, upload.id, prefix, 0)
+            return upload, None
+        new_offset = offset + received
+        changes = {
+            "offset": new_offset,
+            "updated_at": now,
+            "expires_at": now + timedelta(hours=settings.upload_expiry_hours),
+        }
+        if new_offset == upload.length:  # the ingest is this request's until it ends
+            started = decoding.enter_context(me.hold(upload.id))
+            changes.update(
+                state=INGESTING,
+                ingest_claimed_at=now,
+                ingest_holder={"id": me.id, "since": started},
+            )
+        committed = collection.update_one(
+            {"_id": upload.id, "offset": offset, "state": RECEIVING},
+            {
+                "$set": changes,
+                "$push": {"segments": {"prefix": prefix, "size": received}},
+                "$pull": {"attempts": {"prefix": prefix}},
+            },
+        )
+        if committed.matched_count == 0:
+            _abandon(collection, store, upload.id, prefix, received)
+            raise OffsetMismatch("another PATCH moved the offset: HEAD, then resume", offset=None)
+        # The update succeeded, so the document is exactly this (no need to read it back).
+        upload.offset = new_offset
+        upload.segments.append({"prefix": prefix, "size": received})
+        for key, value in changes.items():
+            setattr(upload, key, value)
+        if upload.state != INGESTING:
+            return upload, None
+        photo = ingest.finish_upload(
+            upload,
+            actor=actor,
+            now=now,
+            settings=settings,
+            store=store,
+            received=ingest.Received(chunks=staged.chunks, sha256=staged.sha256),
+            prepared=prepared,
+        )
+        upload.state, upload.photo_id = COMPLETE, photo.id
+        return upload, photo
+
+
+def _finished(upload: Upload) -> str:
+    """Why a PATCH on an upload that has all its bytes changes nothing."""
+    if upload.state == COMPLETE:
+        return (
+            f"the upload is complete: all {upload.length} bytes arrived and are photo "
+            f"{upload.photo_id}; there is nothing more to send"
+        )
+    return (
+        f"all {upload.length} bytes arrived and the photo is being stored; there is nothing "
+        "more to send (HEAD shows Photo-Id once it is stored)"
     )
-    if committed.matched_count == 0:
-        _abandon(collection, store, upload.id, prefix, received)
-        raise OffsetMismatch("another PATCH moved the offset: HEAD, then resume", offset=None)
-    # The update succeeded, so the document is exactly this (no need to read it back).
-    upload.offset = new_offset
-    upload.segments.append({"prefix": prefix, "size": received})
-    for key, value in changes.items():
-        setattr(upload, key, value)
-    if upload.state != INGESTING:
-        return upload, None
-    photo = ingest.finish_upload(
-        upload,
-        actor=actor,
-        now=now,
-        settings=settings,
-        store=store,
-        received=ingest.Received(chunks=staged.chunks, sha256=staged.sha256),
-        prepared=prepared,
-    )
-    upload.state, upload.photo_id = COMPLETE, photo.id
-    return upload, photo
 
 
 def _prepare(upload, prefix, staged, actor, now, settings, store):
@@ -430,8 +476,10 @@ def _delete(upload: Upload, store: BlobStore) -> bool:
     )
     if gone.deleted_count == 0:
         return False
-    if upload.state != COMPLETE:  # a complete upload's segments belong to its photo's blob
+    if upload.state != COMPLETE:
         store.discard_staged(upload.staged_parts())
+    else:  # its segments belong to its photo's blob; attempts left open are nobody's
+        store.discard_staged(upload.attempt_parts())
     return True
 
 
@@ -446,6 +494,43 @@ def expire_stale_uploads(now: datetime, *, store: BlobStore | None = None) -> in
             count += 1
     if count:
         log.info("expired uploads", extra={"count": count})
+    return count
+
+
+def discard_dead_attempts(now: datetime, *, store: BlobStore | None = None) -> int:
+    """Delete the chunks of PATCHes whose request or process is gone (`media.holder`), e.g.
+    one that MongoDB's crash interrupted before it could commit or clean up; returns how
+    many attempts. Reads only uploads that list open attempts (the uploads collection holds
+    unexpired uploads alone), never the chunks; an attempt of a PATCH in progress is named
+    by its living holder and left alone."""
+    store = store or BlobStore(Upload._get_db())
+    collection = Upload._get_collection()
+    count = 0
+    with_attempts = collection.find(
+        {"attempts.0": {"$exists": True}}, {"attempts": 1, "length": 1, "updated_at": 1}
+    ).batch_size(100)
+    for doc in with_attempts:
+        found = holder.holders(collection.database, (a.get("holder") for a in doc["attempts"]))
+        for attempt in doc["attempts"]:
+            if "holder" in attempt:
+                dead = holder.gone(
+                    found, attempt["holder"], attempt["prefix"], attempt["since"], now=now
+                )
+            else:  # recorded before attempts named their holder
+                dead = doc["updated_at"] < now - LEGACY_ATTEMPT_LEASE
+            if not dead:
+                continue
+            # The record goes first: were the process alive after all, its commit (which
+            # pulls its own record) can no longer name chunks deleted next.
+            pulled = collection.update_one(
+                {"_id": doc["_id"]}, {"$pull": {"attempts": {"prefix": attempt["prefix"]}}}
+            )
+            if pulled.modified_count:
+                size = doc["length"] - attempt["start"]
+                store.discard_staged([{"prefix": attempt["prefix"], "size": size}])
+                count += 1
+    if count:
+        log.info("discarded dead upload attempts", extra={"count": count})
     return count
 
 

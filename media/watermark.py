@@ -76,22 +76,92 @@ def font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size=size, index=index)
 
 
-def stamp(image: Image.Image, text_lines: list[str], *, font_path: str, font_index: int) -> None:
-    """Print the lines on a darkened band at the bottom left of an RGB image, in place."""
-    size = max(12, round(max(image.size) / 64))
+#: Text shrinks to this size before lines are wrapped (still easy to read on a phone).
+READABLE_SIZE = 10
+#: Wrapped text shrinks no further: below it the glyphs are no longer legible. A stamp that
+#: does not fit even so (photos under about 150 px) is cut off at the image's edge.
+MIN_SIZE = 7
+
+
+@dataclass(frozen=True)
+class Stamped:
+    """What `stamp` printed: the text size, the lines as printed (long ones wrapped) and
+    the bounding box of each in image coordinates."""
+
+    size: int
+    lines: list[str]
+    boxes: list[tuple[int, int, int, int]]
+
+
+def stamp(image: Image.Image, text_lines: list[str], *, font_path: str, font_index: int) -> Stamped:
+    """Print the lines on a darkened band at the bottom left of an RGB image, in place.
+
+    The text is 1/64 of the long side (at least 12 px); on a small image it shrinks to
+    READABLE_SIZE, then wraps at the largest size from there down to MIN_SIZE, so that every
+    line fits inside the image."""
+    nominal = max(12, round(max(image.size) / 64))
     with _RENDER:
-        face = font(font_path, font_index, size)
-        _draw(image, text_lines, face, size)
+        candidates = [(size, False) for size in range(nominal, READABLE_SIZE - 1, -1)]
+        candidates += [(size, True) for size in range(nominal, MIN_SIZE - 1, -1)]
+        for size, wrap in candidates:
+            face = font(font_path, font_index, size)
+            printed = _fit(image.size, text_lines, face, size, wrap=wrap)
+            if printed is not None:
+                break
+        else:  # too small an image for legible text: the smallest size, cut off
+            printed = [p for line in text_lines for p in _wrap(line, face, image.width)]
+        return _draw(image, printed, face, size)
 
 
-def _draw(image: Image.Image, text_lines: list[str], face, size: int) -> None:
-    spacing = round(size * 0.35)
-    margin = round(size * 0.6)
-    widths = [face.getbbox(line)[2] for line in text_lines]
-    height = len(text_lines) * (size + spacing) + margin
+def _spacing(size: int) -> tuple[int, int]:
+    """(space between lines, margin around the text) at a text size."""
+    return round(size * 0.35), round(size * 0.6)
+
+
+def _fit(image_size, text_lines, face, size: int, *, wrap: bool) -> list[str] | None:
+    """The lines as printed at this size, or None when they do not fit the image."""
+    width, height = image_size
+    spacing, margin = _spacing(size)
+    room = width - 2 * margin
+    if wrap:
+        printed = [piece for line in text_lines for piece in _wrap(line, face, room)]
+    else:
+        printed = list(text_lines)
+    if max(_width(face, line) for line in printed) > room:
+        return None
+    bottom = (len(printed) - 1) * (size + spacing) + face.getbbox(printed[-1])[3]
+    return printed if bottom + 2 * margin <= height else None
+
+
+def _width(face, line: str) -> int:
+    return max(face.getbbox(line)[2], round(face.getlength(line)))
+
+
+def _wrap(line: str, face, room: int) -> list[str]:
+    """Greedy wrap to `room` pixels, at a space when there is one (CJK text breaks
+    between any two characters)."""
+    pieces = []
+    while _width(face, line) > room:
+        lo, hi = 1, len(line)  # the longest prefix that fits: at least one character
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if _width(face, line[:mid]) <= room else (lo, mid - 1)
+        cut = line.rfind(" ", 1, lo + 1)
+        cut = cut if cut > 0 else lo
+        pieces.append(line[:cut].rstrip())
+        line = line[cut:].lstrip()
+        if not line:
+            return pieces
+    return [*pieces, line]
+
+
+def _draw(image: Image.Image, text_lines: list[str], face, size: int) -> Stamped:
+    spacing, margin = _spacing(size)
+    widths = [_width(face, line) for line in text_lines]
+    bottom = (len(text_lines) - 1) * (size + spacing) + face.getbbox(text_lines[-1])[3]
     box = (
         0,
-        max(0, image.height - height - margin),
+        max(0, image.height - bottom - 2 * margin),
         min(image.width, max(widths) + 2 * margin),
         image.height,
     )
@@ -101,6 +171,9 @@ def _draw(image: Image.Image, text_lines: list[str], face, size: int) -> None:
     image.paste(band, box[:2])
     draw = ImageDraw.Draw(image)
     y = box[1] + margin
+    boxes = []
     for line in text_lines:
         draw.text((margin, y), line, font=face, fill=(255, 255, 255))
+        boxes.append(draw.textbbox((margin, y), line, font=face))
         y += size + spacing
+    return Stamped(size=size, lines=list(text_lines), boxes=boxes)

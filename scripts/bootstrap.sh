@@ -2,7 +2,9 @@
 # Installs what the service and the tests need, idempotently: the Python virtualenv with the
 # project's dependencies (pyproject.toml), Debian's redis-server and fonts-noto-cjk (the CJK
 # font of photo watermarks, as in docker/Dockerfile), and the embedded MongoDB-wire server
-# (mongo-java-server jars from Maven Central + our compiled launcher).
+# (mongo-java-server jars from Maven Central + our compiled launcher), and tus-js-client for
+# the upload tests (npm, pinned by tests/media/js/package-lock.json, into its git-ignored
+# node_modules/).
 # A second run only checks stamps and returns in well under a second.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -61,7 +63,27 @@ install_mongo_wire() {
   echo "$want" >"$dir/.installed"
 }
 
+# tus-js-client, as the phones' web view uses it, for tests/media/test_tus_js.py.
+install_tus_js() {
+  local dir="$ROOT/tests/media/js" want
+  want=$(stamp_of "$dir/package.json" "$dir/package-lock.json")
+  [ "$(cat "$dir/node_modules/.installed" 2>/dev/null)" = "$want" ] && return 0
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    say "installing nodejs and npm (Debian packages)"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo -n"
+    $sudo apt-get update -qq || die "apt-get update failed; install nodejs and npm by hand"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+      nodejs npm >/dev/null || die "apt-get install nodejs npm failed"
+  fi
+  say "installing tus-js-client with npm (tests/media/js)"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
+    || die "npm ci failed in tests/media/js"
+  echo "$want" >"$dir/node_modules/.installed"
+}
+
 install_python
 install_redis
 install_cjk_font
 install_mongo_wire
+install_tus_js

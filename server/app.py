@@ -26,6 +26,7 @@ from server.api import sync as sync_api
 from server.api.context import Services
 from server.api.json import OrjsonProvider
 from server.api.problems import ProblemApi
+from server.api.tus_http import TusRequests
 from server.cli import register_commands
 from server.config import Settings
 from server.db import connect_mongo, redis_client
@@ -105,4 +106,5 @@ def create_app(settings: Settings | None = None) -> Flask:
         return send_from_directory(swagger_ui_path, filename, max_age=86400)
 
     register_commands(app)
+    app.wsgi_app = TusRequests(app.wsgi_app, prefix="/api/v1/uploads")
     return app

@@ -13,8 +13,9 @@ carry no EXIF (the watermark prints the place to about 100 m).
 
 Derived copies are immutable and named by their blob hash: `ETag` is that hash, cached for a
 year, and `If-None-Match` answers 304. The original supports single byte ranges (206,
-`Content-Range`; 416 when unsatisfiable) and is streamed chunk by chunk from MongoDB. Every
-image is served with the type sniffed at ingest and `X-Content-Type-Options: nosniff`.
+`Content-Range`; 416 when unsatisfiable; a unit other than bytes is ignored, RFC 9110
+§14.2) and is streamed chunk by chunk from MongoDB. Every image is served with the type
+sniffed at ingest and `X-Content-Type-Options: nosniff`.
 """
 
 from __future__ import annotations
@@ -125,7 +126,8 @@ class PhotoOriginal(MethodView):
         start, end, status = 0, size, 200
         wanted = request.range
         fresh = "If-Range" not in request.headers or request.if_range.etag == etag
-        if wanted is not None and fresh:
+        # RFC 9110 §14.2: a Range in a unit other than bytes is ignored (the whole body).
+        if wanted is not None and wanted.units == "bytes" and fresh:
             if len(wanted.ranges) == 1:  # several ranges: answer the whole file (allowed)
                 found = wanted.range_for_length(size)
                 if found is None:

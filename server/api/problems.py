@@ -18,7 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
-from server.errors import DomainError, TooLarge, TooManyRequests, field_errors, problem_document
+from server.errors import DomainError, TooLarge, field_errors, problem_document
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +148,9 @@ class ProblemApi(Api):
 
     def handle_domain_error(self, error: DomainError):
         headers = {}
-        if isinstance(error, TooManyRequests):
-            headers["Retry-After"] = str(error.retry_after)
+        retry_after = getattr(error, "retry_after", None)  # TooManyRequests, a busy 503
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
         if error.status == 401:
             headers["WWW-Authenticate"] = 'Bearer realm="api"'
         return problem(

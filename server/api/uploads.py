@@ -1,5 +1,6 @@
-"""`/api/v1/uploads`: resumable photo uploads over tus 1.0 (core, creation, checksum,
-termination, expiration), so off-the-shelf tus clients work.
+"""`/api/v1/uploads`: resumable photo uploads over tus 1.0 (core, creation,
+creation-with-upload, checksum, termination, expiration), so off-the-shelf tus clients work;
+`X-HTTP-Method-Override` and unread bodies are handled below routing (`server.api.tus_http`).
 
 Thin: headers in, one call to `media.tus`, headers out. Every answer carries
 `Tus-Resumable`; errors are problem documents like everywhere else (tus clients read only the
@@ -82,11 +83,15 @@ class Uploads(MethodView):
     )
     @blp.response(201, description="created; `Location` is the upload URL")
     def post(self):
-        """tus creation: announce a photo (size, sha256, link target); returns its URL."""
+        """tus creation: announce a photo (size, sha256, link target); returns its URL. With
+        creation-with-upload the body (`application/offset+octet-stream`) is the first bytes,
+        as a PATCH at offset 0 would send them; the answer's `Upload-Offset` says how many."""
         tus.require_version(request.headers.get("Tus-Resumable"))
         actor = current_actor()
         if "Upload-Defer-Length" in request.headers:
             raise tus.BadRequest("Upload-Defer-Length is not supported: send Upload-Length")
+        with_data = tus.carries_data(request.headers.get("Content-Type"))
+        checksum = tus.parse_checksum(request.headers.get("Upload-Checksum"))
         upload = tus.create_upload(
             actor,
             length=tus.parse_int_header("Upload-Length", request.headers.get("Upload-Length")),
@@ -94,6 +99,18 @@ class Uploads(MethodView):
             now=utcnow(),
             settings=settings(),
         )
+        if with_data:
+            upload, _ = tus.append(
+                actor,
+                upload.id,
+                offset=0,
+                read=_read_body(),
+                content_length=request.content_length,
+                checksum=checksum,
+                now=utcnow(),
+                settings=settings(),
+                store=_store(),
+            )
         location = url_for("uploads.UploadById", upload_id=upload.id)
         return Response(status=201, headers={"Location": location, **_state_headers(upload)})
 

@@ -30,7 +30,7 @@ from server.jobs import context, outbox
 from server.jobs.audit import sign_audit_heads
 from server.jobs.auth import purge_dead_tokens, purge_login_windows
 from server.jobs.feed import COMPACT_JOB_ID, SWEEP_JOB_ID, compact_feed, sweep_feed
-from server.jobs.media import maintain_uploads
+from server.jobs.media import maintain_uploads, resume_ingests
 from server.jobs.outage import BACKOFF_S, Outage, wait_for_redis
 from server.jobs.queueing import enqueue_unique
 from server.jobs.timers import TICK_JOB_ID, tick_timers
@@ -40,10 +40,12 @@ from server.wiring import wire
 log = logging.getLogger(__name__)
 
 #: (job, job id, every): a crash between a write and its dirty mark delays that change by at
-#: most the sweep interval; stale partial uploads and dead tokens go within theirs.
+#: most the sweep interval; stale partial uploads and dead tokens go within theirs; an
+#: ingest whose request died is finished within a minute.
 PERIODIC: tuple[tuple[Callable, str, timedelta], ...] = (
     (sweep_feed, SWEEP_JOB_ID, timedelta(minutes=10)),
     (maintain_uploads, "uploads-maintenance", timedelta(minutes=15)),
+    (resume_ingests, "ingests-resume", timedelta(minutes=1)),
     (purge_dead_tokens, "tokens-purge", timedelta(hours=1)),
     (compact_feed, COMPACT_JOB_ID, timedelta(minutes=15)),
     (sign_audit_heads, "audit-sign", timedelta(minutes=5)),

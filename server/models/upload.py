@@ -59,9 +59,12 @@ class Upload(Document):
     expires_at = DateTimeField(required=True)
     #: Staged parts received so far, in order: [{"prefix", "size"}].
     segments = ListField(DictField())
-    #: PATCHes that started writing and have not committed: [{"prefix", "start"}].
+    #: PATCHes that started writing and have not committed: [{"prefix", "start", "holder",
+    #: "since"}] (`media.holder`).
     attempts = ListField(DictField())
     ingest_claimed_at = DateTimeField()
+    #: The process ingesting it and since when (`media.holder`): {"id", "since"}.
+    ingest_holder = DictField()
     photo_id = StringField()
     #: Outbox witness tokens (server.services.outbox): the update that completes the upload
     #: pushes the id of the entry that runs the photo's arrival hooks.
@@ -78,6 +81,8 @@ class Upload(Document):
     def staged_parts(self) -> list[dict]:
         """Every staged part this upload may have written: committed segments, and open
         attempts (sized to the most they could hold; deleting absent chunks is harmless)."""
-        parts = [dict(s) for s in self.segments]
-        parts += [{"prefix": a["prefix"], "size": self.length - a["start"]} for a in self.attempts]
-        return parts
+        return [dict(s) for s in self.segments] + self.attempt_parts()
+
+    def attempt_parts(self) -> list[dict]:
+        """The staged parts of open attempts, sized to the most they could hold."""
+        return [{"prefix": a["prefix"], "size": self.length - a["start"]} for a in self.attempts]

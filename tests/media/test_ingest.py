@@ -127,6 +127,48 @@ def test_an_mpf_index_cannot_vouch_for_other_data(client, world, hazards, db):
     _refused(client, world, db, smuggled, 422, "trailing-data")
 
 
+def _mpf_app2(first_size: int, second_offset: int, second_size: int) -> bytes:
+    """An MPF index (CIPA DC-007) of two images, big-endian, as an APP2 segment; offsets
+    count from its TIFF header, 8 bytes after the segment's marker."""
+    ifd = struct.pack(">H", 3)
+    ifd += struct.pack(">HHI4s", 0xB000, 7, 4, b"0100")  # MPFVersion
+    ifd += struct.pack(">HHII", 0xB001, 4, 1, 2)  # NumberOfImages
+    ifd += struct.pack(">HHII", 0xB002, 7, 32, 8 + 2 + 3 * 12 + 4)  # MPEntry, after the IFD
+    ifd += struct.pack(">I", 0)  # no next IFD
+    entries = struct.pack(">IIIHH", 0x20030000, first_size, 0, 0, 0)
+    entries += struct.pack(">IIIHH", 0x00000000, second_size, second_offset, 0, 0)
+    body = b"MPF\x00" + b"MM\x00\x2a" + struct.pack(">I", 8) + ifd + entries
+    return b"\xff\xe2" + struct.pack(">H", 2 + len(body)) + body
+
+
+def test_an_mpf_image_declared_larger_than_it_is_cannot_hide_a_zip(client, world, hazards, db):
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("payload.html", "<script>alert(1)</script>")
+    payload = archive.getvalue()
+    primary, second = h.jpeg(), h.jpeg(h.marked_image((320, 240)))
+    app2_size = len(_mpf_app2(0, 0, 0))
+    first_size = len(primary) + app2_size
+    base = 2 + 8  # the APP2 goes right after SOI; its TIFF header starts 8 bytes in
+    # The second image's entry claims the ZIP after it too, and more than the file holds.
+    app2 = _mpf_app2(first_size, first_size - base, len(second) + len(payload) + 4096)
+    hostile = primary[:2] + app2 + primary[2:] + second + payload
+    assert zipfile.ZipFile(io.BytesIO(hostile)).read("payload.html")  # a working polyglot
+    assert Image.open(io.BytesIO(hostile)).mpinfo[0xB001] == 2  # and a valid MPF index
+    body = _refused(client, world, db, hostile, 422, "trailing-data")
+    assert body["reasons"] == [
+        {
+            "rule": "no_trailing_data",
+            "image_end": first_size + len(second),
+            "file_size": len(hostile),
+        }
+    ]
+    # The same index with the second image's true size is a genuine multi-picture file.
+    app2 = _mpf_app2(first_size, first_size - base, len(second))
+    genuine = primary[:2] + app2 + primary[2:] + second
+    assert h.upload(client, world["headers"]["inspector"], genuine).status_code == 204
+
+
 def test_whole_file_hash_mismatch_is_refused(client, world, hazards, db):
     data = h.jpeg()
     meta = h.metadata(sha256=h.sha256(b"other"), link_kind="hazard", link_id="h-1")

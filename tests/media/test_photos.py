@@ -155,3 +155,13 @@ def test_links_into_another_tenants_file_are_not_shown(client, world, hazards, a
     assert [x["id"] for x in seen_by_a] == ["h-1"]
     assert [x["id"] for x in seen_by_b] == ["r-7"]
     assert [x["id"] for x in seen_by_admin] == ["h-1", "r-7"]
+
+
+def test_an_unknown_range_unit_is_ignored(client, world, photo):
+    # RFC 9110 §14.2: a server ignores a Range header field with a unit it does not know.
+    headers = world["headers"]["inspector"]
+    url = f"/api/v1/photos/{photo['sha']}/original"
+    response = client.get(url, headers={**headers, "Range": "items=0-5"})
+    assert response.status_code == 200
+    assert "Content-Range" not in response.headers
+    assert response.data == photo["data"]

@@ -14,7 +14,7 @@ from PIL import Image
 from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 
-from media import tus
+from media import holder, tus
 from media.blobstore import CHUNK_SIZE
 from media.errors import OffsetMismatch
 from media.ingest import resume_stalled_ingests
@@ -51,7 +51,9 @@ def test_options_advertises_the_server_without_authentication(client, settings):
     assert response.status_code == 204
     assert response.headers["Tus-Version"] == "1.0.0"
     assert response.headers["Tus-Resumable"] == "1.0.0"
-    assert response.headers["Tus-Extension"] == "creation,checksum,termination,expiration"
+    assert response.headers["Tus-Extension"] == (
+        "creation,creation-with-upload,checksum,termination,expiration"
+    )
     assert response.headers["Tus-Max-Size"] == str(settings.max_upload_bytes)
     assert response.headers["Tus-Checksum-Algorithm"] == "sha256,sha1"
 
@@ -367,7 +369,7 @@ def test_maintenance_job_runs_on_a_real_worker(world, hazards, redis, settings, 
     SimpleWorker([queue], connection=redis, serializer=JSONSerializer).work(burst=True)
     job.refresh()
     assert job.is_finished, job.latest_result()
-    assert job.return_value() == {"expired": 1, "resumed": 0}
+    assert job.return_value() == {"discarded": 0, "expired": 1, "resumed": 0}
     assert Upload.objects(id=upload.id).count() == 0
 
 
@@ -411,8 +413,8 @@ def test_the_maintenance_job_runs_on_the_worker_settings_not_the_environment(
     monkeypatch.delenv("SECRET_KEY", raising=False)  # Settings.from_env would refuse to start
     job_context.configure(dataclasses.replace(settings, thumbnail_px=96))
     data = h.jpeg()  # 640 x 480
-    upload = _died_while_ingesting(world["users"]["inspector"].actor(), data, settings, store)
-    Upload.objects(id=upload.id).update_one(set__ingest_claimed_at=utcnow() - timedelta(minutes=10))
+    _died_while_ingesting(world["users"]["inspector"].actor(), data, settings, store)
+    holder.current(Upload._get_db()).beat()  # this process beats on, without naming it
     register_link_kind("hazard", lambda actor, link_id: True)
     try:
         queue = Queue("media-test", connection=redis, serializer=JSONSerializer)
@@ -422,29 +424,65 @@ def test_the_maintenance_job_runs_on_the_worker_settings_not_the_environment(
         unregister_link_kind("hazard")
     job.refresh()
     assert job.is_finished, job.latest_result()
-    assert job.return_value() == {"expired": 0, "resumed": 1}
+    assert job.return_value() == {"discarded": 0, "expired": 0, "resumed": 1}
     photo = Photo.objects.get(id=h.sha256(data))
     thumbnail = Image.open(io.BytesIO(b"".join(store.read(photo.thumbnail))))
     assert thumbnail.size == (96, 72)
 
 
-def test_an_ingest_whose_process_died_is_resumed(world, settings, store):
+def test_an_ingest_whose_request_died_is_resumed_at_once(world, settings, store, db):
     data = h.jpeg()
     upload = _died_while_ingesting(world["users"]["inspector"].actor(), data, settings, store)
     assert upload.state == INGESTING and not Photo.objects(id=h.sha256(data)).count()
+    me = holder.current(db)
+    assert upload.ingest_holder["id"] == me.id
+    me.beat()  # the request is over: this living process's next beat no longer names it
     # A process without the hazard owner's wiring leaves it alone (never refuses it).
-    later = utcnow() + timedelta(minutes=6)
-    assert resume_stalled_ingests(later, settings=settings, store=store) == 0
+    assert resume_stalled_ingests(utcnow(), settings=settings, store=store) == 0
     assert upload.reload().state == INGESTING
     register_link_kind("hazard", lambda actor, link_id: True)
     try:
-        assert resume_stalled_ingests(utcnow(), settings=settings, store=store) == 0  # too soon
-        later = utcnow() + timedelta(minutes=6)
-        assert resume_stalled_ingests(later, settings=settings, store=store) == 1
+        # While a request still names it (here: this process), it is left alone...
+        with me.hold(upload.id):
+            me.beat()
+            assert resume_stalled_ingests(utcnow(), settings=settings, store=store) == 0
+        # ...and once it does not, taken over at once: no lease of minutes to wait out.
+        me.beat()
+        assert resume_stalled_ingests(utcnow(), settings=settings, store=store) == 1
     finally:
         unregister_link_kind("hazard")
     assert upload.reload().state == COMPLETE
     assert b"".join(store.read(h.sha256(data))) == data
+
+
+def test_an_ingest_of_a_process_that_is_gone_is_resumed_at_once(world, settings, store, db):
+    data = h.jpeg()
+    upload = _died_while_ingesting(world["users"]["inspector"].actor(), data, settings, store)
+    now = utcnow()
+    # A process that never beat again (killed): its work is gone after GONE_AFTER...
+    gone = {"id": "phone-api-7:4242:dead", "since": now - timedelta(seconds=20)}
+    Upload.objects(id=upload.id).update_one(set__ingest_holder=gone)
+    register_link_kind("hazard", lambda actor, link_id: True)
+    try:
+        assert resume_stalled_ingests(now, settings=settings, store=store) == 0
+        later = now + holder.GONE_AFTER
+        assert resume_stalled_ingests(later, settings=settings, store=store) == 1
+    finally:
+        unregister_link_kind("hazard")
+    assert upload.reload().state == COMPLETE
+
+
+def test_an_ingest_that_names_no_holder_waits_for_the_lease(world, settings, store):
+    data = h.jpeg()
+    upload = _died_while_ingesting(world["users"]["inspector"].actor(), data, settings, store)
+    Upload.objects(id=upload.id).update_one(unset__ingest_holder=True)  # recorded before
+    register_link_kind("hazard", lambda actor, link_id: True)
+    try:
+        assert resume_stalled_ingests(utcnow(), settings=settings, store=store) == 0
+        later = utcnow() + timedelta(minutes=6)
+        assert resume_stalled_ingests(later, settings=settings, store=store) == 1
+    finally:
+        unregister_link_kind("hazard")
 
 
 def test_a_failure_before_the_last_commit_acknowledges_nothing(world, settings, store, db):
@@ -477,3 +515,130 @@ def test_a_failure_before_the_last_commit_acknowledges_nothing(world, settings, 
     finally:
         unregister_link_kind("hazard")
     assert upload.reload().state == COMPLETE
+
+
+def test_a_patch_on_a_finished_upload_says_it_is_finished(client, world, hazards):
+    headers = world["headers"]["inspector"]
+    data = h.jpeg()
+    url = h.create(client, headers, data).headers["Location"]
+    assert h.patch(client, headers, url, 0, data).status_code == 204
+    body = _problem(h.patch(client, headers, url, len(data), b"more"), 409, "offset-mismatch")
+    assert body["detail"] == (
+        f"the upload is complete: all {len(data)} bytes arrived and are photo "
+        f"{h.sha256(data)}; there is nothing more to send"
+    )
+    assert body["offset"] == len(data)
+
+
+def test_x_http_method_override_patch_is_a_patch(client, world, hazards):
+    # tus 1.0: a server MUST take X-HTTP-Method-Override as the method (tus-js-client's
+    # overridePatchMethod, for networks whose proxies drop PATCH).
+    headers = world["headers"]["inspector"]
+    data = h.jpeg()
+    url = h.create(client, headers, data).headers["Location"]
+    response = client.post(
+        url,
+        data=data,
+        headers={
+            **headers,
+            **h.TUS,
+            "X-HTTP-Method-Override": "PATCH",
+            "Upload-Offset": "0",
+            "Content-Type": "application/offset+octet-stream",
+        },
+    )
+    assert response.status_code == 204, response.get_data(as_text=True)
+    assert response.headers["Photo-Id"] == h.sha256(data)
+    gone = client.post(url, headers={**headers, **h.TUS, "X-HTTP-Method-Override": "DELETE"})
+    assert gone.status_code == 204
+
+
+def test_creation_with_upload_stores_the_first_bytes(client, world, hazards, db):
+    headers = world["headers"]["inspector"]
+    data = h.noisy_jpeg((1200, 900), seed=3)
+    first = data[:5000]
+    created = client.post(
+        "/api/v1/uploads",
+        data=first,
+        headers={
+            **headers,
+            **h.TUS,
+            "Upload-Length": str(len(data)),
+            "Upload-Metadata": h.photo_metadata(data),
+            "Content-Type": "application/offset+octet-stream",
+            "Upload-Checksum": h.b64digest(first),
+        },
+    )
+    assert created.status_code == 201, created.get_data(as_text=True)
+    assert created.headers["Upload-Offset"] == str(len(first))
+    url = created.headers["Location"]
+    done = h.patch(client, headers, url, len(first), data[len(first) :])
+    assert done.status_code == 204 and done.headers["Photo-Id"] == h.sha256(data)
+
+
+def test_creation_with_the_whole_photo_makes_it_at_once(client, world, hazards):
+    headers = world["headers"]["inspector"]
+    data = h.jpeg()
+    created = client.post(
+        "/api/v1/uploads",
+        data=data,
+        headers={
+            **headers,
+            **h.TUS,
+            "Upload-Length": str(len(data)),
+            "Upload-Metadata": h.photo_metadata(data),
+            "Content-Type": "application/offset+octet-stream",
+        },
+    )
+    assert created.status_code == 201, created.get_data(as_text=True)
+    assert created.headers["Upload-Offset"] == str(len(data))
+    assert created.headers["Photo-Id"] == h.sha256(data)
+
+
+def _interrupted_patch(db, store, upload_id: str, start: int, body: bytes) -> str:
+    """A PATCH that recorded its attempt and staged its chunks as media.tus does, then lost
+    MongoDB before it could commit or clean up (its request failed; the process lives)."""
+    me = holder.current(db)
+    prefix = f"{upload_id}.interrupted"
+    with me.hold(prefix) as since:
+        attempt = {"prefix": prefix, "start": start, "holder": me.id, "since": since}
+        db["media_uploads"].update_one({"_id": upload_id}, {"$push": {"attempts": attempt}})
+        for n in range(0, len(body), CHUNK_SIZE):
+            store.stage(prefix, n // CHUNK_SIZE, body[n : n + CHUNK_SIZE], owner=upload_id)
+    return prefix
+
+
+def test_chunks_of_an_interrupted_patch_are_removed_by_maintenance(
+    client, world, hazards, db, store, job_settings
+):
+    headers = world["headers"]["inspector"]
+    data = h.noisy_jpeg((1600, 1200), seed=8)
+    half = len(data) // 2
+    url = h.create(client, headers, data).headers["Location"]
+    upload_id = url.rsplit("/", 1)[1]
+    assert h.patch(client, headers, url, 0, data[:half]).status_code == 204
+    dead = _interrupted_patch(db, store, upload_id, half, data[half:])
+    # The phone resumes from the server's offset and finishes; the photo is stored.
+    assert h.patch(client, headers, url, half, data[half:]).status_code == 204
+    # Meanwhile another upload has a PATCH in progress in this process: never touched.
+    other = h.jpeg()
+    other_url = h.create(client, headers, other).headers["Location"]
+    other_id = other_url.rsplit("/", 1)[1]
+    me = holder.current(db)
+    with me.hold(f"{other_id}.live") as since:
+        live = {"prefix": f"{other_id}.live", "start": 0, "holder": me.id, "since": since}
+        db["media_uploads"].update_one({"_id": other_id}, {"$push": {"attempts": live}})
+        store.stage(live["prefix"], 0, other[:1000], owner=other_id)
+        me.beat()  # names the live attempt, not the interrupted one
+        assert db["media_chunks"].count_documents({"_id": f"{dead}:0"}) == 1
+        assert maintain_uploads()["discarded"] == 1
+        assert db["media_chunks"].count_documents({"_id": {"$regex": f"^{dead}:"}}) == 0
+        assert db["media_chunks"].count_documents({"_id": f"{other_id}.live:0"}) == 1
+        assert [a["prefix"] for a in Upload.objects.get(id=other_id).attempts] == [live["prefix"]]
+    assert Upload.objects.get(id=upload_id).attempts == []
+    photo = Photo.objects.get(id=h.sha256(data))
+    assert store.read_all(photo.id) == data
+    # What is left is exactly the photo's own chunks, its copies' and the live attempt's.
+    parts = db["media_blobs"].find_one({"_id": photo.id})["parts"]
+    owned = sum(-(-p["size"] // CHUNK_SIZE) for p in parts) + 2 + 1
+    assert db["media_chunks"].count_documents({}) == owned

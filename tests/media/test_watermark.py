@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from PIL import Image
 
 from media import watermark
@@ -79,3 +80,38 @@ def test_stamp_darkens_the_bottom_left_band_only(settings):
     assert image.getpixel((1590, 10)) == (200, 200, 200)
     assert image.getpixel((3, 1196))[0] < 100  # the darkened band
     assert image.getpixel((1590, 1196)) == (200, 200, 200)
+
+
+@pytest.mark.parametrize("size", [(320, 240), (240, 320), (200, 150), (160, 120)])
+def test_the_stamp_fits_small_images(settings, size):
+    # The longest stamp there is: every fact present plus the clock warning.
+    text = watermark.lines(
+        facts(
+            gps=Gps(-33.86881, -151.20931, 1234.0),
+            enterprise="上海某某精密机械制造有限公司第二分公司",
+            skew_seconds=-90_000,
+            skew_flag=True,
+            clock_skewed=True,
+        )
+    )
+    image = Image.new("RGB", size, (200, 200, 200))
+    drawn = watermark.stamp(
+        image, text, font_path=settings.watermark_font, font_index=settings.watermark_font_index
+    )
+    for box in drawn.boxes:
+        left, top, right, bottom = box
+        assert 0 <= left and 0 <= top and right <= size[0] and bottom <= size[1], (box, size)
+    # Nothing dropped: the printed pieces are the lines, wrapped at most.
+    assert "".join(drawn.lines).replace(" ", "") == "".join(text).replace(" ", "")
+    assert drawn.size >= 7
+
+
+def test_large_images_keep_one_line_per_fact(settings):
+    text = watermark.lines(facts())
+    drawn = watermark.stamp(
+        Image.new("RGB", (1600, 1200)),
+        text,
+        font_path=settings.watermark_font,
+        font_index=settings.watermark_font_index,
+    )
+    assert drawn.lines == text and drawn.size == 25
