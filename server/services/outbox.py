@@ -6,12 +6,16 @@ There are no transactions, so a change and its entries cannot be written in one 
    change will leave on its document: a token pushed into a list field by the same atomic
    update that makes the change (the push engine's `mutation_ids`, an upload's `outbox`);
 2. the caller makes its change, leaving the token;
-3. `confirm(ids)` turns the entries `ready` and hands them to the dispatcher, or `discard(ids)`
+3. `confirm(ids)` hands the entries to the dispatcher, or `discard(ids)` marks them discarded
    when the change did not happen after all.
-A crash between 1 and 3 leaves pending entries: `settle_pending` (run by the sweep) confirms
-those whose witness is on its document and discards the rest once `GRACE` has passed — longer
-than any request, so a change still in flight is never judged. A job required by a change that
-needs no mark (or that is already durable) is `record`ed: born ready.
+Confirming writes nothing: the witness on the document *is* the confirmation, so a worker
+`claim`s a pending entry whose witness it finds as it would a ready one (one read), and the
+request that made the change pays only for the dispatch. A crash between 1 and 3 leaves
+pending entries that no worker was told of: `settle_pending` (run by the sweep) makes those
+whose witness is on its document `ready` and dispatches them, and discards the rest once
+`GRACE` has passed — longer than any request, so a change still in flight is never judged. A
+job required by a change that needs no mark (or that is already durable) is `record`ed: born
+ready.
 
 Dispatch can fail (Redis down): the entry stays ready and the sweep dispatches it again. A
 worker `claim`s an entry (compare-and-set on `(_id, rev)`), runs the job, and `finish`es or
@@ -183,20 +187,20 @@ def stage_each(pairs: Iterable[tuple[Job, Iterable[Witness]]], *, now: datetime)
     return _insert([(job, [w.as_doc() for w in ws]) for job, ws in pairs], PENDING, now=now)
 
 
-def confirm(ids: list[str], *, now: datetime, args: dict[str, dict] | None = None) -> list[str]:
-    """The change happened: make the pending entries ready (optionally with final `args` per
-    entry) and dispatch them. Entries no longer pending (settled by the sweep) are left alone;
-    returns those this call confirmed."""
-    args = args or {}
-    moved = _move_pending(
-        ids, lambda entry_id: {"state": READY, "ready_at": now, **_args_of(args, entry_id)}
-    )
+def confirm(ids: list[str], *, now: datetime) -> list[str]:
+    """The change happened: dispatch its entries (they stay `pending`; their witness lets a
+    worker claim them, see the module docstring). Returns the ids."""
+    ids = list(ids)
+    registry.dispatch(ids)
+    return ids
+
+
+def make_ready(ids: list[str], *, now: datetime) -> list[str]:
+    """Turn witnessed pending entries `ready` and dispatch them (the sweep, after a crash or
+    a failed dispatch); entries no longer pending are left alone. Returns those moved."""
+    moved = _move_pending(ids, lambda _entry_id: {"state": READY, "ready_at": now})
     registry.dispatch(moved)
     return moved
-
-
-def _args_of(args: dict, entry_id: str) -> dict:
-    return {"args": args[entry_id]} if entry_id in args else {}
 
 
 def discard(ids: list[str], *, now: datetime) -> list[str]:
@@ -292,22 +296,26 @@ def witnessed(entry: dict) -> bool:
 
 
 def settle_pending(*, now: datetime) -> dict:
-    """Confirm or discard pending entries older than GRACE (after a crash mid-request)."""
+    """Make ready (and dispatch) pending entries whose witness is on its document, whatever
+    their age: their change happened, and a worker may not have been told (a crash, Redis
+    down). Discard those without one once GRACE has passed: their change never happened."""
     collection = OutboxEntry._get_collection()
     confirmed, discarded = [], []
     for entry in collection.find({"state": PENDING}).batch_size(SCAN_BATCH):
-        if entry["created_at"] > now - GRACE:
-            continue
-        (confirmed if witnessed(entry) else discarded).append(entry["_id"])
+        if witnessed(entry):
+            confirmed.append(entry["_id"])
+        elif entry["created_at"] <= now - GRACE:
+            discarded.append(entry["_id"])
     return {
-        "confirmed": len(confirm(confirmed, now=now)),
+        "confirmed": len(make_ready(confirmed, now=now)),
         "discarded": len(discard(discarded, now=now)),
     }
 
 
 def claim(entry_id: str, *, now: datetime) -> tuple[dict, RegisteredJob] | None:
-    """Take an entry to run it: ready, or running under an expired lease (its runner died).
-    None when it is done, failed, discarded, pending, or held by a live runner."""
+    """Take an entry to run it: ready, pending with its witness on its document (confirmed),
+    or running under an expired lease (its runner died). None when it is done, failed,
+    discarded, pending without a witness yet, or held by a live runner."""
     collection = OutboxEntry._get_collection()
     while True:
         entry = collection.find_one({"_id": entry_id})
@@ -315,7 +323,8 @@ def claim(entry_id: str, *, now: datetime) -> tuple[dict, RegisteredJob] | None:
             return None
         state = entry["state"]
         expired = state == RUNNING and entry.get("lease_until") and entry["lease_until"] < now
-        if state != READY and not expired:
+        confirmed = state == PENDING and witnessed(entry)
+        if state != READY and not expired and not confirmed:
             return None
         job = registry.job(entry["job"])
         if job is None:
@@ -482,6 +491,7 @@ __all__ = [
     "discard",
     "fail",
     "finish",
+    "make_ready",
     "listed",
     "prune",
     "record",

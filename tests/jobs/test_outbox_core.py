@@ -41,10 +41,11 @@ def test_a_witnessed_change_runs_its_job_once_and_an_unwitnessed_one_never(db, d
         now=now,
     )
     db["things"].update_one({"_id": "a"}, {"$push": {"outbox": "tok-a"}})
-    # The writer died before confirming: the sweep settles both after the grace period.
-    assert outbox.settle_pending(now=now) == {"confirmed": 0, "discarded": 0}
+    # The writer died before confirming. The sweep confirms the witnessed entry at once (its
+    # change happened) and discards the other only after the grace period (it may be in flight).
+    assert outbox.settle_pending(now=now) == {"confirmed": 1, "discarded": 0}
     later = now + outbox.GRACE + timedelta(seconds=1)
-    assert outbox.settle_pending(now=later) == {"confirmed": 1, "discarded": 1}
+    assert outbox.settle_pending(now=later) == {"confirmed": 0, "discarded": 1}
     dispatched()
     entries = {e["_id"]: e for e in db["outbox"].find()}
     assert entries[happened]["state"] == DONE
@@ -70,3 +71,24 @@ def test_a_failing_job_is_retried_then_failed_for_good(db, redis, settings):
     assert "receiver down" in entry["last_error"]
     assert outbox.retry(entry_id, now=utcnow())
     assert db["outbox"].find_one({"_id": entry_id})["state"] == READY
+
+
+def test_confirming_writes_nothing_and_a_worker_takes_a_witnessed_pending_entry(db, dispatched):
+    now = utcnow()
+    db["things"].insert_one({"_id": "c"})
+    [entry_id] = outbox.stage(
+        [outbox.Job("test.record", {"note": "c"})],
+        witnesses=[outbox.Witness("things", "c", "outbox", "tok-c")],
+        now=now,
+    )
+    outbox.confirm([entry_id], now=now)  # dispatched before its change: nothing to take yet
+    dispatched()
+    assert db["outbox"].find_one({"_id": entry_id})["state"] == "pending"
+    assert db[RUNS].count_documents({}) == 0
+    db["things"].update_one({"_id": "c"}, {"$push": {"outbox": "tok-c"}})
+    rev = db["outbox"].find_one({"_id": entry_id})["rev"]
+    outbox.confirm([entry_id], now=now)
+    assert db["outbox"].find_one({"_id": entry_id})["rev"] == rev  # no write to confirm
+    dispatched()
+    assert db["outbox"].find_one({"_id": entry_id})["state"] == DONE
+    assert [r["note"] for r in db[RUNS].find()] == ["c"]
