@@ -142,7 +142,7 @@ def prepare(
     received: Received,
 ) -> Prepared:
     """Steps 1-3 of the module docstring over the received `parts`: reads, never writes."""
-    target = check_link_target(actor, upload.link_kind, upload.link_id)
+    target = check_link_target(actor, upload.link_kind, upload.link_id, upload.sha256)
     reader = store.open_parts(parts, cache_bytes=READ_CACHE_BYTES, warm=received.chunks)
     actual = received.sha256
     if actual is None:

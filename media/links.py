@@ -53,6 +53,9 @@ class LinkTarget:
     #: When the work it records began (an inspection's start): a photo taken well before it
     #: is not evidence of it (an old photo reused), and is flagged.
     started_at: datetime | None = None
+    #: The only photos (SHA-256) the object still takes, when it is closed to new evidence (a
+    #: submitted inspection takes the photos its answers named, no others); None: any.
+    accepts: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -143,15 +146,23 @@ def validate_link(kind: str, link_id: str, item_code: str | None) -> list[dict]:
     ]
 
 
-def check_link_target(actor: Actor, kind: str, link_id: str) -> LinkTarget:
+def check_link_target(
+    actor: Actor, kind: str, link_id: str, sha256: str | None = None
+) -> LinkTarget:
     """The object photos are to be linked to, if the actor may see it; else NotFound (never
-    say whether it exists). Unregistered kinds are UnknownLinkKind (422)."""
+    say whether it exists). Unregistered kinds are UnknownLinkKind (422); a photo the object
+    no longer takes (`LinkTarget.accepts`) is a RuleViolation (422)."""
     problems = validate_link(kind, link_id, None)
     if problems:
         raise RuleViolation("the link target is invalid", errors=problems)
     target = registry.resolve(actor, kind, link_id)
     if target is None:
         raise NotFound(f"{kind} {link_id} not found")
+    if sha256 is not None and target.accepts is not None and sha256 not in target.accepts:
+        raise RuleViolation(
+            f"this {kind} is closed to new evidence: it takes only the photos it names",
+            reasons=[{"rule": "evidence_named_before_closing", "kind": kind, "id": link_id}],
+        )
     return target
 
 

@@ -204,7 +204,7 @@ def create_upload(
             unit="bytes",
         )
     request = parse_upload_request(metadata_header)
-    check_link_target(actor, request.link_kind, request.link_id)
+    check_link_target(actor, request.link_kind, request.link_id, request.sha256)
     upload = Upload(
         id=secrets.token_hex(16),
         uploader_id=actor.user_id,

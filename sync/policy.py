@@ -12,6 +12,10 @@
   inspection is immutable evidence, so a late push against it is a conflict
   (`SUBMITTED_IMMUTABLE`) however late it arrives, and corrections are new inspections whose
   `corrects` names the original (server.services.inspections).
+- **Evidence closes with the submission.** Photos reach the server apart from the answers that
+  name them (manifest first); a submitted inspection still takes every photo its answers
+  name, whenever it arrives, and refuses any other (422, `evidence_named_before_closing`):
+  new evidence goes with a correction (server.services.inspections.photo_link_target).
 - **Deleted stays deleted.** A change to a deleted document is a conflict (`DELETED`); the
   phone receives the tombstone through the pull.
 - **Replays are not conflicts.** A mutation id seen before returns its first receipt

@@ -173,13 +173,19 @@ def _invalid(errors: list[dict]) -> RuleViolation:
 
 
 def photo_link_target(actor: Actor, inspection_id: str) -> LinkTarget | None:
-    """Photo evidence may be linked to, and seen through, an inspection the actor may see."""
-    fields = {f: 1 for f in (*Inspection.audience.fields, "enterprise_id", "started_at_device")}
-    raw = Inspection._get_collection().find_one({"_id": inspection_id}, fields)
+    """Photo evidence may be linked to, and seen through, an inspection the actor may see. A
+    submitted inspection is immutable evidence (sync.policy): it still takes the photos its
+    answers named (phones submit offline and upload later), and no other."""
+    wanted = (*Inspection.audience.fields, "enterprise_id", "started_at_device", "status")
+    raw = Inspection._get_collection().find_one(
+        {"_id": inspection_id}, {**{f: 1 for f in wanted}, "photos": 1}
+    )
     if not Inspection.audience.allows(actor, raw):
         return None
     return LinkTarget(
-        enterprise_id=raw.get("enterprise_id"), started_at=raw.get("started_at_device")
+        enterprise_id=raw.get("enterprise_id"),
+        started_at=raw.get("started_at_device"),
+        accepts=frozenset(raw.get("photos") or ()) if is_evidence(raw) else None,
     )
 
 

@@ -12,6 +12,7 @@ from media.links import LinkRef
 from server.clock import utcnow
 from server.models.inspection import Inspection
 from server.services.inspections import on_photo_arrived, photo_link_target
+from tests.media import helpers as media
 from tests.sync.helpers import FAIL, failing_yes_no_item, make_world, passing_answers, phone_for
 
 
@@ -151,3 +152,30 @@ def test_phone_sends_wanted_photos_over_a_flaky_link_and_the_inspection_complete
     assert BlobStore(db).missing(hashes) == []
     assert db["photos"].count_documents({}) == 3
     assert link.stats["lose_response"] > 0
+
+
+def test_a_submitted_inspection_takes_the_photos_it_names_and_no_other(setup, client, jobs):
+    cs, enterprise, _inspector, phone, _blobs = setup
+    named, other = media.jpeg(), media.jpeg(media.marked_image((320, 240)))
+    inspection_id = phone.create_inspection(
+        enterprise_id=str(enterprise.id),
+        checklist_code="CS",
+        checklist_version=1,
+        answers=_with_photos(cs, media.sha256(named)),
+    )
+    phone.submit(inspection_id)  # offline: submitted before its photo went up
+    assert [r["status"] for r in phone.push()] == ["applied", "applied"]
+    headers = {"Authorization": f"Bearer {phone.token}"}
+
+    def meta(data):
+        return media.photo_metadata(data, link_id=inspection_id, kind="inspection")
+
+    late = media.create(client, headers, other, meta(other))
+    assert late.status_code == 422
+    body = late.get_json()
+    assert body["reasons"] == [
+        {"rule": "evidence_named_before_closing", "kind": "inspection", "id": inspection_id}
+    ]
+    assert media.upload(client, headers, named, meta=meta(named)).status_code == 204
+    jobs()
+    assert Inspection.objects.get(id=inspection_id).photos_complete is True
