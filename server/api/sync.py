@@ -3,6 +3,7 @@ supervisor should chase. The rules live in `sync/`; this module only translates 
 
 from __future__ import annotations
 
+from flask import current_app
 from flask.views import MethodView
 from mongoengine.connection import get_db
 
@@ -45,13 +46,18 @@ class Pull(MethodView):
             skew_limit_s=_skew_limit(),
             cursor=feed.decode_cursor(page.cursor),
         )
-        return {
-            "changes": page.changes,
-            "cursor": page.cursor,
-            "has_more": page.has_more,
-            "high_water": page.high_water,
-            "server_time": now,
-        }
+        # Sent as it is: the changes are the stored documents already shaped for the phone
+        # (sync.collections), which the schema above documents; dumping 500 of them through
+        # marshmallow only copied them, for a sixth of a first pull's time.
+        return current_app.json.response(
+            {
+                "changes": page.changes,
+                "cursor": page.cursor,
+                "has_more": page.has_more,
+                "high_water": page.high_water,
+                "server_time": now,
+            }
+        )
 
 
 @blp.route("/push")
