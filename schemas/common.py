@@ -67,3 +67,26 @@ class GeoPoint(ma.fields.Nested):
     def _deserialize(self, value, attr, data, **kwargs):
         loaded = super()._deserialize(value, attr, data, **kwargs)
         return [loaded["longitude"], loaded["latitude"]]
+
+
+class OneOfNested(ma.fields.Raw):
+    """A value that is one of several schemas, told apart by `discriminator` (documented as a
+    `oneOf` by server.api.openapi). Values pass through as they are: the schemas describe
+    them for clients, they do not reshape them."""
+
+    def __init__(self, choices: dict[str, type[ma.Schema]], *, discriminator=None, **kwargs):
+        super().__init__(**kwargs)
+        self.choices = choices
+        self.discriminator = discriminator
+
+
+class AsIs(ma.fields.Nested):
+    """A nested schema documented for clients, its values passed as they are both ways: the
+    view checks each one itself (one push mutation at a time, so a bad one gets its own
+    receipt), or the value was built whole elsewhere (a problem document, a phone's copy)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return value
+
+    def _serialize(self, nested_obj, attr, obj, **kwargs):
+        return nested_obj

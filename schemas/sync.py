@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from schemas.common import RequestSchema, Timestamp
+from schemas.common import AsIs, ObjectIdString, OneOfNested, RequestSchema, Timestamp
+from schemas.problem import ProblemSchema
 from server.models.device import DEVICE_ID_PATTERN
+from server.models.synced import UUID_PATTERN
 from sync.feed import DEFAULT_LIMIT, MAX_LIMIT
+from sync.handler import OPS
+from sync.handlers.inspection import InspectionDataSchema
 
 
 class DeviceReportSchema(RequestSchema):
@@ -33,29 +37,144 @@ class PullQuerySchema(DeviceReportSchema):
     )
 
 
-class ChangeSchema(ma.Schema):
-    collection = ma.fields.String(metadata={"example": "inspections"})
+class PointSchema(ma.Schema):
+    """GeoJSON point: `coordinates` is [longitude, latitude]."""
+
+    type = ma.fields.String(metadata={"enum": ["Point"]})
+    coordinates = ma.fields.List(ma.fields.Float())
+
+
+class EnterpriseCopySchema(ma.Schema):
+    """An enterprise as the feed delivers it."""
+
+    id = ObjectIdString()
+    name = ma.fields.String()
+    credit_code = ma.fields.String()
+    industry = ma.fields.String()
+    address = ma.fields.String()
+    location = ma.fields.Nested(PointSchema, allow_none=True)
+    jurisdiction_id = ObjectIdString()
+    version = ma.fields.Integer()
+    created_at = Timestamp()
+    updated_at = Timestamp()
+
+
+class ChecklistVersionCopySchema(ma.Schema):
+    """A published checklist version as the feed delivers it; the content is at `url`."""
+
     id = ma.fields.String()
-    op = ma.fields.String(metadata={"enum": ["upsert", "delete"]})
-    seq = ma.fields.Integer()
-    data = ma.fields.Dict(metadata={"description": "the current state (upserts only)"})
+    code = ma.fields.String()
+    version = ma.fields.Integer()
+    content_hash = ma.fields.String()
+    item_count = ma.fields.Integer()
+    published_at = Timestamp()
+    published_by = ObjectIdString(allow_none=True)
+    url = ma.fields.String()
+
+
+class AnswerCopySchema(ma.Schema):
+    value = ma.fields.Raw(metadata={"description": "yes/no/na, a number, a choice code or text"})
+    note = ma.fields.String(allow_none=True)
+    photos = ma.fields.List(ma.fields.String(), metadata={"description": "SHA-256 of photos"})
+    outcome = ma.fields.String(metadata={"enum": ["pass", "fail", "na", "recorded"]})
+
+
+class InspectionLocationCopySchema(ma.Schema):
+    longitude = ma.fields.Float()
+    latitude = ma.fields.Float()
+    accuracy_m = ma.fields.Float(allow_none=True)
+
+
+class InspectionCopySchema(ma.Schema):
+    """An inspection as the feed (and a conflict's server copy) delivers it; enterprise users
+    are not sent where the inspector stood, nor the phone."""
+
+    id = ma.fields.String()
+    checklist_code = ma.fields.String()
+    checklist_version = ma.fields.Integer()
+    enterprise_id = ObjectIdString()
+    jurisdiction_id = ObjectIdString()
+    inspector_id = ObjectIdString()
+    device_id = ma.fields.String()
+    status = ma.fields.String(metadata={"enum": ["draft", "submitted"]})
+    unannounced = ma.fields.Boolean()
+    answers = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(AnswerCopySchema))
+    note = ma.fields.String(allow_none=True)
+    location = ma.fields.Nested(InspectionLocationCopySchema, allow_none=True)
+    started_at_device = Timestamp(allow_none=True)
+    started_at_device_offset_min = ma.fields.Integer(allow_none=True)
+    device_time = Timestamp(allow_none=True)
+    device_time_offset_min = ma.fields.Integer(allow_none=True)
+    received_at = Timestamp()
+    submitted_at = Timestamp(allow_none=True)
+    submitted_at_device = Timestamp(allow_none=True)
+    submitted_at_device_offset_min = ma.fields.Integer(allow_none=True)
+    clock_offset_s = ma.fields.Float(allow_none=True)
+    clock_skewed = ma.fields.Boolean(allow_none=True)
+    photos = ma.fields.List(ma.fields.String())
+    missing_photos = ma.fields.List(ma.fields.String())
+    photos_complete = ma.fields.Boolean()
+    corrects = ma.fields.String(allow_none=True)
+    deleted_at = Timestamp(allow_none=True)
+    version = ma.fields.Integer()
+    created_at = Timestamp()
+    updated_at = Timestamp()
+
+
+def _change_schema(name: str, copy: type[ma.Schema]) -> type[ma.Schema]:
+    return ma.Schema.from_dict(
+        {
+            "collection": ma.fields.String(required=True, metadata={"enum": [name]}),
+            "id": ma.fields.String(required=True),
+            "op": ma.fields.String(required=True, metadata={"enum": ["upsert", "delete"]}),
+            "seq": ma.fields.Integer(required=True),
+            "data": ma.fields.Nested(
+                copy, metadata={"description": "the current state (upserts only)"}
+            ),
+        },
+        name=f"{copy.__name__.removesuffix('CopySchema')}ChangeSchema",
+    )
+
+
+#: The document schema of each collection in the feed, by its name there.
+COPIES = {
+    "checklist_versions": ChecklistVersionCopySchema,
+    "enterprises": EnterpriseCopySchema,
+    "inspections": InspectionCopySchema,
+}
+CHANGES = {name: _change_schema(name, copy) for name, copy in COPIES.items()}
 
 
 class PullPageSchema(ma.Schema):
-    changes = ma.fields.List(ma.fields.Nested(ChangeSchema))
+    changes = ma.fields.List(OneOfNested(CHANGES, discriminator="collection"))
     cursor = ma.fields.String()
     has_more = ma.fields.Boolean()
     high_water = ma.fields.Integer()
     server_time = Timestamp()
 
 
+class MutationSchema(ma.Schema):
+    """One pushed mutation (sync.mutation checks it; `data` per operation by the collection's
+    handler: for inspections, `create` needs checklist_code, checklist_version, enterprise_id,
+    and later operations may not name them)."""
+
+    mutation_id = ma.fields.String(required=True, validate=ma.validate.Regexp(UUID_PATTERN))
+    collection = ma.fields.String(required=True, validate=ma.validate.OneOf(["inspections"]))
+    op = ma.fields.String(required=True, validate=ma.validate.OneOf(OPS))
+    id = ma.fields.String(required=True, validate=ma.validate.Regexp(UUID_PATTERN))
+    base_version = ma.fields.Integer(
+        validate=ma.validate.Range(min=1),
+        metadata={"description": "the version the phone changed; required but for a create"},
+    )
+    data = ma.fields.Nested(InspectionDataSchema("update"))
+
+
 class PushSchema(DeviceReportSchema):
     mutations = ma.fields.List(
-        ma.fields.Raw(),
+        AsIs(MutationSchema),
         required=True,
         metadata={
-            "description": "each {mutation_id, collection, op, id, base_version, data}; checked "
-            "one by one so that a bad record gets its own rejected receipt"
+            "description": "checked one by one so that a bad record gets its own rejected receipt"
         },
     )
 
@@ -71,7 +190,10 @@ class ReceiptSchema(ma.Schema):
     photos_complete = ma.fields.Boolean()
     reason = ma.fields.String()
     detail = ma.fields.String()
-    server_copy = ma.fields.Dict()
+    server_copy = AsIs(
+        InspectionCopySchema,
+        metadata={"description": "conflict only: the server's document, as the feed has it"},
+    )
     retryable = ma.fields.Boolean(
         metadata={
             "description": "rejected only: true when the same mutation (same id) may be sent "
@@ -79,7 +201,7 @@ class ReceiptSchema(ma.Schema):
             "will apply as sent"
         }
     )
-    problem = ma.fields.Dict()
+    problem = AsIs(ProblemSchema, metadata={"description": "rejected only"})
 
 
 class PushResultSchema(ma.Schema):

@@ -63,9 +63,11 @@ install_mongo_wire() {
   echo "$want" >"$dir/.installed"
 }
 
-# tus-js-client, as the phones' web view uses it, for tests/media/test_tus_js.py.
-install_tus_js() {
-  local dir="$ROOT/tests/media/js" want
+# An npm project's pinned packages (package-lock.json) into its git-ignored node_modules/:
+# tus-js-client, as the phones' web view uses it, for tests/media/test_tus_js.py; and
+# openapi-typescript, the client generator, for tests/api/test_client_types.py.
+install_npm() {
+  local dir="$ROOT/$1" what="$2" want
   want=$(stamp_of "$dir/package.json" "$dir/package-lock.json")
   [ "$(cat "$dir/node_modules/.installed" 2>/dev/null)" = "$want" ] && return 0
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
@@ -76,9 +78,9 @@ install_tus_js() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
       nodejs npm >/dev/null || die "apt-get install nodejs npm failed"
   fi
-  say "installing tus-js-client with npm (tests/media/js)"
+  say "installing $what with npm ($1)"
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
-    || die "npm ci failed in tests/media/js"
+    || die "npm ci failed in $1"
   echo "$want" >"$dir/node_modules/.installed"
 }
 
@@ -86,4 +88,5 @@ install_python
 install_redis
 install_cjk_font
 install_mongo_wire
-install_tus_js
+install_npm tests/media/js tus-js-client
+install_npm tests/api/js openapi-typescript

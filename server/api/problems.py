@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 
-import marshmallow as ma
 from flask import g, json, make_response, request
 from flask_smorest import Api
 from pymongo.errors import ConnectionFailure
@@ -18,6 +17,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
+from schemas.problem import ProblemSchema
+from server.api.openapi import CHECKSUM_MISMATCH, ProblemResponsesPlugin, oneof2properties
 from server.errors import DomainError, TooLarge, field_errors, problem_document
 
 log = logging.getLogger(__name__)
@@ -42,25 +43,6 @@ HTTP_SLUGS = {
     500: "internal-error",
     503: "service-unavailable",
 }
-
-
-class FieldProblemSchema(ma.Schema):
-    field = ma.fields.String(metadata={"description": "dotted path of the field"})
-    messages = ma.fields.List(ma.fields.String())
-    location = ma.fields.String(data_key="in", metadata={"description": "json, query, headers…"})
-
-
-class ProblemSchema(ma.Schema):
-    """RFC 9457 problem details (documentation only; bodies are built by `problem`)."""
-
-    type = ma.fields.String(metadata={"example": "/problems/not-found"})
-    title = ma.fields.String()
-    status = ma.fields.Integer()
-    detail = ma.fields.String()
-    instance = ma.fields.String()
-    request_id = ma.fields.String()
-    errors = ma.fields.List(ma.fields.Nested(FieldProblemSchema))
-    reasons = ma.fields.List(ma.fields.Dict())
 
 
 def problem(
@@ -112,6 +94,28 @@ class ProblemApi(Api):
     """flask-smorest Api whose every error answer is a problem document."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def __init__(self, app=None, **kwargs):
+        spec_kwargs = {"extra_plugins": [ProblemResponsesPlugin()], **kwargs.pop("spec_kwargs", {})}
+        super().__init__(app, spec_kwargs=spec_kwargs, **kwargs)
+
+    def _init_spec(self, **kwargs):
+        super()._init_spec(**kwargs)
+        self.ma_plugin.converter.add_attribute_function(oneof2properties)
+
+    def _register_responses(self):
+        """Every error response documented as a problem document, 460 (tus) included."""
+        super()._register_responses()
+        components = self.spec.components
+        for response in list(components.responses_lazy.values()):
+            content = response.get("content", {})
+            if "application/json" in content:
+                content[PROBLEM_MIMETYPE] = content.pop("application/json")
+        components.response(
+            "CHECKSUM_MISMATCH",
+            {**CHECKSUM_MISMATCH, "content": {PROBLEM_MIMETYPE: {"schema": "Problem"}}},
+            lazy=True,
+        )
 
     def _register_error_handlers(self):
         super()._register_error_handlers()

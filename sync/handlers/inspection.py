@@ -26,7 +26,7 @@ REQUIRED_TO_CREATE = ("checklist_code", "checklist_version", "enterprise_id")
 INSPECTING_ROLES = (Role.INSPECTOR, Role.SUPERVISOR)
 
 
-class LocationSchema(ma.Schema):
+class InspectionDataLocationSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
@@ -54,7 +54,7 @@ class InspectionDataSchema(ma.Schema):
     #: checklist knows each item's type, and a 30-item draft is checked once.
     answers = ma.fields.Raw(metadata={"type": "object"})
     note = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=2000))
-    location = ma.fields.Nested(LocationSchema, allow_none=True)
+    location = ma.fields.Nested(InspectionDataLocationSchema, allow_none=True)
     started_at_device = ma.fields.AwareDateTime()
     device_time = ma.fields.AwareDateTime()
     submitted_at_device = ma.fields.AwareDateTime()
