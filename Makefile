@@ -1,11 +1,14 @@
 # The two commands of README.md, plus a few conveniences. Every target installs what it needs.
-.PHONY: run test bench lint stop install
+.PHONY: run test bench fuzz lint stop install
 
 run:            ## serve the API + worker on the embedded MongoDB-wire server and Redis
 	@scripts/run.sh
 
 test:           ## run the whole suite against real servers started for it
 	@scripts/test.sh $(ARGS)
+
+fuzz:           ## fresh random examples for every API operation (EXAMPLES=<n> each, default 200)
+	@FUZZ_EXAMPLES=$${EXAMPLES:-200} scripts/test.sh tests/api/test_fuzz.py -q $(ARGS)
 
 bench:          ## benchmarks (ONLY=<part> for one part)
 	@scripts/bench.sh $(ONLY)
