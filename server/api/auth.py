@@ -41,13 +41,17 @@ class Token(MethodView):
             device_id=body.get("device_id"),
             device_key=body.get("device_key"),
         )
-        return _token(issued, now)
+        return _token(issued, now), 201, NO_STORE
 
     @blp.doc(operationId="logout")
     @blp.response(204)
     def delete(self):
         """Revoke the token of this request, on every API process at once."""
         auth.revoke(current_token(), actor=current_actor(), now=utcnow())
+
+
+#: A bearer token must not be kept by any cache on the way (RFC 6749 §5.1).
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def _token(issued: auth.IssuedToken, now) -> dict:
@@ -90,7 +94,7 @@ class Renewal(MethodView):
             ttl=timedelta(hours=services().settings.token_ttl_hours),
             now=now,
         )
-        return _token(issued, now)
+        return _token(issued, now), 201, NO_STORE
 
 
 @blp.route("/auth/password")

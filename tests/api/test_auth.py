@@ -110,3 +110,11 @@ def test_login_body_is_validated_field_by_field(client):
     fields = {(e["in"], e["field"]) for e in body["errors"]}
     assert fields == {("json", "username"), ("json", "password"), ("json", "extra")}
     assert body["type"] == "/problems/validation-error"
+
+
+def test_token_answers_are_never_cached(client):
+    regulator(Role.INSPECTOR, JurisdictionFactory(), username="cache")
+    response = _login(client, "cache")
+    assert response.status_code == 201
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Pragma"] == "no-cache"
