@@ -56,6 +56,10 @@ class LinkTarget:
     #: The only photos (SHA-256) the object still takes, when it is closed to new evidence (a
     #: submitted inspection takes the photos its answers named, no others); None: any.
     accepts: frozenset[str] | None = None
+    #: The object does not exist yet, and the caller may make it (a phone uploads a photo
+    #: before its inspection's push lands): evidence may be linked to it, but a pending target
+    #: shows nobody anything (`can_see`, `visible_links`).
+    pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -175,11 +179,15 @@ def can_see(actor: Actor, photo) -> bool:
         return True
     for link in links:
         try:
-            if registry.resolve(actor, link.kind, link.id) is not None:
+            if _shows(registry.resolve(actor, link.kind, link.id)):
                 return True
         except UnknownLinkKind:
             continue  # a kind no longer registered grants nothing
     return False
+
+
+def _shows(target: LinkTarget | None) -> bool:
+    return target is not None and not target.pending
 
 
 def visible_links(actor: Actor, photo) -> list:
@@ -195,7 +203,7 @@ def visible_links(actor: Actor, photo) -> list:
             shown.append(link)
             continue
         try:
-            if registry.resolve(actor, link.kind, link.id) is not None:
+            if _shows(registry.resolve(actor, link.kind, link.id)):
                 shown.append(link)
         except UnknownLinkKind:
             continue

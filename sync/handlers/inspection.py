@@ -7,7 +7,6 @@ import marshmallow as ma
 
 from checklists.versions import pinned_template
 from media.blobstore import BlobStore
-from server.actor import Role
 from server.clock import offset_minutes
 from server.errors import Forbidden, NotFound, RuleViolation
 from server.models.enterprise import Enterprise
@@ -22,8 +21,6 @@ from sync.policy import Refusal
 #: what it corrects).
 PINNED = frozenset({"checklist_code", "checklist_version", "enterprise_id", "corrects"})
 REQUIRED_TO_CREATE = ("checklist_code", "checklist_version", "enterprise_id")
-#: Roles that make inspections.
-INSPECTING_ROLES = (Role.INSPECTOR, Role.SUPERVISOR)
 
 
 class InspectionDataLocationSchema(ma.Schema):
@@ -92,7 +89,7 @@ class InspectionHandler(PushHandler):
 
     def create(self, ctx: PushContext, data: dict) -> dict:
         actor = ctx.actor
-        if actor.role not in INSPECTING_ROLES:
+        if actor.role not in inspections.INSPECTING_ROLES:
             raise Forbidden("only inspectors and supervisors make inspections")
         enterprise = self._enterprise(ctx, data["enterprise_id"])
         template = pinned_template(data["checklist_code"], data["checklist_version"])

@@ -9,9 +9,12 @@ import pytest
 from checklists.versions import pinned_template
 from media.blobstore import BlobStore
 from media.links import LinkRef
+from server.actor import Role
 from server.clock import utcnow
 from server.models.inspection import Inspection
+from server.models.jurisdiction import Jurisdiction
 from server.services.inspections import on_photo_arrived, photo_link_target
+from tests.factories import JurisdictionFactory, enterprise_user, regulator
 from tests.media import helpers as media
 from tests.sync.helpers import FAIL, failing_yes_no_item, make_world, passing_answers, phone_for
 
@@ -179,3 +182,53 @@ def test_a_submitted_inspection_takes_the_photos_it_names_and_no_other(setup, cl
     assert media.upload(client, headers, named, meta=meta(named)).status_code == 204
     jobs()
     assert Inspection.objects.get(id=inspection_id).photos_complete is True
+
+
+def test_a_photo_may_arrive_before_its_inspection_and_counts_when_it_lands(
+    setup, client, auth_headers, jobs
+):
+    cs, enterprise, inspector, phone, _blobs = setup
+    photo = media.jpeg()
+    inspection_id = "0d1f6c2e-3c8f-4c49-9a41-6c1a2d1e0a10"  # made offline, not pushed yet
+    headers = {"Authorization": f"Bearer {phone.token}"}
+    meta = media.photo_metadata(photo, link_id=inspection_id, kind="inspection")
+    assert media.upload(client, headers, photo, meta=meta).status_code == 204
+    jobs()
+    # Kept as its uploader's: nobody else learns of it through the inspection yet.
+    stranger = regulator(Role.INSPECTOR, JurisdictionFactory())
+    sha = media.sha256(photo)
+    assert client.get(f"/api/v1/photos/{sha}", headers=auth_headers(stranger)).status_code == 404
+    supervisor = regulator(Role.SUPERVISOR, Jurisdiction.objects.get(id=inspector.jurisdiction_id))
+    assert client.get(f"/api/v1/photos/{sha}", headers=auth_headers(supervisor)).status_code == 404
+    mutation = {
+        "mutation_id": "0d1f6c2e-3c8f-4c49-9a41-6c1a2d1e0a11",
+        "collection": "inspections",
+        "op": "create",
+        "id": inspection_id,
+        "data": {
+            "enterprise_id": str(enterprise.id),
+            "checklist_code": "CS",
+            "checklist_version": 1,
+            "answers": _with_photos(cs, sha),
+        },
+    }
+    body = {"device_id": phone.device_id, "mutations": [mutation]}
+    (receipt,) = client.post("/api/v1/sync/push", json=body, headers=headers).get_json()["receipts"]
+    assert (receipt["status"], receipt["missing_photos"], receipt["photos_complete"]) == (
+        "applied",
+        [],
+        True,
+    )
+    # The inspection exists now: its supervisor sees its evidence.
+    assert client.get(f"/api/v1/photos/{sha}", headers=auth_headers(supervisor)).status_code == 200
+
+
+def test_only_a_role_that_makes_inspections_uploads_ahead_of_one(setup, client, auth_headers):
+    _cs, enterprise, _inspector, _phone, _blobs = setup
+    worker = enterprise_user(Role.WORKER, enterprise)
+    photo = media.jpeg()
+    meta = media.photo_metadata(
+        photo, link_id="0d1f6c2e-3c8f-4c49-9a41-6c1a2d1e0a12", kind="inspection"
+    )
+    created = media.create(client, auth_headers(worker), photo, meta)
+    assert created.status_code == 404
