@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from schemas.common import AsIs, ObjectIdString, OneOfNested, RequestSchema, Timestamp
+from schemas.inspection import AnswerSchema, InspectionLocationSchema
 from schemas.problem import ProblemSchema
 from server.models.device import DEVICE_ID_PATTERN
 from server.models.synced import UUID_PATTERN
@@ -72,19 +73,6 @@ class ChecklistVersionCopySchema(ma.Schema):
     url = ma.fields.String()
 
 
-class AnswerCopySchema(ma.Schema):
-    value = ma.fields.Raw(metadata={"description": "yes/no/na, a number, a choice code or text"})
-    note = ma.fields.String(allow_none=True)
-    photos = ma.fields.List(ma.fields.String(), metadata={"description": "SHA-256 of photos"})
-    outcome = ma.fields.String(metadata={"enum": ["pass", "fail", "na", "recorded"]})
-
-
-class InspectionLocationCopySchema(ma.Schema):
-    longitude = ma.fields.Float()
-    latitude = ma.fields.Float()
-    accuracy_m = ma.fields.Float(allow_none=True)
-
-
 class InspectionCopySchema(ma.Schema):
     """An inspection as the feed (and a conflict's server copy) delivers it; enterprise users
     are not sent where the inspector stood, nor the phone."""
@@ -98,9 +86,9 @@ class InspectionCopySchema(ma.Schema):
     device_id = ma.fields.String()
     status = ma.fields.String(metadata={"enum": ["draft", "submitted"]})
     unannounced = ma.fields.Boolean()
-    answers = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(AnswerCopySchema))
+    answers = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(AnswerSchema))
     note = ma.fields.String(allow_none=True)
-    location = ma.fields.Nested(InspectionLocationCopySchema, allow_none=True)
+    location = ma.fields.Nested(InspectionLocationSchema, allow_none=True)
     started_at_device = Timestamp(allow_none=True)
     started_at_device_offset_min = ma.fields.Integer(allow_none=True)
     device_time = Timestamp(allow_none=True)

@@ -1,8 +1,10 @@
-"""Log in, resolve a bearer token to its user, log out: opaque tokens, revocable server-side.
+"""Bearer tokens: credentials checked, tokens issued, resolved to their user and revoked
+(opaque, revocable server-side). The login use cases themselves are server.services.sessions.
 
 Issuing and revoking a token are audited (`token.issue`, `token.revoke`) in the chain of the
 token's user; each token is issued and revoked once, so those events carry keys of their own.
-Failed logins change nothing stored (the throttle lives in Redis) and are not audit events.
+Failed logins are counted by the throttle (server.services.login_throttle) and are not audit
+events.
 """
 
 from __future__ import annotations
@@ -46,21 +48,6 @@ class IssuedToken:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def issue_token(
-    username: str,
-    password: str,
-    *,
-    client_ip: str,
-    throttle: LoginThrottle,
-    ttl: timedelta,
-    now: datetime,
-    device_id: str | None = None,
-) -> IssuedToken:
-    """Check the credentials (throttled per username and address) and issue a bearer token."""
-    user = check_credentials(username, password, client_ip=client_ip, throttle=throttle, now=now)
-    return issue(user, device_id=device_id, ttl=ttl, now=now)
 
 
 def check_credentials(
