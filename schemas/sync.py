@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from schemas.common import AsIs, ObjectIdString, OneOfNested, RequestSchema, Timestamp
-from schemas.inspection import AnswerSchema, InspectionLocationSchema
+from schemas.inspection import InspectionSchema
 from schemas.problem import ProblemSchema
 from server.models.device import DEVICE_ID_PATTERN
 from server.models.synced import UUID_PATTERN
@@ -73,40 +73,12 @@ class ChecklistVersionCopySchema(ma.Schema):
     url = ma.fields.String()
 
 
-class InspectionCopySchema(ma.Schema):
-    """An inspection as the feed (and a conflict's server copy) delivers it; enterprise users
-    are not sent where the inspector stood, nor the phone."""
+class InspectionCopySchema(InspectionSchema):
+    """An inspection as the feed (and a conflict's server copy) delivers it: the REST reading,
+    and its deletion (a tombstone follows); enterprise users are not sent where the inspector
+    stood, nor the phone."""
 
-    id = ma.fields.String()
-    checklist_code = ma.fields.String()
-    checklist_version = ma.fields.Integer()
-    enterprise_id = ObjectIdString()
-    jurisdiction_id = ObjectIdString()
-    inspector_id = ObjectIdString()
-    device_id = ma.fields.String()
-    status = ma.fields.String(metadata={"enum": ["draft", "submitted"]})
-    unannounced = ma.fields.Boolean()
-    answers = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(AnswerSchema))
-    note = ma.fields.String(allow_none=True)
-    location = ma.fields.Nested(InspectionLocationSchema, allow_none=True)
-    started_at_device = Timestamp(allow_none=True)
-    started_at_device_offset_min = ma.fields.Integer(allow_none=True)
-    device_time = Timestamp(allow_none=True)
-    device_time_offset_min = ma.fields.Integer(allow_none=True)
-    received_at = Timestamp()
-    submitted_at = Timestamp(allow_none=True)
-    submitted_at_device = Timestamp(allow_none=True)
-    submitted_at_device_offset_min = ma.fields.Integer(allow_none=True)
-    clock_offset_s = ma.fields.Float(allow_none=True)
-    clock_skewed = ma.fields.Boolean(allow_none=True)
-    photos = ma.fields.List(ma.fields.String())
-    missing_photos = ma.fields.List(ma.fields.String())
-    photos_complete = ma.fields.Boolean()
-    corrects = ma.fields.String(allow_none=True)
     deleted_at = Timestamp(allow_none=True)
-    version = ma.fields.Integer()
-    created_at = Timestamp()
-    updated_at = Timestamp()
 
 
 def _change_schema(name: str, copy: type[ma.Schema]) -> type[ma.Schema]:

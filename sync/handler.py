@@ -10,6 +10,7 @@ the engine imports no handler: the wiring code registers them (`handlers.registe
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -48,8 +49,9 @@ class PushContext:
         return abs(self.clock_offset_s) > self.skew_limit_s
 
 
-class PushHandler:
-    """Base of the handlers; override what the collection needs (see the module docstring)."""
+class PushHandler(ABC):
+    """Base of the handlers: a collection must say its data schema, how a document is
+    created and what a change sets; the rest has defaults (see the module docstring)."""
 
     #: The collection as phones name it and the feed delivers it.
     synced: SyncedCollection
@@ -67,14 +69,14 @@ class PushHandler:
     def collection(self) -> str:
         return self.synced.collection
 
+    @abstractmethod
     def data_schema(self, op: str) -> ma.Schema:
         """The schema of `data` for `op` (unknown fields refused)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def create(self, ctx: PushContext, data: dict) -> dict:
         """The fields of a new document (the engine adds id, version and bookkeeping);
         raise a DomainError to reject the create."""
-        raise NotImplementedError
 
     def refusal(self, ctx: PushContext, current: dict, op: str) -> Refusal | None:
         """Whether the actor may not change `current` (ownership, immutable states); None when
@@ -82,12 +84,13 @@ class PushHandler:
         such whatever version the phone edited."""
         return None
 
+    @abstractmethod
     def changes(self, ctx: PushContext, current: dict, op: str, data: dict) -> dict:
         """The fields an update, submit or delete sets; raise a DomainError to reject it."""
-        raise NotImplementedError
 
     def settle(self, ctx: PushContext, docs: list[dict]) -> None:
         """After the writes of a batch: mend what raced with them (documents as written)."""
+        return None  # most collections have nothing to mend
 
     def photos(self, doc: dict) -> list[str]:
         """The photo evidence (SHA-256) a document holds, named in its audit events."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from media.blobstore import BLOBS, CHUNKS
+from media.holder import HOLDERS
 from server import sequence
 from server.models import (
     AuditEvent,
@@ -78,6 +79,7 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
     (STATE, "watermarks of the feed's jobs"),
     (DIRTY, "the sequencer's markers; a restore re-sequences everything anyway"),
     (sequence.LEASES, "runtime locks; a restore clears them"),
+    (HOLDERS, "heartbeats of the processes holding uploads; stale within 30 s after a restore"),
     (LoginWindow._get_collection_name(), "failed-login counts while Redis was down"),
     (sequence.COUNTERS, "a head moves only after the claims and log entries it counts exist"),
     (sequence.CLAIMS, "claims of the gapless counters"),
