@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import marshmallow as ma
+import orjson
 
 from server.errors import RuleViolation, TooLarge, field_errors
 from server.models.synced import UUID_PATTERN
@@ -43,7 +44,7 @@ _ENVELOPE = EnvelopeSchema()
 def parse(raw: object, registry: HandlerRegistry) -> tuple[dict, PushHandler]:
     """One mutation, validated, with the handler of its collection; RuleViolation (or
     TooLarge) naming what is wrong."""
-    size = len(json.dumps(raw, default=str, ensure_ascii=False).encode())
+    size = _json_size(raw)
     if size > MAX_RECORD_BYTES:
         raise TooLarge(
             f"the mutation is {size} bytes; at most {MAX_RECORD_BYTES} are accepted",
@@ -65,6 +66,15 @@ def parse(raw: object, registry: HandlerRegistry) -> tuple[dict, PushHandler]:
             raise _invalid([_error(f"data.{f}", "fixed when created") for f in fixed])
     m["data"] = _load(handler.data_schema(m["op"]), m["data"], prefix="data")
     return m, handler
+
+
+def _json_size(raw: object) -> int:
+    """Bytes of `raw` as compact UTF-8 JSON (orjson; the standard encoder for what orjson
+    refuses, such as integers beyond 64 bits)."""
+    try:
+        return len(orjson.dumps(raw))
+    except orjson.JSONEncodeError:
+        return len(json.dumps(raw, default=str, ensure_ascii=False, separators=(",", ":")).encode())
 
 
 def _load(schema: ma.Schema, raw: dict, *, prefix: str = "") -> dict:

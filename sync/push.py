@@ -1,11 +1,12 @@
 """Push: a batch of mutations from a phone, each answered with a receipt, exactly once.
 
 Receipts: `applied`; `duplicate` (a mutation id seen before: its first receipt again, with
-`first_status`); `conflict` (sync.policy said no; carries the server's current copy);
-`rejected` (a problem document, and whether the same mutation may succeed later: `retryable`
-rejections — what it names has not arrived yet — are not remembered, so the phone sends it
-again; a final one is marked "needs attention" and the queue moves on, never wedging). One bad
-record never blocks the others.
+`first_status`; an applied create's is rebuilt from the document, which carries its mutation
+id and can never be created twice, so it costs no stored receipt); `conflict` (sync.policy
+said no; carries the server's current copy); `rejected` (a problem document, and whether the
+same mutation may succeed later: `retryable` rejections — what it names has not arrived yet —
+are not remembered, so the phone sends it again; a final one is marked "needs attention" and
+the queue moves on, never wedging). One bad record never blocks the others.
 
 The engine knows no collection: each mutation goes to the push handler registered for its
 collection (sync.handler), which says what the operation may do and what it writes. What the
@@ -59,6 +60,7 @@ MUTATION_MEMORY = 100
 RETRYABLE = (NotFound,)
 #: The outbox job that gives pushed changes their place in the change feed.
 SEQUENCE_JOB = "feed.sequence"
+APPLIED = "applied"
 
 
 @dataclass
@@ -108,20 +110,20 @@ def receive(
             limit=mutation.MAX_BATCH,
             unit="mutations",
         )
-    device = telemetry.device_of(actor, body["device_id"])
     report = telemetry.Report.of(body)
+    device_id = telemetry.arrive(
+        actor, body["device_id"], report, now=now, kind="push", skew_limit_s=skew_limit_s
+    )
     offset = telemetry.clock_offset(report, now)
     ctx = PushContext(
         db=db,
         actor=actor,
-        device_id=device.device_id,
+        device_id=device_id,
         now=now,
         clock_offset_s=offset,
         skew_limit_s=skew_limit_s,
     )
-    receipts = push(ctx, mutations)
-    telemetry.record(device, report, now=now, kind="push", skew_limit_s=skew_limit_s)
-    return PushResult(receipts, offset)
+    return PushResult(push(ctx, mutations), offset)
 
 
 def push(ctx: PushContext, mutations: list) -> list[dict]:
@@ -130,6 +132,7 @@ def push(ctx: PushContext, mutations: list) -> list[dict]:
     stored = {r["_id"]: r for r in ctx.db[RECEIPTS].find({"_id": {"$in": [i for i in mids if i]}})}
     slots: list[dict | None] = [None] * len(mutations)
     first: dict[str, int] = {}  # mutation id -> its first slot in this batch
+    creates: set[str] = set()  # mutation ids of the creates among them
     written: set[str] = set()  # collections this push wrote to
     batch = _Round(ctx)
     for i, (raw, mid) in enumerate(zip(mutations, mids, strict=True)):
@@ -145,6 +148,8 @@ def push(ctx: PushContext, mutations: list) -> list[dict]:
             slots[i] = _rejected(mid, exc)
             continue
         first[mid] = i
+        if m["op"] == "create":
+            creates.add(mid)
         if batch.touches(m, handler):
             written |= _apply(batch, slots)
             batch = _Round(ctx)
@@ -153,7 +158,7 @@ def push(ctx: PushContext, mutations: list) -> list[dict]:
     for i, mid in enumerate(mids):
         if slots[i] is None:
             slots[i] = _duplicate(slots[first[mid]])
-    _remember(ctx, {mid: slots[i] for mid, i in first.items()})
+    _remember(ctx, {mid: slots[i] for mid, i in first.items()}, creates)
     for collection in written:
         mark_dirty(collection)
     return slots
@@ -349,16 +354,16 @@ def _insert(ctx: PushContext, raw, creates: list[_Write], slots: list) -> list[_
     inserted = []
     for w in creates:
         current = stored[w.m["id"]]
-        if w.token in (current.get("mutation_ids") or ()):
+        if not w.handler.synced.audience.allows(ctx.actor, current):
+            not_found = NotFound(f"{w.handler.name} {w.m['id']} not found")
+            slots[w.slot] = _rejected(w.m["mutation_id"], not_found)
+        elif w.token in (current.get("mutation_ids") or ()):
             if current.get("created_at") == w.after["created_at"]:
                 inserted.append(w)  # this command inserted it; only other ids existed
             else:
-                # Applied by an earlier delivery whose receipt was lost or pruned: answered
-                # as it was then, and nothing of this delivery's is confirmed.
-                slots[w.slot] = _applied(w.m, w.handler, 1, current)
-        elif not w.handler.synced.audience.allows(ctx.actor, current):
-            not_found = NotFound(f"{w.handler.name} {w.m['id']} not found")
-            slots[w.slot] = _rejected(w.m["mutation_id"], not_found)
+                # Applied by an earlier delivery (creates keep no stored receipt): answered
+                # as a duplicate, and nothing of this delivery's is confirmed.
+                slots[w.slot] = _duplicate(_applied(w.m, w.handler, 1, current))
         else:
             slots[w.slot] = _conflict(
                 ctx, w.m, w.handler, "EXISTS", "a document with this id exists already", current
@@ -371,8 +376,9 @@ def _carrying_tokens(raw, changes: list[_Write]) -> set[str]:
     return {token for d in docs for token in d.get("mutation_ids") or ()}
 
 
-def _remember(ctx: PushContext, receipts: dict[str, dict]) -> None:
-    """Store the receipts a replay must get again (not the retryable rejections)."""
+def _remember(ctx: PushContext, receipts: dict[str, dict], creates: set[str]) -> None:
+    """Store the receipts a replay must get again: not the retryable rejections, and not the
+    applied creates (their document answers a replay, see `_insert`)."""
     fresh = [
         {
             "_id": mid,
@@ -383,6 +389,7 @@ def _remember(ctx: PushContext, receipts: dict[str, dict]) -> None:
         }
         for mid, receipt in receipts.items()
         if not receipt.get("retryable")
+        and not (mid in creates and _first_status(receipt) == APPLIED)
     ]
     if fresh:
         try:
@@ -403,11 +410,11 @@ def _replayed(ctx: PushContext, stored: dict) -> dict:
 
 
 def _duplicate(first: dict) -> dict:
-    return {
-        **first,
-        "status": "duplicate",
-        "first_status": first.get("first_status", first["status"]),
-    }
+    return {**first, "status": "duplicate", "first_status": _first_status(first)}
+
+
+def _first_status(receipt: dict) -> str:
+    return receipt.get("first_status", receipt["status"])
 
 
 def _recorded_version(current: dict | None, mutation_id: str) -> int | None:

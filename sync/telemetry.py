@@ -62,6 +62,28 @@ def device_of(actor: Actor, device_id: str) -> Device:
     return device
 
 
+def arrive(
+    actor: Actor,
+    device_id: str,
+    report: Report,
+    *,
+    now: datetime,
+    kind: str,
+    skew_limit_s: float,
+) -> str:
+    """`device_of` and `record` in one command, for the push: the actor's registered, unrevoked
+    device takes the report; anything else raises what `device_of` says. Returns its id."""
+    changes = _changes(report, now=now, kind=kind, skew_limit_s=skew_limit_s)
+    found = Device._get_collection().find_one_and_update(
+        {"device_id": device_id, "user_id": actor.user_id, "revoked_at": None},
+        {"$set": changes},
+        projection={"_id": 1},
+    )
+    if found is None:  # not theirs, or revoked: say which (or record it, if released meanwhile)
+        record(device_of(actor, device_id), report, now=now, kind=kind, skew_limit_s=skew_limit_s)
+    return device_id
+
+
 def record(
     device: Device,
     report: Report,
@@ -74,23 +96,30 @@ def record(
     """Store what the device reported now ("pull" or "push") and its estimated clock offset,
     flagged beyond `skew_limit_s` (CLOCK_SKEW_SECONDS): phones with a wrong clock are how
     watermark times get faked (docs/domain.md, "Faked times on photo evidence")."""
+    changes = _changes(report, now=now, kind=kind, skew_limit_s=skew_limit_s, cursor=cursor)
+    Device._get_collection().update_one({"_id": device.id}, {"$set": changes})
+    return clock_offset(report, now)
+
+
+def _changes(
+    report: Report, *, now: datetime, kind: str, skew_limit_s: float, cursor: int | None = None
+) -> dict:
     offset = clock_offset(report, now)
-    changes = {"set__last_seen_at": now, f"set__last_{kind}_at": now}
+    changes = {"last_seen_at": now, f"last_{kind}_at": now}
     if offset is not None:
-        changes["set__clock_offset_s"] = offset
-        changes["set__clock_skewed"] = abs(offset) > skew_limit_s
-        changes["set__device_time"] = report.device_time
-        changes["set__device_time_offset_min"] = offset_minutes(report.device_time)
+        changes["clock_offset_s"] = offset
+        changes["clock_skewed"] = abs(offset) > skew_limit_s
+        changes["device_time"] = report.device_time
+        changes["device_time_offset_min"] = offset_minutes(report.device_time)
     if report.oldest_unsynced_at is not None:
-        changes["set__oldest_unsynced_at_offset_min"] = offset_minutes(report.oldest_unsynced_at)
+        changes["oldest_unsynced_at_offset_min"] = offset_minutes(report.oldest_unsynced_at)
     if cursor is not None:
-        changes["set__cursor_seq"] = cursor
+        changes["cursor_seq"] = cursor
     for field in ("pending_mutations", "pending_photo_bytes", "oldest_unsynced_at", "app_version"):
         value = getattr(report, field)
         if value is not None:
-            changes[f"set__{field}"] = value
-    Device.objects(id=device.id).update_one(**changes)
-    return offset
+            changes[field] = value
+    return changes
 
 
 def devices_needing_attention(actor: Actor, *, now: datetime, state: str = "unsynced"):

@@ -25,6 +25,8 @@ UUID = re.compile(UUID_PATTERN)
 INSPECTING_ROLES = frozenset({Role.INSPECTOR, Role.SUPERVISOR})
 NOTE_MAX = 2000
 PHOTOS_PER_ITEM_MAX = 20
+#: What an answer may carry (`outcome` is the server's and recomputed).
+ANSWER_FIELDS = frozenset({"value", "note", "photos", "outcome"})
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ def judge_answers(template: ChecklistTemplate, answers: dict) -> JudgedAnswers:
         if not isinstance(answer, dict) or "value" not in answer:
             errors.append(_error(field, "must be an object with a 'value'"))
             continue
-        unknown = set(answer) - {"value", "note", "photos", "outcome"}
+        unknown = answer.keys() - ANSWER_FIELDS
         if unknown:
             errors.append(_error(field, f"unknown fields: {', '.join(sorted(unknown))}"))
             continue
@@ -143,7 +145,8 @@ def judge_answers(template: ChecklistTemplate, answers: dict) -> JudgedAnswers:
             "photos": item_photos,
             "outcome": outcome.value,
         }
-        photos.extend(h for h in item_photos if h not in photos)
+        if item_photos:
+            photos.extend(h for h in item_photos if h not in photos)
     if errors:
         raise _invalid(errors)
     return JudgedAnswers(judged, photos)
