@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -167,10 +168,12 @@ class ChecklistTemplate:
 
     def item(self, code: str) -> ChecklistItem:
         """The item with `code`; KeyError if there is none."""
-        for item in self.items:
-            if item.code == code:
-                return item
-        raise KeyError(code)
+        return self._by_code[code]
+
+    @cached_property
+    def _by_code(self) -> Mapping[str, ChecklistItem]:
+        # Every answer of every pushed inspection looks its item up.
+        return {item.code: item for item in self.items}
 
     def to_dict(self) -> dict[str, Any]:
         """The full bilingual content as a JSON-able dict."""

@@ -4,6 +4,7 @@ the push engine applies (server.services.inspections holds the rules themselves)
 from __future__ import annotations
 
 import marshmallow as ma
+from bson import ObjectId
 
 from checklists.versions import pinned_template
 from media.blobstore import BlobStore
@@ -100,8 +101,8 @@ class InspectionHandler(PushHandler):
         return {
             "checklist_code": data["checklist_code"],
             "checklist_version": data["checklist_version"],
-            "enterprise_id": enterprise.id,
-            "jurisdiction_id": enterprise.jurisdiction_id,
+            "enterprise_id": enterprise["_id"],
+            "jurisdiction_id": enterprise.get("jurisdiction_id"),
             "inspector_id": actor.user_id,
             "status": Status.DRAFT,
             "unannounced": data.get("unannounced", False),
@@ -189,15 +190,16 @@ class InspectionHandler(PushHandler):
             "photos_complete": bool(doc.get("photos_complete", True)),
         }
 
-    def _enterprise(self, ctx: PushContext, enterprise_id: str) -> Enterprise:
+    def _enterprise(self, ctx: PushContext, enterprise_id: str) -> dict:
+        """The enterprise (raw: `_id`, `jurisdiction_id`) if the actor may see it, looked up by
+        `_id` alone (the one index every server answers from), once per push."""
         cache = ctx.memo.setdefault("enterprises", {})
         if enterprise_id not in cache:
-            cache[enterprise_id] = (
-                Enterprise.objects.for_actor(ctx.actor)
-                .filter(id=enterprise_id)
-                .only("jurisdiction_id")
-                .first()
+            found = Enterprise._get_collection().find_one(
+                {"_id": ObjectId(enterprise_id)},
+                {f: 1 for f in ("jurisdiction_id", *Enterprise.audience.fields)},
             )
+            cache[enterprise_id] = found if Enterprise.audience.allows(ctx.actor, found) else None
         if cache[enterprise_id] is None:
             raise NotFound(f"enterprise {enterprise_id} not found")
         return cache[enterprise_id]
