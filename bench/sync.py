@@ -7,6 +7,9 @@
   target ≤ 1.5× (`sync_pull_ratio`);
 - peak Python memory (tracemalloc) of both, and a profile of where push time goes.
 
+Every timed step starts after a full garbage collection, so that neither side pays for the
+objects the step before it left behind.
+
 The shipped checklists have 16-22 items; the benchmark publishes a synthetic 30-item template
 (`BX`, items borrowed from CS and HW) so that every inspection carries 30 answers.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import cProfile
 import dataclasses
+import gc
 import io
 import pstats
 import secrets
@@ -151,12 +155,14 @@ def measure_push(app, db, enterprise, inspector, answers):
         reset_inspections(db)
         p = phone(app, inspector, f"bench-push-{run}")
         fill(p, enterprise, PUSH_INSPECTIONS, answers)
+        gc.collect()
         started = time.perf_counter()
         receipts = p.push()
         best_push = min(best_push, time.perf_counter() - started)
         assert len(receipts) == PUSH_INSPECTIONS
         assert all(r["status"] == "applied" for r in receipts), receipts[:1]
         docs = list(db["inspections"].find().batch_size(500))
+        gc.collect()
         started = time.perf_counter()
         for i in range(0, len(docs), BATCH):
             db["bench_raw"].insert_many(docs[i : i + BATCH])
@@ -179,14 +185,18 @@ def measure_pull(app, db, enterprise, inspector, answers):
     best_pull, best_raw, changes = float("inf"), float("inf"), 0
     for run in range(RUNS):
         reader = phone(app, inspector, f"bench-reader-{run}")
+        gc.collect()
         started = time.perf_counter()
         changes = reader.pull()
         best_pull = min(best_pull, time.perf_counter() - started)
         assert len(reader.server["inspections"]) == PULL_CHANGES
+        del reader
+        gc.collect()
         started = time.perf_counter()
         raw = list(db["inspections"].find().batch_size(500))
         best_raw = min(best_raw, time.perf_counter() - started)
         assert len(raw) == PULL_CHANGES
+        del raw
     peak = traced_peak(phone(app, inspector, "bench-reader-traced").pull)
     return best_pull, best_raw, peak, sequencing, changes
 
