@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from checklists.regime import Conditions
 from checklists.versions import pinned_template
 from media.blobstore import BlobStore
 from server.clock import offset_minutes
@@ -93,7 +94,8 @@ class InspectionHandler(PushHandler):
             raise Forbidden("only inspectors and supervisors make inspections")
         enterprise = self._enterprise(ctx, data["enterprise_id"])
         template = pinned_template(data["checklist_code"], data["checklist_version"])
-        judged = inspections.judge_answers(template, data.get("answers") or {})
+        conditions = inspections.conditions_of(enterprise)
+        judged = inspections.judge_answers(template, data.get("answers") or {}, conditions)
         if "corrects" in data:
             self._check_correctable(ctx, data["corrects"])
         missing = BlobStore(ctx.db).missing(judged.photos)
@@ -106,6 +108,7 @@ class InspectionHandler(PushHandler):
             "status": Status.DRAFT,
             "unannounced": data.get("unannounced", False),
             "answers": judged.answers,
+            "judged_under": conditions.to_dict(),
             "note": data.get("note"),
             "location": data.get("location"),
             "started_at_device": data.get("started_at_device"),
@@ -138,8 +141,9 @@ class InspectionHandler(PushHandler):
             changes["clock_skewed"] = ctx.clock_skewed
         answers = current.get("answers") or {}
         template = pinned_template(current["checklist_code"], current["checklist_version"])
+        conditions = Conditions.from_dict(current.get("judged_under"))
         if "answers" in data:
-            judged = inspections.judge_answers(template, data["answers"])
+            judged = inspections.judge_answers(template, data["answers"], conditions)
             answers = judged.answers
             missing = BlobStore(ctx.db).missing(judged.photos)
             changes.update(
@@ -149,7 +153,7 @@ class InspectionHandler(PushHandler):
                 photos_complete=not missing,
             )
         if op == "submit":
-            reasons = inspections.submission_problems(template, answers)
+            reasons = inspections.submission_problems(template, answers, conditions)
             if reasons:
                 raise RuleViolation(
                     "the inspection is not complete enough to submit", reasons=reasons
@@ -195,7 +199,13 @@ class InspectionHandler(PushHandler):
             cache[enterprise_id] = (
                 Enterprise.objects.for_actor(ctx.actor)
                 .filter(id=enterprise_id)
-                .only("jurisdiction_id")
+                .only(
+                    "jurisdiction_id",
+                    "regime",
+                    "industry_code",
+                    "altitude_m",
+                    "poisoning_risk",
+                )
                 .first()
             )
         if cache[enterprise_id] is None:
