@@ -13,10 +13,14 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from checklists.regime import REGIMES
 from checklists.schema import (
     SOURCE_ID_ERROR,
     SOURCE_ID_PATTERN,
+    AltitudeBandSchema,
     LocalizedTextSchema,
+    PassRuleSchema,
+    StrictBoolean,
     StrictFloat,
     StrictSchema,
     bound_problems,
@@ -31,6 +35,9 @@ from checklists.template import (
     GasParam,
     GasRegime,
     PassRule,
+    Requirement,
+    is_unsure,
+    untagged_parts,
 )
 
 _NAME = re.compile(r"[A-Za-z0-9_]+")  # no '.': these may become MongoDB field names
@@ -72,11 +79,17 @@ class GasParamSchema(StrictSchema):
     molar_mass = StrictFloat(load_default=None, validate=validate.Range(min=0, min_inclusive=False))
     reference = fields.Dict(keys=fields.String(), values=StrictFloat(), load_default=dict)
     source = fields.String(load_default=None, validate=not_blank)
+    lel = StrictFloat(
+        load_default=None, validate=validate.Range(min=0, max=100, min_inclusive=False)
+    )
+    lel_source = fields.String(load_default=None, validate=not_blank)
 
     @validates_schema
     def _check_reference(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data["reference"] and not data["source"]:
             raise ValidationError("reference values need a source")
+        if (data["lel"] is None) != (data["lel_source"] is None):
+            raise ValidationError("an LEL needs its lel_source, and a lel_source its LEL")
 
 
 class GasLimitSchema(StrictSchema):
@@ -87,6 +100,10 @@ class GasLimitSchema(StrictSchema):
     max = StrictFloat(load_default=None, allow_none=True)
     source = fields.String(required=True, validate=not_blank)
     note = fields.Nested(LocalizedTextSchema, load_default=None)
+    #: Other readings of an unsure source; the stricter is enforced (PassRule.alternatives).
+    alternatives = fields.List(fields.Nested(PassRuleSchema), load_default=list)
+    #: Plateau bounds (PassRule.altitude).
+    altitude = fields.List(fields.Nested(AltitudeBandSchema), load_default=list)
 
     @validates_schema
     def _check_bounds(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -100,10 +117,23 @@ class DurationSchema(StrictSchema):
     value = StrictFloat(required=True, validate=validate.Range(min=0))
     unit = fields.String(required=True, validate=validate.OneOf(["min", "h"]))
     source = fields.String(required=True, validate=not_blank)
+    advisory = StrictBoolean(load_default=False)
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> Duration:
         return Duration(**data)
+
+
+class RequirementSchema(StrictSchema):
+    """A rule without a number."""
+
+    text = fields.Nested(LocalizedTextSchema, required=True)
+    source = fields.String(required=True, validate=not_blank)
+    advisory = StrictBoolean(load_default=False)
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> Requirement:
+        return Requirement(**data)
 
 
 class GasRegimeSchema(StrictSchema):
@@ -112,6 +142,14 @@ class GasRegimeSchema(StrictSchema):
     scope = fields.Nested(LocalizedTextSchema, required=True)
     limits = NestedMapping(GasLimitSchema, required=True)
     timings = NestedMapping(DurationSchema, load_default=lambda: MappingProxyType({}))
+    requirements = NestedMapping(RequirementSchema, load_default=lambda: MappingProxyType({}))
+
+
+class AppliesSchema(StrictSchema):
+    """Which gas regime binds confined-space work and hot work under a checklist regime."""
+
+    confined = fields.String(required=True)
+    hot = fields.String(load_default=None, allow_none=True)
 
 
 class MinimumSetSchema(StrictSchema):
@@ -134,23 +172,43 @@ class GasLimitsSchema(StrictSchema):
     minimum_set = fields.Nested(MinimumSetSchema, required=True)
     default_regime = fields.String(required=True)
     regimes = NestedMapping(GasRegimeSchema, required=True)
+    applies = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(REGIMES)),
+        values=fields.Nested(AppliesSchema),
+        load_default=dict,
+    )
 
     @validates_schema
     def _check_references(self, data: dict[str, Any], **kwargs: Any) -> None:
         params, sources = data["params"], data["sources"]
         errors: dict[str, Any] = {}
+        for regime, applied in data["applies"].items():
+            for work, name in applied.items():
+                if name is not None and name not in data["regimes"]:
+                    errors.setdefault(f"applies.{regime}.{work}", []).append(
+                        f"no regime called {name!r}"
+                    )
         if unknown := [p for p in data["minimum_set"]["params"] if p not in params]:
             errors["minimum_set"] = {"params": [f"unknown param {p!r}" for p in unknown]}
         if data["default_regime"] not in data["regimes"]:
             errors["default_regime"] = [f"no regime called {data['default_regime']!r}"]
         citations = {
-            "minimum_set": [data["minimum_set"]["source"]],
+            "minimum_set.source": [data["minimum_set"]["source"]],
             **{f"params.{code}": [p["source"]] for code, p in params.items() if p["source"]},
+            **{
+                f"params.{code}.lel": [p["lel_source"]]
+                for code, p in params.items()
+                if p["lel_source"]
+            },
         }
         for code, regime in data["regimes"].items():
             for name, limit in regime["limits"].items():
                 path = f"regimes.{code}.limits.{name}"
-                citations[path] = [limit["source"]]
+                citations[path] = [
+                    limit["source"],
+                    *(a.source for a in limit["alternatives"]),
+                    *(b.source for b in limit["altitude"]),
+                ]
                 if limit["param"] not in params:
                     errors[path] = [f"unknown param {limit['param']!r}"]
                     continue
@@ -159,9 +217,19 @@ class GasLimitsSchema(StrictSchema):
                     errors[path] = problems
             for name, timing in regime["timings"].items():
                 citations[f"regimes.{code}.timings.{name}"] = [timing.source]
+            for name, requirement in regime["requirements"].items():
+                citations[f"regimes.{code}.requirements.{name}"] = [requirement.source]
         for path, cited in citations.items():
             if unknown := unknown_citations(cited, sources):
                 errors.setdefault(path, []).extend(unknown)
+            # Every fact of the gas rules carries its verification tag, as in the checklists.
+            for citation in cited:
+                errors.setdefault(path, []).extend(
+                    f"{part!r} has no verification tag ([V], [S], [M] or [I])"
+                    for part in untagged_parts(citation)
+                )
+            if not errors.get(path):
+                errors.pop(path, None)
         if errors:
             raise ValidationError(errors)
 
@@ -176,7 +244,37 @@ class GasLimitsSchema(StrictSchema):
             regimes=MappingProxyType(
                 {code: _regime(code, r) for code, r in data["regimes"].items()}
             ),
+            applies=MappingProxyType(
+                {regime: MappingProxyType(dict(a)) for regime, a in data["applies"].items()}
+            ),
         )
+
+
+def gas_facts(limits: GasLimits) -> list[tuple[str, str]]:
+    """Every tagged fact of the gas rules as (path, citation), for REVIEW.md."""
+    facts = [("minimum_set", limits.minimum_set_source)]
+    for code, param in limits.params.items():
+        if param.source:
+            facts.append((f"params.{code}.reference", param.source))
+        if param.lel_source:
+            facts.append((f"params.{code}.lel", param.lel_source))
+    for code, regime in limits.regimes.items():
+        for name, limit in regime.limits.items():
+            rule = limit.rule
+            for source in (rule.source, *(a.source for a in rule.alternatives)):
+                facts.append((f"regimes.{code}.limits.{name}", source))
+            facts.extend(
+                (f"regimes.{code}.limits.{name}.altitude", b.source) for b in rule.altitude
+            )
+        for name, timing in regime.timings.items():
+            facts.append((f"regimes.{code}.timings.{name}", timing.source))
+        for name, requirement in regime.requirements.items():
+            facts.append((f"regimes.{code}.requirements.{name}", requirement.source))
+    return facts
+
+
+def unsure_gas_facts(limits: GasLimits) -> list[tuple[str, str]]:
+    return [(path, citation) for path, citation in gas_facts(limits) if is_unsure(citation)]
 
 
 def _param(code: str, data: Mapping[str, Any]) -> GasParam:
@@ -188,7 +286,13 @@ def _regime(code: str, data: Mapping[str, Any]) -> GasRegime:
         name: GasLimit(
             name=name,
             param=limit["param"],
-            rule=PassRule(min=limit["min"], max=limit["max"], source=limit["source"]),
+            rule=PassRule(
+                min=limit["min"],
+                max=limit["max"],
+                source=limit["source"],
+                alternatives=tuple(limit["alternatives"]),
+                altitude=tuple(limit["altitude"]),
+            ),
             note=limit["note"],
         )
         for name, limit in data["limits"].items()
@@ -198,4 +302,5 @@ def _regime(code: str, data: Mapping[str, Any]) -> GasRegime:
         scope=data["scope"],
         limits=MappingProxyType(limits),
         timings=data["timings"],
+        requirements=data["requirements"],
     )

@@ -63,7 +63,7 @@ from marshmallow import Schema, ValidationError
 
 from checklists.gas_schema import GasLimitsSchema
 from checklists.schema import TemplateSchema
-from checklists.template import ChecklistTemplate, GasLimits
+from checklists.template import FORMAT, ChecklistTemplate, GasLimits
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,13 @@ DATA_DIR = Path(__file__).parent / "data"
 """Where the shipped, reviewed data files live."""
 
 GAS_LIMITS_FILE = "gas_limits.yaml"
-"""The gas-limits file in a data directory; every other `*.yaml` there is a template."""
+"""The gas-limits file in a data directory."""
+
+NOT_TEMPLATES = frozenset({GAS_LIMITS_FILE, "industries.yaml"})
+"""Files of a data directory that are not templates; every other `*.yaml` there is one."""
+
+EDITIONS_DIR = "editions"
+"""Where earlier editions are kept, as `<code>.<edition>.yaml`, exactly as they were published."""
 
 
 class ChecklistFileError(ValueError):
@@ -83,31 +89,83 @@ class ChecklistFileError(ValueError):
         super().__init__("\n".join(f"{file}: {problem}" for problem in self.problems))
 
 
-def load_template(path: str | PathLike[str]) -> ChecklistTemplate:
-    """Read and validate one template file."""
+def load_template(
+    path: str | PathLike[str], *, gas_limits: GasLimits | None = None, archived: bool = False
+) -> ChecklistTemplate:
+    """Read and validate one template file.
+
+    A file being edited is format 2: every fact carries its verification tag, and the gases
+    of `gas_limits` (default: the shipped file) are embedded. Format 1 is read only for an
+    `archived` edition, which must load exactly as it was published."""
     path = Path(path)
     raw = _read_mapping(path)
     # Checked first: a copied file with the old code would otherwise report every item's prefix.
     code = raw.get("code")
-    if isinstance(code, str) and code != path.stem:
+    stem = path.name.split(".")[0]
+    if isinstance(code, str) and code != stem:
         raise ChecklistFileError(path.name, [f"code: {code!r} does not match the file name"])
+    if raw.get("format", 1) != FORMAT and not archived:
+        raise ChecklistFileError(
+            path.name,
+            [f"format: must be {FORMAT} (every fact tagged); format 1 is read only as an edition"],
+        )
+    if raw.get("format", 1) == FORMAT:
+        if "gases" in raw:
+            raise ChecklistFileError(path.name, ["gases: filled in from gas_limits.yaml"])
+        limits = gas_limits if gas_limits is not None else load_gas_limits()
+        raw = {**raw, "gases": limits.embedded()}
     return _load(TemplateSchema(), raw, path.name, _item_labels(raw))
 
 
 def load_templates(directory: str | PathLike[str] | None = None) -> dict[str, ChecklistTemplate]:
     """Read every template in `directory` (default: the shipped data), keyed by code."""
     directory = DATA_DIR if directory is None else Path(directory)
-    paths = sorted(p for p in directory.glob("*.yaml") if p.name != GAS_LIMITS_FILE)
+    paths = sorted(p for p in directory.glob("*.yaml") if p.name not in NOT_TEMPLATES)
     if not paths:
         raise ChecklistFileError(str(directory), ["no template files (*.yaml) found"])
+    gas_limits = (
+        load_gas_limits(directory / GAS_LIMITS_FILE)
+        if (directory / GAS_LIMITS_FILE).is_file()
+        else None
+    )
     templates = {}
     for path in paths:
-        template = load_template(path)
+        template = load_template(path, gas_limits=gas_limits)
         templates[template.code] = template
         log.debug(
             "loaded checklist %s (%d items) from %s", template.code, len(template.items), path
         )
     return templates
+
+
+def load_editions(
+    directory: str | PathLike[str] | None = None,
+) -> dict[str, list[ChecklistTemplate]]:
+    """Every edition of every template, oldest first: the archived ones (`editions/`), then
+    the current file, whose `edition` must follow the last archived one."""
+    directory = DATA_DIR if directory is None else Path(directory)
+    current = load_templates(directory)
+    history: dict[str, list[ChecklistTemplate]] = {}
+    for code, template in sorted(current.items()):
+        archived = sorted(
+            (directory / EDITIONS_DIR).glob(f"{code}.*.yaml"),
+            key=lambda p: int(p.name.split(".")[1]),
+        )
+        editions = []
+        for number, path in enumerate(archived, 1):
+            edition = load_template(path, archived=True)
+            if path.name != f"{code}.{number}.yaml" or edition.edition not in (1, number):
+                raise ChecklistFileError(
+                    path.name, [f"editions of {code} must be 1, 2, ... in order"]
+                )
+            editions.append(edition)
+        if template.edition != len(editions) + 1:
+            raise ChecklistFileError(
+                f"{code}.yaml",
+                [f"edition: {template.edition} must follow the archived {len(editions)}"],
+            )
+        history[code] = [*editions, template]
+    return history
 
 
 def load_gas_limits(path: str | PathLike[str] | None = None) -> GasLimits:

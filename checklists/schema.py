@@ -23,16 +23,26 @@ from marshmallow import (
     validates_schema,
 )
 
+from checklists.regime import REGIMES, SITE_FACTS
 from checklists.template import (
+    FLAMMABLE,
+    FORMAT,
     NA_ANSWER,
     UNIT_RANGES,
+    AltitudeBand,
     AnswerType,
+    ChangeEntry,
     ChecklistItem,
     ChecklistTemplate,
     Choice,
+    GasInfo,
+    LelRule,
     LocalizedText,
     MajorHazard,
     PassRule,
+    Unsure,
+    is_unsure,
+    untagged_parts,
 )
 
 SOURCE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]*$"
@@ -41,6 +51,8 @@ SOURCE_ID_ERROR = "source IDs use letters, digits and '-' only (e.g. M13, GBZ2-1
 `sources` map as a MongoDB subdocument, where a dotted key reads as a path."""
 
 _TEMPLATE_CODE = r"[A-Z]{2,4}"
+_ITEM_CODE = rf"^{_TEMPLATE_CODE}-\d{{2}}$"
+_ITEM_CODE_ERROR = "must be like CS-09 (template code, two digits)"
 
 
 def citation_source_ids(citation: str) -> list[str]:
@@ -105,12 +117,40 @@ class LocalizedTextSchema(StrictSchema):
         return LocalizedText(**data)
 
 
+class AltitudeBandSchema(StrictSchema):
+    """A plateau bound: from `from_m` (to `to_m`) metres of altitude, at most `max`."""
+
+    from_m = StrictFloat(required=True, validate=validate.Range(min=0))
+    to_m = StrictFloat(load_default=None, allow_none=True)
+    max = StrictFloat(required=True)
+    source = fields.String(required=True, validate=not_blank)
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> AltitudeBand:
+        return AltitudeBand(**data)
+
+
+class LelRuleSchema(StrictSchema):
+    """The relaxed bound for gases whose LEL is at least `at_least` %VOL."""
+
+    at_least = StrictFloat(required=True, validate=validate.Range(min=0, max=100))
+    max = StrictFloat(required=True)
+    source = fields.String(required=True, validate=not_blank)
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> LelRule:
+        return LelRule(**data)
+
+
 class PassRuleSchema(StrictSchema):
     """Inclusive numeric bounds with the rule they come from."""
 
     min = StrictFloat(load_default=None, allow_none=True)
     max = StrictFloat(load_default=None, allow_none=True)
     source = fields.String(required=True, validate=not_blank)
+    alternatives = fields.List(fields.Nested(lambda: PassRuleSchema()), load_default=list)
+    altitude = fields.List(fields.Nested(AltitudeBandSchema), load_default=list)
+    lel = fields.Nested(LelRuleSchema, load_default=None)
 
     @validates_schema
     def _check_bounds(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -120,7 +160,13 @@ class PassRuleSchema(StrictSchema):
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> PassRule:
-        return PassRule(**data)
+        return PassRule(
+            **{
+                **data,
+                "alternatives": tuple(data["alternatives"]),
+                "altitude": tuple(data["altitude"]),
+            }
+        )
 
 
 class ChoiceSchema(StrictSchema):
@@ -140,20 +186,62 @@ class MajorHazardSchema(StrictSchema):
 
     criterion = fields.String(required=True, validate=not_blank)
     condition = fields.Nested(LocalizedTextSchema, required=True)
+    requires = fields.List(fields.String(validate=validate.OneOf(SITE_FACTS)), load_default=list)
+    #: Computed from the criterion's tag; accepted (and ignored) so a version's content loads.
+    to_confirm = StrictBoolean(load_default=None, load_only=True)
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> MajorHazard:
-        return MajorHazard(**data)
+        data.pop("to_confirm", None)
+        return MajorHazard(**{**data, "requires": tuple(data["requires"])})
+
+
+class UnsureSchema(StrictSchema):
+    """What is unsure about one fact (`field`: its path in the item), and what to read."""
+
+    field = fields.String(required=True, validate=not_blank)
+    what = fields.Nested(LocalizedTextSchema, required=True)
+    read = fields.String(required=True, validate=not_blank)
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> Unsure:
+        return Unsure(**data)
+
+
+class VariantSchema(StrictSchema):
+    """The fields of an item worded differently under one regime (absent: as the item)."""
+
+    text = fields.Nested(LocalizedTextSchema)
+    note = fields.Nested(LocalizedTextSchema, allow_none=True)
+    pass_rule = fields.Nested(PassRuleSchema)
+    choices = fields.List(fields.Nested(ChoiceSchema))
+    legal_basis = fields.List(fields.String(validate=not_blank), validate=validate.Length(min=1))
+    major_hazard = fields.Nested(MajorHazardSchema, allow_none=True)
+    advisory = StrictBoolean()
+    photo_required_on_fail = StrictBoolean()
+    allow_na = StrictBoolean()
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> MappingProxyType:
+        return MappingProxyType(
+            {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        )
+
+
+class RegimeVariantField(fields.Field):
+    """A regime's variant of an item, or "na" where the item does not apply there."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if value == NA_ANSWER:
+            return None
+        return VariantSchema().load(value)
 
 
 class ItemSchema(StrictSchema):
     """One checklist row; its answer type decides which of unit, pass_rule, choices apply."""
 
     code = fields.String(
-        required=True,
-        validate=validate.Regexp(
-            rf"^{_TEMPLATE_CODE}-\d{{2}}$", error="must be like CS-09 (template code, two digits)"
-        ),
+        required=True, validate=validate.Regexp(_ITEM_CODE, error=_ITEM_CODE_ERROR)
     )
     text = fields.Nested(LocalizedTextSchema, required=True)
     answer = fields.Enum(AnswerType, by_value=True, required=True)
@@ -167,16 +255,37 @@ class ItemSchema(StrictSchema):
     )
     major_hazard = fields.Nested(MajorHazardSchema, load_default=None, allow_none=True)
     photo_required_on_fail = StrictBoolean(required=True)
+    #: Format 1 only (one tag per item); format 2 tags every fact instead.
     verification = fields.String(
-        required=True,
+        load_default=None,
         validate=validate.Regexp(r"^[VSI](/[VSI])*$", error="must be V, S, I or a mix like V/S"),
     )
+    continues = fields.List(
+        fields.String(validate=validate.Regexp(_ITEM_CODE, error=_ITEM_CODE_ERROR)),
+        load_default=list,
+    )
+    advisory = StrictBoolean(load_default=False)
+    gas = fields.String(load_default=None, allow_none=True)
+    regimes = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(REGIMES)),
+        values=RegimeVariantField(allow_none=True),
+        load_default=dict,
+    )
+    unsure = fields.List(fields.Nested(UnsureSchema), load_default=list)
 
     @validates_schema
     def _check_answer_shape(self, data: dict[str, Any], **kwargs: Any) -> None:
         answer: AnswerType = data["answer"]
         problems = []
-        if answer is AnswerType.NUMERIC:
+        if answer is AnswerType.GAS_READING:
+            problems += self._numeric_problems(data["unit"], data["pass_rule"])
+            if not data["gas"]:
+                problems.append("gas_reading answer needs a gas")
+        elif data["gas"]:
+            problems.append(f"{answer} answer takes no gas")
+        if answer is AnswerType.GAS_READING:
+            pass
+        elif answer is AnswerType.NUMERIC:
             problems += self._numeric_problems(data["unit"], data["pass_rule"])
         else:
             problems += [
@@ -188,6 +297,25 @@ class ItemSchema(StrictSchema):
             problems += self._choice_problems(data["choices"])
         elif data["choices"]:
             problems.append(f"{answer} answer takes no choices")
+        for regime, variant in data["regimes"].items():
+            if variant is None:
+                continue
+            if "pass_rule" in variant:
+                if data["pass_rule"] is None:
+                    problems.append(f"regimes.{regime}: {answer} answer takes no pass_rule")
+                elif data["unit"] in UNIT_RANGES:
+                    rule = variant["pass_rule"]
+                    problems += [
+                        f"regimes.{regime}.pass_rule {p}"
+                        for p in bound_problems(rule.min, rule.max, data["unit"])
+                    ]
+            if "choices" in variant:
+                if answer is not AnswerType.CHOICE:
+                    problems.append(f"regimes.{regime}: {answer} answer takes no choices")
+                else:
+                    problems += [
+                        f"regimes.{regime}: {p}" for p in self._choice_problems(variant["choices"])
+                    ]
         if problems:
             raise ValidationError(problems)
 
@@ -221,8 +349,41 @@ class ItemSchema(StrictSchema):
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> ChecklistItem:
         return ChecklistItem(
-            **{**data, "choices": tuple(data["choices"]), "legal_basis": tuple(data["legal_basis"])}
+            **{
+                **data,
+                "choices": tuple(data["choices"]),
+                "legal_basis": tuple(data["legal_basis"]),
+                "continues": tuple(data["continues"]),
+                "regimes": MappingProxyType(dict(data["regimes"])),
+                "unsure": tuple(data["unsure"]),
+            }
         )
+
+
+class ChangeEntrySchema(StrictSchema):
+    """One changelog line."""
+
+    items = fields.List(
+        fields.String(validate=validate.Regexp(_ITEM_CODE, error=_ITEM_CODE_ERROR)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+    what = fields.Nested(LocalizedTextSchema, required=True)
+    why = fields.Nested(LocalizedTextSchema, required=True)
+    source = fields.String(required=True, validate=not_blank)
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> ChangeEntry:
+        return ChangeEntry(**{**data, "items": tuple(data["items"])})
+
+
+class GasInfoSchema(StrictSchema):
+    """A gas as embedded in a version (filled in from gas_limits.yaml by the loader)."""
+
+    name = fields.Nested(LocalizedTextSchema, required=True)
+    unit = fields.String(required=True, validate=validate.OneOf(list(UNIT_RANGES)))
+    molar_mass = StrictFloat(load_default=None, allow_none=True)
+    lel = StrictFloat(load_default=None, allow_none=True)
 
 
 class TemplateSchema(StrictSchema):
@@ -241,6 +402,12 @@ class TemplateSchema(StrictSchema):
         validate=validate.Length(min=1),
     )
     items = fields.List(fields.Nested(ItemSchema), required=True, validate=validate.Length(min=1))
+    format = fields.Integer(strict=True, load_default=1, validate=validate.OneOf([1, FORMAT]))
+    edition = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1))
+    changelog = fields.List(fields.Nested(ChangeEntrySchema), load_default=list)
+    gases = fields.Dict(
+        keys=fields.String(), values=fields.Nested(GasInfoSchema), load_default=dict
+    )
 
     @validates_schema
     def _check_items(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -248,6 +415,8 @@ class TemplateSchema(StrictSchema):
         first_index: dict[str, int] = {}
         for index, item in enumerate(data["items"]):
             problems = _item_problems(item, data["code"], data["sources"])
+            for path, found in _format_problems(item, data["format"], data.get("gases")).items():
+                problems.setdefault(path, []).extend(found)
             if item.code in first_index:
                 problems.setdefault("_schema", []).append(
                     f"duplicate code (first used by item #{first_index[item.code] + 1})"
@@ -266,7 +435,71 @@ class TemplateSchema(StrictSchema):
             description=data["description"],
             sources=MappingProxyType(dict(data["sources"])),
             items=tuple(data["items"]),
+            format=data["format"],
+            edition=data["edition"],
+            changelog=tuple(data["changelog"]),
+            gases=MappingProxyType(
+                {code: GasInfo(code=code, **g) for code, g in sorted(data["gases"].items())}
+            ),
         )
+
+
+def item_facts(item: ChecklistItem) -> list[tuple[str, str]]:
+    """Every tagged fact of an item as (field path, citation): legal bases, pass rules and
+    their extra readings, major-hazard criteria, for the item and each regime's variant."""
+    facts: list[tuple[str, str]] = []
+
+    def add(prefix: str, fields_: Any) -> None:
+        for basis in fields_.get("legal_basis") or ():
+            facts.append((f"{prefix}legal_basis", basis))
+        if rule := fields_.get("pass_rule"):
+            facts.append((f"{prefix}pass_rule", rule.source))
+            facts.extend((f"{prefix}pass_rule", a.source) for a in rule.alternatives)
+            facts.extend((f"{prefix}pass_rule", b.source) for b in rule.altitude)
+            if rule.lel:
+                facts.append((f"{prefix}pass_rule", rule.lel.source))
+        if hazard := fields_.get("major_hazard"):
+            facts.append((f"{prefix}major_hazard", hazard.criterion))
+
+    add("", {f: getattr(item, f) for f in ("legal_basis", "pass_rule", "major_hazard")})
+    for regime, variant in item.regimes.items():
+        if variant is not None:
+            add(f"regimes.{regime}.", variant)
+    return facts
+
+
+def _format_problems(
+    item: ChecklistItem, format_: int, gases: Mapping[str, Any] | None
+) -> dict[str, list[str]]:
+    """Format 1: a tag per item. Format 2: a tag on every fact, and every unsure fact
+    explained (`unsure`), with no explanation left over for a fact that is settled."""
+    if format_ == 1:
+        extras = ("continues", "regimes", "unsure", "gas", "advisory")
+        problems = [f"format 1 items take no {name}" for name in extras if getattr(item, name)]
+        if item.verification is None:
+            problems.append("format 1 items need a verification tag")
+        return {"_schema": problems} if problems else {}
+    problems: dict[str, list[str]] = {}
+    if item.verification is not None:
+        problems["verification"] = ["format 2 tags each fact ('M13 Art.7 [V]'), not the whole item"]
+    unsure_paths = set()
+    for path, citation in item_facts(item):
+        if untagged := untagged_parts(citation):
+            problems.setdefault(path, []).extend(
+                f"{part!r} has no verification tag ([V], [S], [M] or [I])" for part in untagged
+            )
+        elif is_unsure(citation):
+            unsure_paths.add(path)
+    explained = {u.field for u in item.unsure}
+    for path in sorted(unsure_paths - explained):
+        problems.setdefault(path, []).append(
+            "is unsure ([M] or UNSURE): say what and where to read it in `unsure`"
+        )
+    for path in sorted(explained - unsure_paths - set(problems)):
+        problems.setdefault("unsure", []).append(f"{path} is not tagged unsure")
+    if item.gas and gases is not None and item.gas not in gases and item.gas != FLAMMABLE:
+        problems.setdefault("gas", []).append(f"unknown gas {item.gas!r}")
+    return problems
 
 
 def _item_problems(
@@ -276,11 +509,12 @@ def _item_problems(
     problems: dict[str, Any] = {}
     if not item.code.startswith(f"{template_code}-"):
         problems["_schema"] = [f"code must start with '{template_code}-'"]
-    cited = {"legal_basis": list(item.legal_basis)}
-    if item.pass_rule:
-        cited["pass_rule.source"] = [item.pass_rule.source]
-    if item.major_hazard:
-        cited["major_hazard.criterion"] = [item.major_hazard.criterion]
+    named = {"pass_rule": "pass_rule.source", "major_hazard": "major_hazard.criterion"}
+    cited: dict[str, list[str]] = {}
+    for path, citation in item_facts(item):
+        head, _, last = path.rpartition(".")
+        key = ".".join(filter(None, (head, named.get(last, last))))
+        cited.setdefault(key, []).append(citation)
     for field_path, citations in cited.items():
         if unknown := unknown_citations(citations, sources):
             problems[field_path] = unknown

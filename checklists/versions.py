@@ -1,6 +1,7 @@
 """Checklist versions in MongoDB: publishing new immutable versions and finding them again.
 
-Publishing: every template whose content changed becomes a new version.
+Publishing: each edition of a template file (`checklists/data/<code>.yaml` says its `edition`;
+earlier ones are kept in `data/editions/`) becomes the version of the same number.
 
 A version is never modified; publishing the same content again is a no-op, so the command can
 run at every start. Inspections pin (code, version) and can always fetch what they were done
@@ -70,16 +71,36 @@ def latest_versions() -> list[ChecklistVersion]:
     return [found[key] for key in keys]
 
 
+class EditionConflict(ValueError):
+    """A data file's edition is published already with other content (versions are
+    immutable: the changed file needs the next edition number), or an earlier one is not."""
+
+
 def publish(template: ChecklistTemplate, *, now: datetime, actor: Actor | None = None) -> Published:
-    """Publish `template` as version n+1 unless the newest version has the same content.
+    """Publish `template` as version `template.edition` (a first-edition file: 1); publishing
+    an edition already published with the same content is a no-op, with other content an
+    EditionConflict, and an edition whose predecessor is not published one too.
     `actor`: the admin publishing (None: the system, e.g. `flask publish-checklists`)."""
     content_hash = template.content_hash()
     for _attempt in range(5):
         current = latest(template.code)
-        if current is not None and current.content_hash == content_hash:
-            _audit(actor, current, now)
-            return Published(template.code, current.version, content_hash, created=False)
-        number = 1 if current is None else current.version + 1
+        same = ChecklistVersion.objects(
+            id=ChecklistVersion.key(template.code, template.edition)
+        ).first()
+        if same is not None:
+            if same.content_hash != content_hash:
+                raise EditionConflict(
+                    f"{template.code} version {template.edition} is published with other "
+                    "content; give the changed file the next edition"
+                )
+            _audit(actor, same, now)
+            return Published(template.code, same.version, content_hash, created=False)
+        if (current.version if current else 0) != template.edition - 1:
+            raise EditionConflict(
+                f"{template.code} edition {template.edition} follows version "
+                f"{template.edition - 1}, which is not published"
+            )
+        number = template.edition
         doc = ChecklistVersion(
             id=ChecklistVersion.key(template.code, number),
             code=template.code,
@@ -88,6 +109,7 @@ def publish(template: ChecklistTemplate, *, now: datetime, actor: Actor | None =
             content=template.to_dict(),
             localized={locale: template.localized(locale) for locale in LOCALES},
             item_count=len(template.items),
+            changelog=[entry.to_dict() for entry in template.changelog],
             published_at=now,
             published_by=actor.user_id if actor else None,
         )
@@ -105,6 +127,20 @@ def publish_all(
     templates: dict[str, ChecklistTemplate], *, now: datetime, actor: Actor | None = None
 ) -> list[Published]:
     return [publish(t, now=now, actor=actor) for _code, t in sorted(templates.items())]
+
+
+def publish_editions(
+    editions: dict[str, list[ChecklistTemplate]], *, now: datetime, actor: Actor | None = None
+) -> list[Published]:
+    """Publish every edition of every template in order (`checklists.loader.load_editions`):
+    a fresh database gets version 1 from the archived first edition, then version 2, ...; one
+    that has them already publishes only what is new. Returns the newest of each template."""
+    newest = []
+    for _code, history in sorted(editions.items()):
+        for template in history:
+            found = publish(template, now=now, actor=actor)
+        newest.append(found)
+    return newest
 
 
 def _audit(actor: Actor | None, version: ChecklistVersion, now: datetime) -> None:

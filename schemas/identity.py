@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from checklists.regime import REGIMES, industries
 from schemas.common import GeoPoint, ObjectIdString, RequestSchema, Timestamp
 from server.actor import Role
 from server.models.device import DEVICE_ID_PATTERN
@@ -30,12 +31,53 @@ class EnterpriseSchema(ma.Schema):
     name = _text()
     credit_code = _text()
     industry = _text()
-    address = _text()
+    industry_code = _text(allow_none=True)
+    regime = _text(allow_none=True, metadata={"enum": list(REGIMES)})
+    regime_override = ma.fields.Nested(lambda: RegimeOverrideSchema(), allow_none=True)
+    has_confined_spaces = ma.fields.Boolean(allow_none=True)
+    altitude_m = ma.fields.Float(allow_none=True)
+    poisoning_risk = ma.fields.Boolean(allow_none=True)
     location = GeoPoint(allow_none=True)
     jurisdiction_id = ObjectIdString()
     version = ma.fields.Integer()
     created_at = Timestamp()
     updated_at = Timestamp()
+
+
+class RegimeOverrideSchema(ma.Schema):
+    regime = _text()
+    reason = _text()
+    by = _text()
+    at = Timestamp()
+
+
+def _industry_code(**kwargs):
+    return _text(
+        validate=ma.validate.OneOf(list(industries().industries)),
+        metadata={"description": "code of the industry list (GB/T 4754 sections and divisions)"},
+        **kwargs,
+    )
+
+
+_site_facts = {
+    "has_confined_spaces": lambda: ma.fields.Boolean(allow_none=True),
+    "altitude_m": lambda: ma.fields.Float(
+        allow_none=True, allow_nan=False, validate=ma.validate.Range(-500, 9000)
+    ),
+    "poisoning_risk": lambda: ma.fields.Boolean(
+        allow_none=True, metadata={"description": "H2S/CO poisoning risk (admins only)"}
+    ),
+}
+
+
+class EnterpriseRegimeSchema(RequestSchema):
+    regime = _text(
+        required=True,
+        allow_none=True,
+        validate=ma.validate.OneOf(list(REGIMES)),
+        metadata={"description": "null: back to the regime of the enterprise's industry"},
+    )
+    reason = _text(required=True, validate=_len(1, 500))
 
 
 class EnterpriseCreateSchema(RequestSchema):
@@ -46,17 +88,25 @@ class EnterpriseCreateSchema(RequestSchema):
         metadata={"description": "统一社会信用代码 (GB 32100-2015), check character verified"},
     )
     industry = _text(required=True, validate=_len(1, 100))
+    industry_code = _industry_code()
     address = _text(required=True, validate=_len(1, 300))
     location = GeoPoint(load_default=None, allow_none=True)
     jurisdiction_id = ObjectIdString(required=True)
+    has_confined_spaces = _site_facts["has_confined_spaces"]()
+    altitude_m = _site_facts["altitude_m"]()
+    poisoning_risk = _site_facts["poisoning_risk"]()
 
 
 class EnterpriseUpdateSchema(RequestSchema):
     name = _text(validate=_len(1, 200))
     credit_code = _text(validate=_len(18, 40))
     industry = _text(validate=_len(1, 100))
+    industry_code = _industry_code()
     address = _text(validate=_len(1, 300))
     location = GeoPoint(allow_none=True)
+    has_confined_spaces = _site_facts["has_confined_spaces"]()
+    altitude_m = _site_facts["altitude_m"]()
+    poisoning_risk = _site_facts["poisoning_risk"]()
 
 
 class UserSchema(ma.Schema):

@@ -13,7 +13,17 @@ class AnswerSchema(ma.Schema):
     value = ma.fields.Raw(metadata={"description": "yes/no/na, a number, a choice code or text"})
     note = ma.fields.String(allow_none=True)
     photos = ma.fields.List(ma.fields.String(), metadata={"description": "SHA-256 of photos"})
-    outcome = ma.fields.String(metadata={"enum": ["pass", "fail", "na", "recorded"]})
+    outcome = ma.fields.String(metadata={"enum": ["pass", "fail", "not_applicable", "warn"]})
+    severity = ma.fields.String(
+        allow_none=True, metadata={"enum": ["major", "major_to_confirm", "general", None]}
+    )
+
+
+class JudgedUnderSchema(ma.Schema):
+    regime = ma.fields.String(metadata={"enum": ["industrial", "hazchem", "construction"]})
+    altitude_m = ma.fields.Float(allow_none=True)
+    poisoning_risk = ma.fields.Boolean(allow_none=True)
+    in_scope = ma.fields.Boolean()
 
 
 class InspectionLocationSchema(ma.Schema):
@@ -36,6 +46,11 @@ class InspectionSchema(ma.Schema):
     status = ma.fields.String(metadata={"enum": [Status.DRAFT, Status.SUBMITTED]})
     unannounced = ma.fields.Boolean(metadata={"description": "四不两直: without notice"})
     answers = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(AnswerSchema))
+    judged_under = ma.fields.Nested(
+        JudgedUnderSchema,
+        allow_none=True,
+        metadata={"description": "the regime and site facts pinned when it was created"},
+    )
     note = ma.fields.String(allow_none=True)
     location = ma.fields.Nested(InspectionLocationSchema, allow_none=True)
     started_at_device = Timestamp(allow_none=True)

@@ -52,6 +52,12 @@ class EnterpriseCopySchema(ma.Schema):
     name = ma.fields.String()
     credit_code = ma.fields.String()
     industry = ma.fields.String()
+    industry_code = ma.fields.String(allow_none=True)
+    regime = ma.fields.String(allow_none=True)
+    regime_override = ma.fields.Dict(allow_none=True)
+    has_confined_spaces = ma.fields.Boolean(allow_none=True)
+    altitude_m = ma.fields.Float(allow_none=True)
+    poisoning_risk = ma.fields.Boolean(allow_none=True)
     address = ma.fields.String()
     location = ma.fields.Nested(PointSchema, allow_none=True)
     jurisdiction_id = ObjectIdString()
@@ -71,6 +77,13 @@ class ChecklistVersionCopySchema(ma.Schema):
     published_at = Timestamp()
     published_by = ObjectIdString(allow_none=True)
     url = ma.fields.String()
+    changelog = ma.fields.List(
+        ma.fields.Dict(),
+        metadata={
+            "description": "what changed from the previous version, why, and the source "
+            "(items, what/why in zh-CN and en)"
+        },
+    )
 
 
 class InspectionCopySchema(InspectionSchema):

@@ -9,8 +9,8 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from mongoengine.connection import get_db
 
-from checklists.loader import load_templates
-from checklists.versions import publish_all
+from checklists.loader import load_editions
+from checklists.versions import publish_editions
 from media.blobstore import BlobStore
 from server.actor import Actor, Role
 from server.backup.commands import make_commands
@@ -39,7 +39,7 @@ def init_db():
 @click.command("publish-checklists")
 def publish_checklists():
     """Publish every checklist template whose content changed as a new version."""
-    for p in publish_all(load_templates(), now=utcnow()):
+    for p in publish_editions(load_editions(), now=utcnow()):
         state = "published" if p.created else "unchanged"
         click.echo(f"{p.code} v{p.version} {state} ({p.content_hash[:12]})")
 

@@ -134,8 +134,9 @@ def auth_headers():
 
 @pytest.fixture
 def published(db):
-    """The shipped checklist templates, published as version 1 each."""
-    from checklists.loader import load_templates
-    from checklists.versions import publish_all
+    """Every shipped edition of the checklist templates, published in order (version 1: the
+    first edition, version 2: the current files); returns the newest of each."""
+    from checklists.loader import load_editions
+    from checklists.versions import publish_editions
 
-    return publish_all(load_templates(), now=utcnow())
+    return publish_editions(load_editions(), now=utcnow())

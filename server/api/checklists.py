@@ -11,9 +11,10 @@ from flask import request
 from flask.views import MethodView
 
 from checklists import versions
-from checklists.loader import load_templates
+from checklists.loader import load_editions
+from checklists.review import unsure_facts
 from checklists.template import LOCALES
-from schemas.checklist import ChecklistSchema, ChecklistSummarySchema
+from schemas.checklist import ChecklistSchema, ChecklistSummarySchema, UnsureFactSchema
 from server.api.blueprint import Blueprint
 from server.api.context import current_actor
 from server.clock import utcnow
@@ -37,12 +38,15 @@ def _view(version: ChecklistVersion, locale: str, summary: bool = False) -> dict
         "title": localized["title"],
         "item_count": version.item_count,
         "published_at": version.published_at,
+        "changelog": localized.get("changelog", []),
     }
     if not summary:
         body.update(
             description=localized["description"],
             sources=localized["sources"],
             items=localized["items"],
+            format=localized.get("format", 1),
+            gases=localized.get("gases", {}),
         )
     return body
 
@@ -72,6 +76,19 @@ class Checklists(MethodView):
         latest = versions.latest_versions()
         blp.set_etag([[v.content_hash for v in latest], locale])
         return [_view(v, locale, summary=True) for v in latest]
+
+
+@blp.route("/checklists/review")
+class ChecklistReview(MethodView):
+    @blp.doc(operationId="listUnsureChecklistFacts")
+    @blp.response(200, UnsureFactSchema(many=True))
+    def get(self):
+        """Every fact of the current checklists and gas limits tagged [M] or UNSURE, with what
+        is unsure and the source to read (admin; the same list as checklists/REVIEW.md)."""
+        actor = current_actor()
+        if not actor.is_admin:
+            raise Forbidden("only an admin reviews the unsettled facts")
+        return [fact.to_dict() for fact in unsure_facts()]
 
 
 @blp.route("/checklists/<code>")
@@ -111,6 +128,6 @@ class ChecklistPublish(MethodView):
         actor = current_actor()
         if not actor.is_admin:
             raise Forbidden("only an admin publishes checklists")
-        published = versions.publish_all(load_templates(), now=utcnow(), actor=actor)
+        published = versions.publish_editions(load_editions(), now=utcnow(), actor=actor)
         locale = _locale()
         return [_view(versions.find(p.code, p.version), locale, summary=True) for p in published]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mongoengine import DateTimeField, DictField, IntField, ObjectIdField, StringField
+from mongoengine import DateTimeField, DictField, IntField, ListField, ObjectIdField, StringField
 
 from server.actor import Role
 from server.clock import utcnow
@@ -27,6 +27,9 @@ class ChecklistVersion(SyncedDocument):
     #: The template rendered per locale ("zh-CN", "en"), ready to send to phones.
     localized = DictField(required=True)
     item_count = IntField(required=True)
+    #: What changed from the previous version, why and the source, in both locales; synced to
+    #: phones with the version itself (the content is downloaded from its URL).
+    changelog = ListField(DictField(), default=list)
     published_at = DateTimeField(required=True, default=utcnow)
     published_by = ObjectIdField()
 

@@ -1,9 +1,15 @@
-"""Enterprises under inspection: identity (统一社会信用代码), industry, address and location."""
+"""Enterprises under inspection: identity (统一社会信用代码), industry, address and location,
+and what decides the rules it is inspected under: its regime (from its industry code, or an
+admin's override with a reason), whether it has confined spaces, its site altitude and whether
+its confined-space work carries H2S/CO poisoning risk (checklists.regime)."""
 
 from __future__ import annotations
 
 from mongoengine import (
+    BooleanField,
     DateTimeField,
+    DictField,
+    FloatField,
     IntField,
     ObjectIdField,
     PointField,
@@ -37,6 +43,19 @@ class Enterprise(SyncedDocument):
     #: Unified social credit code (GB 32100-2015), validated with its check character.
     credit_code = StringField(required=True, unique=True)
     industry = StringField(required=True, max_length=100)
+    #: Code of the controlled industry list (checklists/data/industries.yaml; GB/T 4754).
+    industry_code = StringField(max_length=10)
+    #: The regime it is inspected under: its industry's, or an admin's override.
+    regime = StringField(choices=("industrial", "hazchem", "construction"))
+    #: {"regime", "reason", "by", "at"} when an admin set the regime against the industry's.
+    regime_override = DictField(default=None)
+    #: Whether it has confined spaces at all (the denominator of coverage figures); None: unknown.
+    has_confined_spaces = BooleanField()
+    #: Site altitude in metres (plateau gas limits); None: unknown, judged as below 2000 m.
+    altitude_m = FloatField(min_value=-500, max_value=9000)
+    #: Its confined-space work carries H2S/CO poisoning risk (M10 Art.13); set by an admin
+    #: until the confined-space ledger exists. None: unknown (majors are then to be confirmed).
+    poisoning_risk = BooleanField()
     address = StringField(required=True, max_length=300)
     #: GeoJSON point, [longitude, latitude] in WGS-84 as phones report it.
     location = PointField(auto_index=False)

@@ -62,8 +62,12 @@ class Inspection(SyncedDocument):
     status = StringField(required=True, default=Status.DRAFT)
     #: 四不两直: no notice, no greeting, no briefing, no escort; straight to the site.
     unannounced = BooleanField(default=False)
-    #: {item_code: {"value", "note", "photos": [sha256], "outcome"}}
+    #: {item_code: {"value", "note", "photos": [sha256], "outcome", "severity"}}
     answers = DictField()
+    #: What its answers are judged under, pinned at creation from its enterprise
+    #: (checklists.regime.Conditions: regime, altitude_m, poisoning_risk, in_scope); a later
+    #: change of the enterprise's regime never changes how this inspection is judged.
+    judged_under = DictField(default=None)
     note = StringField()
     #: {"longitude", "latitude", "accuracy_m"} as the phone's GPS reported it.
     location = DictField()

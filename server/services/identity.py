@@ -18,6 +18,7 @@ from datetime import datetime
 
 from mongoengine import NotUniqueError
 
+from checklists.regime import REGIMES, industries
 from server.actor import ENTERPRISE_ROLES, REGULATOR_ROLES, Actor, Role
 from server.errors import Conflict, Forbidden, RuleViolation
 from server.models.enterprise import Enterprise
@@ -70,8 +71,15 @@ def create_enterprise(actor: Actor, *, jurisdiction_id, now: datetime, **fields)
         Jurisdiction.objects.for_actor(actor), jurisdiction_id, "jurisdiction"
     )
     fields["credit_code"] = _valid_credit_code(fields["credit_code"])
+    _check_industry(fields.get("industry_code"))
+    if fields.get("poisoning_risk") is not None:
+        _require(actor.is_admin, "only an admin sets the poisoning risk")
     enterprise = Enterprise(
-        jurisdiction_id=jurisdiction.id, created_at=now, updated_at=now, **fields
+        jurisdiction_id=jurisdiction.id,
+        created_at=now,
+        updated_at=now,
+        regime=industries().regime_of(fields.get("industry_code")),
+        **fields,
     )
     try:
         enterprise.save(force_insert=True)
@@ -101,6 +109,11 @@ def update_enterprise(
     )
     if "credit_code" in changes:
         changes["credit_code"] = _valid_credit_code(changes["credit_code"])
+    if "poisoning_risk" in changes:
+        _require(actor.is_admin, "only an admin sets the poisoning risk")
+    _check_industry(changes.get("industry_code"))
+    if "industry_code" in changes and not enterprise.regime_override:
+        changes["regime"] = industries().regime_of(changes["industry_code"])
     updates = {f"set__{k}": v for k, v in changes.items() if k != "location"}
     if "location" in changes:
         if changes["location"] is None:
@@ -128,7 +141,57 @@ def update_enterprise(
         now=now,
         chain=updated.jurisdiction_id,
     )
+    if effective_regime(updated) != effective_regime(enterprise):
+        _audit_regime(actor, enterprise, updated, now)
     return updated
+
+
+def effective_regime(enterprise: Enterprise) -> str:
+    """The regime an enterprise is inspected under (legacy records: their industry's)."""
+    return enterprise.regime or industries().regime_of(enterprise.industry_code)
+
+
+def set_regime(
+    actor: Actor, enterprise: Enterprise, *, regime: str | None, reason: str, now: datetime
+) -> Enterprise:
+    """An admin's override of the regime its industry gives (None: back to the industry's),
+    with the reason; audited as `enterprise.regime`. Inspections already made keep theirs."""
+    _require(actor.is_admin, "only an admin overrides an enterprise's regime")
+    if regime is not None and regime not in REGIMES:
+        raise _field_error("regime", f"must be one of {', '.join(REGIMES)}")
+    if not reason.strip():
+        raise _field_error("reason", "say why the regime differs from the industry's")
+    default = industries().regime_of(enterprise.industry_code)
+    override = (
+        None
+        if regime is None
+        else {"regime": regime, "reason": reason, "by": str(actor.user_id), "at": now}
+    )
+    n = Enterprise.objects(id=enterprise.id, version=enterprise.version).update_one(
+        set__regime=regime or default,
+        set__regime_override=override,
+        set__updated_at=now,
+        inc__version=1,
+    )
+    if n != 1:
+        raise Conflict("the enterprise was changed by someone else; reload and retry")
+    updated = Enterprise.objects.get(id=enterprise.id)
+    _audit_regime(actor, enterprise, updated, now)
+    return updated
+
+
+def _audit_regime(actor: Actor, before: Enterprise, after: Enterprise, now: datetime) -> None:
+    record.record(
+        actor,
+        "enterprise.regime",
+        "enterprise",
+        after.id,
+        before=before,
+        after=after,
+        now=now,
+        chain=after.jurisdiction_id,
+        key=f"enterprise.regime:{after.id}:{after.version}",
+    )
 
 
 def create_user(
@@ -334,6 +397,11 @@ def _valid_credit_code(code: str) -> str:
         return credit_code.validate(code)
     except credit_code.InvalidCreditCode as exc:
         raise _field_error("credit_code", str(exc)) from None
+
+
+def _check_industry(code: str | None) -> None:
+    if code is not None and industries().get(code) is None:
+        raise _field_error("industry_code", f"{code!r} is not in the industry list")
 
 
 def _field_error(field: str, message: str) -> RuleViolation:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from checklists.answer import AnswerError, Outcome, evaluate
+from checklists.answer import AnswerError, Outcome, evaluate, severity
+from checklists.regime import Conditions, industries
 from checklists.template import ChecklistTemplate
 from media.links import LinkRef, LinkTarget
 from server.actor import Actor, Role
@@ -98,9 +99,25 @@ def is_evidence(inspection: dict) -> bool:
     return inspection.get("status") != Status.DRAFT
 
 
-def judge_answers(template: ChecklistTemplate, answers: dict) -> JudgedAnswers:
-    """Validate answers (types, units, ranges) against the template; RuleViolation naming
-    every bad field. Unanswered items are allowed in a draft."""
+def conditions_of(enterprise) -> Conditions:
+    """What an inspection of `enterprise` made now is judged under (pinned on it)."""
+    listed = industries()
+    industry = listed.get(getattr(enterprise, "industry_code", None))
+    return Conditions(
+        regime=enterprise.regime or listed.regime_of(getattr(enterprise, "industry_code", None)),
+        altitude_m=getattr(enterprise, "altitude_m", None),
+        poisoning_risk=getattr(enterprise, "poisoning_risk", None),
+        # An unlisted industry is not known to be one the criteria were written for.
+        in_scope=bool(industry and industry.in_scope),
+    )
+
+
+def judge_answers(
+    template: ChecklistTemplate, answers: dict, conditions: Conditions | None = None
+) -> JudgedAnswers:
+    """Validate answers (types, units, ranges) against the template, judged under the
+    inspection's pinned `conditions`; RuleViolation naming every bad field. Unanswered items
+    are allowed in a draft."""
     errors: list[dict] = []
     judged: dict[str, dict] = {}
     photos: list[str] = []
@@ -121,7 +138,7 @@ def judge_answers(template: ChecklistTemplate, answers: dict) -> JudgedAnswers:
             errors.append(_error(field, f"unknown fields: {', '.join(sorted(unknown))}"))
             continue
         try:
-            outcome = evaluate(item, answer["value"])
+            outcome = evaluate(item, answer["value"], conditions, template.gases)
         except AnswerError as exc:
             errors.append(_error(f"{field}.value", exc.reason))
             continue
@@ -145,6 +162,8 @@ def judge_answers(template: ChecklistTemplate, answers: dict) -> JudgedAnswers:
             "photos": item_photos,
             "outcome": outcome.value,
         }
+        if outcome is Outcome.FAIL:
+            judged[code]["severity"] = severity(item, outcome, conditions).value
         if item_photos:
             photos.extend(h for h in item_photos if h not in photos)
     if errors:
@@ -152,12 +171,19 @@ def judge_answers(template: ChecklistTemplate, answers: dict) -> JudgedAnswers:
     return JudgedAnswers(judged, photos)
 
 
-def submission_problems(template: ChecklistTemplate, answers: dict[str, dict]) -> list[dict]:
-    """Why these judged answers cannot be submitted yet (empty when they can):
-    every item answered, and a failed item whose checklist requires a photo has one."""
+def submission_problems(
+    template: ChecklistTemplate, answers: dict[str, dict], conditions: Conditions | None = None
+) -> list[dict]:
+    """Why these judged answers cannot be submitted yet (empty when they can): every item
+    that applies under the regime answered, and a failed item whose checklist requires a
+    photo has one."""
     reasons = []
     for item in template.items:
         answer = answers.get(item.code)
+        if answer is None and conditions is not None and not item.applies(conditions.regime):
+            continue
+        if conditions is not None:
+            item = item.for_regime(conditions.regime)
         if answer is None:
             reasons.append({"code": "UNANSWERED", "item": item.code})
         elif (

@@ -6,6 +6,7 @@ from __future__ import annotations
 import marshmallow as ma
 from bson import ObjectId
 
+from checklists.regime import Conditions
 from checklists.versions import pinned_template
 from media.blobstore import BlobStore
 from server.clock import offset_minutes
@@ -68,6 +69,9 @@ class InspectionDataSchema(ma.Schema):
             raise ma.ValidationError({f: ["required to create"] for f in missing})
 
 
+#: What a create reads of its enterprise: where it belongs and what it is judged under.
+ENTERPRISE_FIELDS = ("jurisdiction_id", "regime", "industry_code", "altitude_m", "poisoning_risk")
+
 #: Fields a change may set, as sent.
 EDITABLE = ("unannounced", "note", "location", "device_time")
 
@@ -94,19 +98,21 @@ class InspectionHandler(PushHandler):
             raise Forbidden("only inspectors and supervisors make inspections")
         enterprise = self._enterprise(ctx, data["enterprise_id"])
         template = pinned_template(data["checklist_code"], data["checklist_version"])
-        judged = inspections.judge_answers(template, data.get("answers") or {})
+        conditions = inspections.conditions_of(enterprise)
+        judged = inspections.judge_answers(template, data.get("answers") or {}, conditions)
         if "corrects" in data:
             self._check_correctable(ctx, data["corrects"])
         missing = BlobStore(ctx.db).missing(judged.photos)
         return {
             "checklist_code": data["checklist_code"],
             "checklist_version": data["checklist_version"],
-            "enterprise_id": enterprise["_id"],
-            "jurisdiction_id": enterprise.get("jurisdiction_id"),
+            "enterprise_id": enterprise.id,
+            "jurisdiction_id": enterprise.jurisdiction_id,
             "inspector_id": actor.user_id,
             "status": Status.DRAFT,
             "unannounced": data.get("unannounced", False),
             "answers": judged.answers,
+            "judged_under": conditions.to_dict(),
             "note": data.get("note"),
             "location": data.get("location"),
             "started_at_device": data.get("started_at_device"),
@@ -139,8 +145,9 @@ class InspectionHandler(PushHandler):
             changes["clock_skewed"] = ctx.clock_skewed
         answers = current.get("answers") or {}
         template = pinned_template(current["checklist_code"], current["checklist_version"])
+        conditions = Conditions.from_dict(current.get("judged_under"))
         if "answers" in data:
-            judged = inspections.judge_answers(template, data["answers"])
+            judged = inspections.judge_answers(template, data["answers"], conditions)
             answers = judged.answers
             missing = BlobStore(ctx.db).missing(judged.photos)
             changes.update(
@@ -150,7 +157,7 @@ class InspectionHandler(PushHandler):
                 photos_complete=not missing,
             )
         if op == "submit":
-            reasons = inspections.submission_problems(template, answers)
+            reasons = inspections.submission_problems(template, answers, conditions)
             if reasons:
                 raise RuleViolation(
                     "the inspection is not complete enough to submit", reasons=reasons
@@ -190,16 +197,17 @@ class InspectionHandler(PushHandler):
             "photos_complete": bool(doc.get("photos_complete", True)),
         }
 
-    def _enterprise(self, ctx: PushContext, enterprise_id: str) -> dict:
-        """The enterprise (raw: `_id`, `jurisdiction_id`) if the actor may see it, looked up by
-        `_id` alone (the one index every server answers from), once per push."""
+    def _enterprise(self, ctx: PushContext, enterprise_id: str) -> Enterprise:
+        """The enterprise (only ENTERPRISE_FIELDS) if the actor may see it, looked up by `_id`
+        alone (the one index every server answers from), once per push."""
         cache = ctx.memo.setdefault("enterprises", {})
         if enterprise_id not in cache:
             found = Enterprise._get_collection().find_one(
                 {"_id": ObjectId(enterprise_id)},
-                {f: 1 for f in ("jurisdiction_id", *Enterprise.audience.fields)},
+                {f: 1 for f in (*ENTERPRISE_FIELDS, *Enterprise.audience.fields)},
             )
-            cache[enterprise_id] = found if Enterprise.audience.allows(ctx.actor, found) else None
+            visible = Enterprise.audience.allows(ctx.actor, found)
+            cache[enterprise_id] = Enterprise._from_son(found) if visible else None
         if cache[enterprise_id] is None:
             raise NotFound(f"enterprise {enterprise_id} not found")
         return cache[enterprise_id]

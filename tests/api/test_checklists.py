@@ -18,7 +18,8 @@ def test_list_has_the_four_campaigns(client, inspector_headers, published):
     assert response.status_code == 200
     body = response.get_json()
     assert [c["code"] for c in body] == ["CS", "FH", "HW", "OC"]
-    assert all(c["version"] == 1 and c["item_count"] >= 15 for c in body)
+    # Version 1 is each template's first edition, version 2 the current files.
+    assert all(c["version"] == 2 and c["item_count"] >= 15 for c in body)
     assert all("items" not in c for c in body)
     assert body[0]["locale"] == "zh-CN"
 
@@ -29,7 +30,7 @@ def test_download_is_cacheable_and_a_second_one_answers_304(client, inspector_he
     etag = first.headers["ETag"]
     assert "Accept-Language" in first.headers["Vary"]
     body = first.get_json()
-    assert body["code"] == "CS" and body["version"] == 1 and len(body["items"]) >= 15
+    assert body["code"] == "CS" and body["version"] == 2 and len(body["items"]) >= 15
     item = next(i for i in body["items"] if i["code"] == "CS-09")
     assert item["answer"] == "numeric" and item["pass_rule"]["min"] == 19.5
     second = client.get(
@@ -91,7 +92,7 @@ def test_publishing_unchanged_content_creates_no_version(client, auth_headers, p
     admin = auth_headers(UserFactory(role=Role.ADMIN.value))
     response = client.post("/api/v1/checklists/publish", headers=admin)
     assert response.status_code == 200
-    assert {c["version"] for c in response.get_json()} == {1}
+    assert {c["version"] for c in response.get_json()} == {2}
 
 
 def test_only_admins_publish(client, inspector_headers, published):

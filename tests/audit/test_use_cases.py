@@ -150,7 +150,7 @@ def test_publishing_checklists_appends_one_event_per_version_in_the_system_chain
     jobs()
     events = stored(db, "system")
     assert [(e["action"], e["object"]["id"]) for e in events] == [
-        ("checklist.publish", f"{code}:1") for code in ("CS", "FH", "HW", "OC")
+        ("checklist.publish", f"{code}:{n}") for code in ("CS", "FH", "HW", "OC") for n in (1, 2)
     ]
     assert {e["actor"]["user_id"] for e in events} == {str(admin.id)}
     cs = db["checklist_versions"].find_one({"_id": "CS:1"})

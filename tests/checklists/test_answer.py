@@ -7,13 +7,15 @@ import math
 import pytest
 
 from checklists.answer import TEXT_MAX_LENGTH, AnswerError, Outcome, evaluate
-from checklists.loader import load_templates
+from checklists.loader import load_editions
 from checklists.template import AnswerType, ChecklistItem, ChecklistTemplate, Choice, LocalizedText
 
 
 @pytest.fixture(scope="module")
 def templates() -> dict[str, ChecklistTemplate]:
-    return load_templates()
+    """The first editions: what every version-1 inspection is still judged by (the second
+    editions' rules are tested in test_v2.py)."""
+    return {code: history[0] for code, history in load_editions().items()}
 
 
 @pytest.fixture
@@ -25,7 +27,7 @@ def item(templates):
 
 
 def test_outcomes_serialise_as_plain_strings():
-    assert [o.value for o in Outcome] == ["pass", "fail", "not_applicable"]
+    assert [o.value for o in Outcome] == ["pass", "fail", "not_applicable", "warn"]
 
 
 # --- yes / no / na ---------------------------------------------------------------------------

@@ -14,19 +14,29 @@ import yaml
 
 from checklists.loader import (
     DATA_DIR,
+    EDITIONS_DIR,
     ChecklistFileError,
+    load_editions,
     load_gas_limits,
-    load_template,
     load_templates,
 )
+from checklists.loader import load_template as _load_template
 from checklists.template import LOCALES, AnswerType, ChecklistTemplate
+
+
+def load_template(path):
+    """These tests read first-edition (format 1) files: the shape every version 1 keeps;
+    format 2, the per-fact tags and the regimes are tested in test_v2.py."""
+    return _load_template(path, archived=True)
+
 
 EXPECTED_ITEM_COUNTS = {"CS": 22, "HW": 19, "FH": 17, "OC": 16}
 
 
 @pytest.fixture(scope="module")
 def templates() -> dict[str, ChecklistTemplate]:
-    return load_templates()
+    """The first editions, as published in version 1."""
+    return {code: history[0] for code, history in load_editions().items()}
 
 
 def minimal_template() -> dict[str, Any]:
@@ -141,7 +151,7 @@ def test_gas_limits_load_with_sources():
     assert limits.default_regime == "GB46768"
     assert limits.minimum_set == ("O2", "LEL", "H2S", "CO")
     assert (general.limits["O2"].rule.min, general.limits["O2"].rule.max) == (19.5, 23.5)
-    assert general.limits["O2"].rule.source == "GB46768 5.9.1"
+    assert general.limits["O2"].rule.source == "GB46768 5.9.1 [S]"
     assert limits.regimes["GB30871_confined"].limits["O2"].rule.max == 21
     assert limits.regimes["GB30871_hot"].limits["flammable_lel_lt_4"].rule.max == 0.2
     assert general.timings["pre_entry_window"].minutes == 30
@@ -192,24 +202,39 @@ def test_localized_rejects_an_unknown_locale(templates):
 def test_content_hash_is_stable_and_ignores_key_order(tmp_path, templates):
     shipped = templates["HW"].content_hash()
     assert re.fullmatch(r"[0-9a-f]{64}", shipped)
-    assert load_template(DATA_DIR / "HW.yaml").content_hash() == shipped
-    raw = yaml.safe_load((DATA_DIR / "HW.yaml").read_text(encoding="utf-8"))
+    assert load_template(DATA_DIR / EDITIONS_DIR / "HW.1.yaml").content_hash() == shipped
+    raw = yaml.safe_load((DATA_DIR / EDITIONS_DIR / "HW.1.yaml").read_text(encoding="utf-8"))
     path = tmp_path / "HW.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=True), encoding="utf-8")
     assert load_template(path).content_hash() == shipped
 
 
 def test_content_hash_changes_when_a_text_changes(tmp_path, templates):
-    text = (DATA_DIR / "CS.yaml").read_text(encoding="utf-8")
+    text = (DATA_DIR / EDITIONS_DIR / "CS.1.yaml").read_text(encoding="utf-8")
     changed = text.replace("en: Oxygen\n", "en: Oxygen content\n")
     assert changed != text
     (tmp_path / "CS.yaml").write_text(changed, encoding="utf-8")
     assert load_template(tmp_path / "CS.yaml").content_hash() != templates["CS"].content_hash()
 
 
-def test_load_templates_reads_a_directory_and_skips_gas_limits(tmp_path):
-    write_yaml(tmp_path, minimal_template())
-    (tmp_path / "gas_limits.yaml").write_text("not: a template\n", encoding="utf-8")
+def minimal_v2() -> dict[str, Any]:
+    """The minimal template in format 2: every fact tagged, no tag on the item."""
+    data = minimal_template()
+    data["format"] = 2
+    for item in data["items"]:
+        item.pop("verification")
+        item["legal_basis"] = [f"{basis} [V]" for basis in item["legal_basis"]]
+        if "pass_rule" in item:
+            item["pass_rule"]["source"] += " [S]"
+        if "major_hazard" in item:
+            item["major_hazard"]["criterion"] += " [S]"
+    return data
+
+
+def test_load_templates_reads_a_directory_and_skips_the_other_data(tmp_path):
+    write_yaml(tmp_path, minimal_v2())
+    for name in ("gas_limits.yaml", "industries.yaml"):
+        (tmp_path / name).write_text((DATA_DIR / name).read_text(encoding="utf-8"), "utf-8")
     assert list(load_templates(tmp_path)) == ["CS"]
 
 
@@ -231,7 +256,7 @@ def _min_over_max(data: dict[str, Any]) -> None:
 
 BROKEN: list[tuple[str, Callable[[dict[str, Any]], Any], str]] = [
     ("no unit", lambda d: _item(d, 1).pop("unit"), "item CS-09: numeric answer needs a unit"),
-    ("unknown unit", lambda d: _item(d, 1).update(unit="ppm"), "item CS-09: unit 'ppm' is not"),
+    ("unknown unit", lambda d: _item(d, 1).update(unit="ppb"), "item CS-09: unit 'ppb' is not"),
     (
         "no pass rule",
         lambda d: _item(d, 1).pop("pass_rule"),
@@ -337,7 +362,7 @@ BROKEN: list[tuple[str, Callable[[dict[str, Any]], Any], str]] = [
     (
         "unknown answer",
         lambda d: _item(d, 0).update(answer="maybe"),
-        "item CS-01: answer: Must be one of: yes_no_na, numeric, text, choice.",
+        "item CS-01: answer: Must be one of: yes_no_na, numeric, text, choice, gas_reading.",
     ),
     (
         "loose boolean",
@@ -521,8 +546,8 @@ BROKEN_GAS: list[tuple[str, Callable[[dict[str, Any]], Any], str]] = [
     ),
     (
         "unknown minimum param",
-        lambda d: d["minimum_set"]["params"].append("NH3"),
-        "minimum_set.params: unknown param 'NH3'",
+        lambda d: d["minimum_set"]["params"].append("XE"),
+        "minimum_set.params: unknown param 'XE'",
     ),
 ]
 

@@ -13,7 +13,7 @@ from tests.factories import EnterpriseFactory, JurisdictionFactory, regulator
 def passing_value(item):
     if item.answer is AnswerType.YES_NO_NA:
         return "yes"
-    if item.answer is AnswerType.NUMERIC:
+    if item.answer in (AnswerType.NUMERIC, AnswerType.GAS_READING):
         rule = item.pass_rule
         return rule.min if rule.min is not None else rule.max
     if item.answer is AnswerType.TEXT:

@@ -51,7 +51,9 @@ def test_create_push_and_pull_back(world, cs):
         "photos": [],
         "outcome": "pass",
     }
-    assert set(phone.server["checklist_versions"]) == {"CS:1", "FH:1", "HW:1", "OC:1"}
+    assert set(phone.server["checklist_versions"]) == {
+        f"{code}:{n}" for code in ("CS", "FH", "HW", "OC") for n in (1, 2)
+    }
     assert str(world["enterprise"].id) in phone.server["enterprises"]
 
 
