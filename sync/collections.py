@@ -45,6 +45,11 @@ class SyncedCollection:
         """Fields the sequencer reads to compute a scope (beyond _id and the sync fields)."""
         return tuple(f for f in self.audience.fields if f != "_id")
 
+    @property
+    def projection(self) -> dict[str, int]:
+        """What a pull reads of a document: everything the phone's copy is made from."""
+        return {f: 0 for f in sorted(HIDDEN | self.omit)}
+
     def scope(self, raw: dict) -> dict:
         """The audience of a document as stored with its feed entry."""
         return self.audience.scope(raw)

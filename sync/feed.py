@@ -128,7 +128,8 @@ def _materialize(db: Database, actor: Actor, picked: dict) -> list[dict]:
             wanted[collection].append(doc_id)
     current = {}
     for collection, ids in wanted.items():
-        for doc in db[collection].find({"_id": {"$in": ids}}).batch_size(len(ids)):
+        projection = BY_COLLECTION[collection].projection
+        for doc in db[collection].find({"_id": {"$in": ids}}, projection).batch_size(len(ids)):
             current[(collection, doc["_id"])] = doc
     changes = []
     for (collection, doc_id), (seq, alive) in picked.items():
