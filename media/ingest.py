@@ -171,7 +171,7 @@ def prepare(
     if PhotoContext.objects(id=context_id).only("id").first() is not None:
         return Prepared(link=link, context_id=context_id)
     stored = Photo.objects(id=upload.sha256).only("id").first() is not None
-    return _new_context(
+    return derive_context(
         upload,
         reader,
         target,
@@ -234,11 +234,12 @@ def _announce(sha256: str, context_id: str) -> None:
     Photo._get_collection().update_one({"_id": sha256}, {"$addToSet": {"contexts": context_id}})
 
 
-def _new_context(
+def derive_context(
     upload, reader, target, link, context_id, *, actor, new_content, now, settings
 ) -> Prepared:
-    """The context's record and watermarked review copy, and for new content the photo
-    record and thumbnail: one decode either way."""
+    """The unsaved context of `upload` with its watermarked review copy, and for new content
+    the photo record and thumbnail: one decode either way. `actor` stands for the uploader
+    when no user record names them any more."""
     checked = images.check(
         reader, reader.size, max_pixels=settings.max_image_pixels, draft_px=settings.review_px
     )

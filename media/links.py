@@ -179,25 +179,25 @@ def can_see(actor: Actor, context: PhotoContext) -> bool:
     """May the actor see this upload context (see the module docstring)?"""
     if PhotoContext.audience.allows(actor, context):
         return True
-    if not _shows(_resolve(actor, context.target_kind, context.target_id)):
+    if visible_target(actor, context.target_kind, context.target_id) is None:
         return False
     if not context.pending:
         return True  # its uploader could see the object when they made it
     uploader = context.uploader()
-    return uploader is not None and _shows(
-        _resolve(uploader, context.target_kind, context.target_id)
+    return (
+        uploader is not None
+        and visible_target(uploader, context.target_kind, context.target_id) is not None
     )
 
 
-def _resolve(actor: Actor, kind: str, link_id: str) -> LinkTarget | None:
+def visible_target(actor: Actor, kind: str, link_id: str) -> LinkTarget | None:
+    """The object if it exists and the actor may see it; None otherwise (also for one not
+    pushed yet, and for a kind no longer registered: it grants nothing)."""
     try:
-        return registry.resolve(actor, kind, link_id)
+        target = registry.resolve(actor, kind, link_id)
     except UnknownLinkKind:
-        return None  # a kind no longer registered grants nothing
-
-
-def _shows(target: LinkTarget | None) -> bool:
-    return target is not None and not target.pending
+        return None
+    return None if target is None or target.pending else target
 
 
 def arrival_args(sha256: str, link: LinkRef) -> dict:
