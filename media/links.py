@@ -266,6 +266,18 @@ def _contexts(photo: Photo) -> list[PhotoContext]:
     return list(PhotoContext.objects(id__in=ids).batch_size(len(ids)))
 
 
+#: What `arrived_for` reads of a context: its photo, its object and its uploader's tenant.
+ARRIVAL_FIELDS = (
+    "photo",
+    "target_kind",
+    "target_id",
+    "uploader_id",
+    "uploader_role",
+    "jurisdiction_id",
+    "uploader_enterprise_id",
+)
+
+
 @dataclass(frozen=True)
 class Arrived:
     """A context of a photo linked to an object, as the object's owner judges it: the photo,
@@ -287,12 +299,7 @@ def arrived_for(kind: str, link_ids: Iterable[str], hashes: Iterable[str]) -> li
     ids = [c for p in photos.batch_size(len(shas)) for c in p.get("contexts") or ()]
     if not ids:
         return []
-    fields = ("photo", "target_kind", "target_id", "uploader_id", "uploader_role")
-    found = (
-        PhotoContext.objects(id__in=ids)
-        .only(*fields, "jurisdiction_id", "uploader_enterprise_id")
-        .batch_size(len(ids))
-    )
+    found = PhotoContext.objects(id__in=ids).only(*ARRIVAL_FIELDS).batch_size(len(ids))
     return [
         Arrived(c.photo, c.target_id, c.uploader())
         for c in found

@@ -35,7 +35,7 @@ from mongoengine import (
 )
 
 from server.actor import Actor, Role
-from server.models.audience import EVERYONE, Audience, Match, ScopedQuerySet
+from server.models.audience import EVERYONE, Audience, ScopedQuerySet, owned
 
 
 def link_key(kind: str, link_id: str, item_code: str | None) -> str:
@@ -99,9 +99,7 @@ class Photo(Document):
 
 #: Admins see every context; anyone else their own uploads. Who else sees one through what it
 #: is evidence for is the link owners' answer (`media.links.can_see`, the one rule for photos).
-CONTEXT_AUDIENCE = Audience(
-    {role: EVERYONE if role is Role.ADMIN else (Match("uploader_id", "user_id"),) for role in Role}
-)
+CONTEXT_AUDIENCE = owned("uploader_id")
 
 
 class PhotoContext(Document):
