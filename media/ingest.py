@@ -168,9 +168,10 @@ def prepare(
         )
     link = _link(upload, now)
     context_id = context_key(upload.sha256, upload.uploader_id, upload.link_kind, upload.link_id)
-    if PhotoContext.objects(id=context_id).only("id").first() is not None:
-        return Prepared(link=link, context_id=context_id)
+    # A context is written after its photo record: new content has none to look for.
     stored = Photo.objects(id=upload.sha256).only("id").first() is not None
+    if stored and PhotoContext.objects(id=context_id).only("id").first() is not None:
+        return Prepared(link=link, context_id=context_id)
     return derive_context(
         upload,
         reader,
