@@ -56,7 +56,14 @@ from server.services.passwords import hash_password
 PHOTOS = 4
 RUNS = 5
 PATCH = 1024 * 1024
-MEDIA_COLLECTIONS = ("media_uploads", "media_chunks", "media_blobs", "photos", "bench_raw")
+MEDIA_COLLECTIONS = (
+    "media_uploads",
+    "media_chunks",
+    "media_blobs",
+    "photos",
+    "photo_contexts",
+    "bench_raw",
+)
 
 
 def phone_jpeg(seed: int, size=(4000, 3000), noise=0.35, quality=88) -> bytes:

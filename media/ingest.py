@@ -1,17 +1,24 @@
 """A finished upload becomes photo evidence: verified, checked, described, derived, stored, linked.
 
+What is stored once per content and what once per upload context: server.models.photo. The
+bytes, their thumbnail and the `Photo` record are shared by every upload of the same content;
+the context — this uploader's evidence for this object, with the camera facts, the device
+clock, the filename and a review copy watermarked for it — is made by the first upload of it
+and only linked again by later ones (another item code of the same object).
+
 Order matters, because there are no transactions and nothing may be half-stored:
 1. hash every received byte and compare with the declared SHA-256 (also proof that the client
    has the content: a hash alone never links an existing photo);
-2. same content already a photo → only link it again;
-3. otherwise check and decode (`media.images`), read the camera facts (`media.exif`), make
-   the thumbnail and the watermarked review copy — all before anything is stored, so a
-   refused file leaves nothing behind but is deleted with its upload;
-4. store the derived copies, then let the blob store adopt the received chunks as the
-   original (written once, never copied), then insert the photo record, then record its
-   audit event (`photo.arrive`), then mark the upload complete; the same update witnesses the
-   outbox entry that runs the arrival hooks (`media.links.ARRIVAL_JOB`), so they run, and are
-   retried, even if this process dies.
+2. this upload's context exists already → only link it again;
+3. otherwise check and decode (`media.images`), read the camera facts (`media.exif`), make the
+   watermarked review copy and, for content not stored yet, the thumbnail — all before
+   anything is stored, so a refused file leaves nothing behind but is deleted with its upload;
+4. store the derived copies, let the blob store adopt the received chunks as the original
+   (written once, never copied; content stored already keeps its own), write or extend the
+   photo record announcing the context, then insert the context, then record its audit event
+   (`photo.arrive`), then mark the upload complete; the same update witnesses the outbox entry
+   that runs the arrival hooks (`media.links.ARRIVAL_JOB`), so they run, and are retried,
+   even if this process dies.
 Every step is idempotent, so an ingest interrupted by a crash is simply run again
 (`resume_stalled_ingests`, from the worker's `resume_ingests` job every minute), as soon as
 the process or request that held it is gone (`media.holder`).
@@ -37,7 +44,7 @@ from server.actor import REGULATOR_ROLES, Actor, Role
 from server.config import Settings
 from server.errors import DomainError
 from server.models.enterprise import Enterprise
-from server.models.photo import Gps, Photo, PhotoLink, link_key
+from server.models.photo import Gps, Photo, PhotoContext, PhotoLink, context_key, link_key
 from server.models.upload import COMPLETE, INGESTING, Upload
 from server.models.user import User
 from server.services import outbox
@@ -68,11 +75,14 @@ class Received:
 
 @dataclass
 class Prepared:
-    """Everything an ingest computes before it writes anything: the link to add and, for new
-    content, the unsaved photo record with its derived JPEGs."""
+    """Everything an ingest computes before it writes anything: the link to add to this
+    upload's context and, when the context is new, its unsaved record with the review copy,
+    and for new content the unsaved photo record with its thumbnail."""
 
     link: PhotoLink
-    photo: Photo | None = None  # None: the content is a photo already; only link it
+    context_id: str
+    context: PhotoContext | None = None  # None: the context exists already; only link it
+    photo: Photo | None = None  # None: the content is stored already
     thumbnail: bytes = b""
     review: bytes = b""
 
@@ -106,8 +116,9 @@ def finish_upload(
     store: BlobStore,
     received: Received | None = None,
     prepared: Prepared | DomainError | None = None,
-) -> Photo:
-    """Turn a fully received upload (state `ingesting`) into a linked photo. `prepared` is
+) -> PhotoContext:
+    """Turn a fully received upload (state `ingesting`) into linked photo evidence (the
+    upload's context). `prepared` is
     the outcome of `prepare` when the caller ran it already (while its writes completed)."""
     try:
         if prepared is None:
@@ -156,48 +167,80 @@ def prepare(
             reasons=[{"rule": "sha256_matches", "declared": upload.sha256}],
         )
     link = _link(upload, now)
-    if Photo.objects(id=upload.sha256).only("id").first() is not None:
-        return Prepared(link=link)
-    return _new_photo(upload, reader, target, link, now=now, settings=settings)
+    context_id = context_key(upload.sha256, upload.uploader_id, upload.link_kind, upload.link_id)
+    # A context is written after its photo record: new content has none to look for.
+    stored = Photo.objects(id=upload.sha256).only("id").first() is not None
+    if stored and PhotoContext.objects(id=context_id).only("id").first() is not None:
+        return Prepared(link=link, context_id=context_id)
+    return derive_context(
+        upload,
+        reader,
+        target,
+        link,
+        context_id,
+        actor=actor,
+        new_content=not stored,
+        now=now,
+        settings=settings,
+    )
 
 
 def _store(
     upload: Upload, prepared: Prepared, *, actor: Actor, now: datetime, store: BlobStore
-) -> Photo:
-    """Step 4: derived copies, the original (adopted), the record, the upload, the hooks."""
+) -> PhotoContext:
+    """Step 4: derived copies, the original (adopted), the records, the upload, the hooks."""
     parts = [dict(s) for s in upload.segments]
-    photo, link = prepared.photo, prepared.link
-    if photo is None:
-        add_link(upload.sha256, link)
+    photo, context, link = prepared.photo, prepared.context, prepared.link
+    if context is None:
+        add_link(prepared.context_id, link)
         _discard_unless_adopted(store, upload.sha256, parts)
-        photo = Photo.objects(id=upload.sha256).first()
     else:
-        # Three independent writes, side by side; the record comes only after all of them.
+        # Independent writes, side by side; the records come only after all of them.
         with ThreadPoolExecutor(2, thread_name_prefix="derived") as pool:
-            copies = [
-                pool.submit(store.put, data, now=now, content_type="image/jpeg")
-                for data in (prepared.thumbnail, prepared.review)
-            ]
-            _, adopted = store.adopt(
-                upload.sha256,
-                parts,
-                verified_sha256=upload.sha256,
-                now=now,
-                content_type=photo.content_type,
-            )
-            photo.thumbnail, photo.review = (copy.result()["_id"] for copy in copies)
-        if not adopted:
+            review = pool.submit(store.put, prepared.review, now=now, content_type="image/jpeg")
+            if photo is not None:
+                thumbnail = pool.submit(
+                    store.put, prepared.thumbnail, now=now, content_type="image/jpeg"
+                )
+                _, adopted = store.adopt(
+                    upload.sha256,
+                    parts,
+                    verified_sha256=upload.sha256,
+                    now=now,
+                    content_type=photo.content_type,
+                )
+                photo.thumbnail = thumbnail.result()["_id"]
+            context.review = review.result()["_id"]
+        if photo is None or not adopted:
             _discard_unless_adopted(store, upload.sha256, parts)
+        # Announced before it is written: a crash in between leaves an id naming nothing,
+        # and the re-run writes the context.
+        if photo is None:
+            _announce(upload.sha256, context.id)
+        else:
+            try:
+                photo.save(force_insert=True)
+            except NotUniqueError:  # the same content finished by another upload meanwhile
+                _announce(upload.sha256, context.id)
         try:
-            photo.save(force_insert=True)
-        except NotUniqueError:  # the same content finished by another upload meanwhile
-            add_link(upload.sha256, link)
-    _audit_arrival(upload, photo.id, actor=actor, now=now)
+            context.save(force_insert=True)
+        except NotUniqueError:  # the same context finished by another upload meanwhile
+            add_link(context.id, link)
+    _audit_arrival(upload, prepared.context_id, actor=actor, now=now)
     _complete(upload, link, now=now)
-    return photo
+    return context or PhotoContext.objects(id=prepared.context_id).first()
 
 
-def _new_photo(upload, reader, target, link, *, now, settings) -> Prepared:
+def _announce(sha256: str, context_id: str) -> None:
+    Photo._get_collection().update_one({"_id": sha256}, {"$addToSet": {"contexts": context_id}})
+
+
+def derive_context(
+    upload, reader, target, link, context_id, *, actor, new_content, now, settings
+) -> Prepared:
+    """The unsaved context of `upload` with its watermarked review copy, and for new content
+    the photo record and thumbnail: one decode either way. `actor` stands for the uploader
+    when no user record names them any more."""
     checked = images.check(
         reader, reader.size, max_pixels=settings.max_image_pixels, draft_px=settings.review_px
     )
@@ -211,8 +254,14 @@ def _new_photo(upload, reader, target, link, *, now, settings) -> Prepared:
     skew_flag = clock_skewed or bool(
         captured and (captured > now + window or (earliest is not None and captured < earliest))
     )
-    uploader = User.objects(id=upload.uploader_id).only("display_name", "role").first()
-    enterprise_id = target.enterprise_id or _uploader_enterprise(upload.uploader_id)
+    # The uploader's own tenant, whoever continues the upload (an admin may).
+    uploader = (
+        User.objects(id=upload.uploader_id)
+        .only("display_name", "role", "jurisdiction_id", "enterprise_id")
+        .first()
+    )
+    tenant = uploader.actor() if uploader else actor
+    enterprise_id = target.enterprise_id or tenant.enterprise_id
     enterprise = (
         Enterprise.objects(id=enterprise_id).only("name").first() if enterprise_id else None
     )
@@ -236,21 +285,25 @@ def _new_photo(upload, reader, target, link, *, now, settings) -> Prepared:
         skew_flag=skew_flag,
         clock_skewed=clock_skewed,
     )
+    printed = watermark.lines(stamp)
     watermark.stamp(
         review,
-        watermark.lines(stamp),
+        printed,
         font_path=settings.watermark_font,
         font_index=settings.watermark_font_index,
     )
     gps = facts.gps
-    photo = Photo(
-        id=upload.sha256,
-        format=checked.format,
-        content_type=images.CONTENT_TYPES[checked.format],
-        size=reader.size,
-        width=checked.width,
-        height=checked.height,
-        orientation=facts.orientation,
+    context = PhotoContext(
+        id=context_id,
+        photo=upload.sha256,
+        uploader_id=upload.uploader_id,
+        uploader_role=tenant.role.value,
+        jurisdiction_id=tenant.jurisdiction_id,
+        uploader_enterprise_id=tenant.enterprise_id,
+        target_kind=upload.link_kind,
+        target_id=upload.link_id,
+        pending=target.pending,
+        enterprise_id=enterprise_id,
         filename=upload.filename,
         captured_local=facts.captured_local,
         captured_offset=facts.captured_offset,
@@ -261,19 +314,32 @@ def _new_photo(upload, reader, target, link, *, now, settings) -> Prepared:
         make=facts.make,
         model=facts.model,
         exif=facts.clean,
-        uploader_id=upload.uploader_id,
-        enterprise_id=enterprise_id,
         received_at=now,
         device_time=upload.device_time,
         clock_skew_seconds=skew,
         skew_flag=skew_flag,
+        watermark=printed,
         links=[link],
         link_keys=[link.key],
     )
+    photo = None
+    if new_content:
+        photo = Photo(
+            id=upload.sha256,
+            format=checked.format,
+            content_type=images.CONTENT_TYPES[checked.format],
+            size=reader.size,
+            width=checked.width,
+            height=checked.height,
+            orientation=facts.orientation,
+            contexts=[context_id],
+        )
     return Prepared(
         link=link,
+        context_id=context_id,
+        context=context,
         photo=photo,
-        thumbnail=images.jpeg_bytes(thumb, THUMBNAIL_QUALITY),
+        thumbnail=images.jpeg_bytes(thumb, THUMBNAIL_QUALITY) if new_content else b"",
         review=images.jpeg_bytes(review, REVIEW_QUALITY),
     )
 
@@ -289,14 +355,15 @@ def _link(upload: Upload, now: datetime) -> PhotoLink:
     )
 
 
-def add_link(sha256: str, link: PhotoLink) -> bool:
-    """Link a photo to an object once: `$addToSet` on the key decides (by `_id` alone), and
-    only the request that added the key pushes the link. True when this call linked it."""
-    collection = Photo._get_collection()
-    added = collection.update_one({"_id": sha256}, {"$addToSet": {"link_keys": link.key}})
+def add_link(context_id: str, link: PhotoLink) -> bool:
+    """Link a context to an object's item once: `$addToSet` on the key decides (by `_id`
+    alone), and only the request that added the key pushes the link. True when this call
+    linked it."""
+    collection = PhotoContext._get_collection()
+    added = collection.update_one({"_id": context_id}, {"$addToSet": {"link_keys": link.key}})
     if added.modified_count == 0:
         return False
-    collection.update_one({"_id": sha256}, {"$push": {"links": link.to_mongo().to_dict()}})
+    collection.update_one({"_id": context_id}, {"$push": {"links": link.to_mongo().to_dict()}})
     return True
 
 
@@ -309,31 +376,28 @@ def _discard_unless_adopted(store: BlobStore, sha256: str, parts: list[dict]) ->
         store.discard_staged(parts)
 
 
-def _audit_arrival(upload: Upload, sha256: str, *, actor: Actor, now: datetime) -> None:
-    """`photo.arrive`: these bytes (by SHA-256) arrived from this uploader and device, and the
-    photo record now reads as stored (with this upload's link). Recorded before the upload is
-    marked complete and keyed by the upload: an ingest re-run after a crash records it again
-    and the chain keeps one. `before` is null: a photo changes only by arrivals, so its state
-    before is the `after` of its previous `photo.arrive`."""
-    stored = Photo._get_collection().find_one({"_id": sha256})
+def _audit_arrival(upload: Upload, context_id: str, *, actor: Actor, now: datetime) -> None:
+    """`photo.arrive`: these bytes (by SHA-256) arrived from this uploader and device, and
+    their upload context now reads as stored (with this upload's link). Recorded before the
+    upload is marked complete and keyed by the upload: an ingest re-run after a crash records
+    it again and the chain keeps one. `before` is null: a context changes only by arrivals,
+    so its state before is the `after` of its previous `photo.arrive`. The context, not the
+    shared photo record, is what is digested: another tenant's upload of the same bytes
+    changes nothing in this tenant's chain."""
+    stored = PhotoContext._get_collection().find_one({"_id": context_id})
     record.record(
         actor,
         "photo.arrive",
-        "photo",
-        sha256,
+        "photo_context",
+        context_id,
         before=None,
         after=stored,
         now=now,
         device_time=upload.device_time,
-        photos=[sha256],
+        photos=[upload.sha256],
         chain=actor.jurisdiction_id,
         key=f"photo.arrive:{upload.id}",
     )
-
-
-def _uploader_enterprise(user_id):
-    user = User.objects(id=user_id).only("enterprise_id").first()
-    return user.enterprise_id if user else None
 
 
 def _complete(upload: Upload, link: PhotoLink, *, now: datetime) -> None:

@@ -14,15 +14,20 @@ registered; a kind is named like `inspection` or `gas_test` (KIND_PATTERN).
   failing hook is retried until it succeeds. Hooks must be idempotent: a retry, or a photo
   linked again, calls them again.
 
-Visibility of a photo (`can_see`): admins, whoever uploaded it (first, or linked it later by
-uploading the same bytes), and whoever a registered resolver lets see any linked object.
+Visibility of photo evidence (`can_see`, the one rule every read of a photo goes through): a
+photo is seen through its upload contexts (server.models.photo), each separately. A context
+shows to admins and its uploader (`PhotoContext.audience`), and to whoever a registered
+resolver lets see the object it is linked to — for a context made before its object existed,
+only if its uploader may see that object too (else anyone could plant evidence in another
+tenant's file by guessing an id). An actor who may see no context of a photo is told it does
+not exist, exactly as for a hash nobody uploaded.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,7 +36,7 @@ from bson import ObjectId
 from media.errors import UnknownLinkKind
 from server.actor import Actor
 from server.errors import NotFound, RuleViolation
-from server.models.photo import Photo
+from server.models.photo import Photo, PhotoContext
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +63,7 @@ class LinkTarget:
     accepts: frozenset[str] | None = None
     #: The object does not exist yet, and the caller may make it (a phone uploads a photo
     #: before its inspection's push lands): evidence may be linked to it, but a pending target
-    #: shows nobody anything (`can_see`, `visible_links`).
+    #: shows nobody anything through it (`can_see`).
     pending: bool = False
 
 
@@ -170,44 +175,29 @@ def check_link_target(
     return target
 
 
-def can_see(actor: Actor, photo) -> bool:
-    """May the actor see this photo (see the module docstring)?"""
-    if actor.is_admin or photo.uploader_id == actor.user_id:
+def can_see(actor: Actor, context: PhotoContext) -> bool:
+    """May the actor see this upload context (see the module docstring)?"""
+    if PhotoContext.audience.allows(actor, context):
         return True
-    links = list(photo.links or [])
-    if any(link.linked_by == actor.user_id for link in links):
-        return True
-    for link in links:
-        try:
-            if _shows(registry.resolve(actor, link.kind, link.id)):
-                return True
-        except UnknownLinkKind:
-            continue  # a kind no longer registered grants nothing
-    return False
+    if visible_target(actor, context.target_kind, context.target_id) is None:
+        return False
+    if not context.pending:
+        return True  # its uploader could see the object when they made it
+    uploader = context.uploader()
+    return (
+        uploader is not None
+        and visible_target(uploader, context.target_kind, context.target_id) is not None
+    )
 
 
-def _shows(target: LinkTarget | None) -> bool:
-    return target is not None and not target.pending
-
-
-def visible_links(actor: Actor, photo) -> list:
-    """The photo's links the actor may know of: all for admins and the photo's first
-    uploader; otherwise those they made or whose object they may see (the same content may
-    be evidence in another tenant's file)."""
-    links = list(photo.links or [])
-    if actor.is_admin or photo.uploader_id == actor.user_id:
-        return links
-    shown = []
-    for link in links:
-        if link.linked_by == actor.user_id:
-            shown.append(link)
-            continue
-        try:
-            if _shows(registry.resolve(actor, link.kind, link.id)):
-                shown.append(link)
-        except UnknownLinkKind:
-            continue
-    return shown
+def visible_target(actor: Actor, kind: str, link_id: str) -> LinkTarget | None:
+    """The object if it exists and the actor may see it; None otherwise (also for one not
+    pushed yet, and for a kind no longer registered: it grants nothing)."""
+    try:
+        target = registry.resolve(actor, kind, link_id)
+    except UnknownLinkKind:
+        return None
+    return None if target is None or target.pending else target
 
 
 def arrival_args(sha256: str, link: LinkRef) -> dict:
@@ -229,21 +219,89 @@ def run_arrival_hooks(sha256: str, link: LinkRef) -> None:
         raise failures[0]
 
 
-def gps_visible(actor: Actor, photo) -> bool:
+def gps_visible(actor: Actor, context: PhotoContext) -> bool:
     """Where a photo was taken (metadata GPS, and the original, whose EXIF carries it): the
     regulators who review evidence (admin, supervisor, inspector) always; enterprise roles
-    only for photos they uploaded themselves, so a party answering a notice cannot read, and
+    only in contexts they uploaded themselves, so a party answering a notice cannot read, and
     copy into forged rectification photos, the positions the inspectors recorded."""
     if actor.is_admin or actor.is_regulator:
         return True
-    return photo.uploader_id == actor.user_id or any(
-        link.linked_by == actor.user_id for link in photo.links or []
-    )
+    return context.uploader_id == actor.user_id
 
 
-def visible_photo(actor: Actor, sha256: str) -> Photo:
-    """The photo if the actor may see it; NotFound otherwise (never say whether it exists)."""
-    photo = Photo.objects(id=str(sha256).lower()).first()
-    if photo is None or not can_see(actor, photo):
+@dataclass(frozen=True)
+class Shown:
+    """A photo as one actor may read it: the content, the context shown, and every context
+    they may see (the shown one among them), oldest first."""
+
+    photo: Photo
+    context: PhotoContext
+    contexts: list[PhotoContext]
+
+
+def visible_photo(actor: Actor, sha256: str, context_id: str | None = None) -> Shown:
+    """The photo through the context `context_id`, or by default through the actor's own
+    oldest context, else the oldest they may see; NotFound when they may see none of it, or
+    not that one (never say whether it exists)."""
+    sha256 = str(sha256).lower()
+    photo = Photo.objects(id=sha256).first()
+    contexts = [c for c in _contexts(photo) if can_see(actor, c)] if photo else []
+    if not contexts:
         raise NotFound(f"photo {sha256} not found")
-    return photo
+    contexts.sort(key=lambda c: c.received_at)
+    if context_id is None:
+        own = [c for c in contexts if c.uploader_id == actor.user_id]
+        return Shown(photo, (own or contexts)[0], contexts)
+    chosen = next((c for c in contexts if c.id == context_id), None)
+    if chosen is None:
+        raise NotFound(f"photo {sha256} not found")
+    return Shown(photo, chosen, contexts)
+
+
+def _contexts(photo: Photo) -> list[PhotoContext]:
+    ids = list(photo.contexts or ())
+    if not ids:
+        return []
+    # Announced ids whose ingest never finished name nothing and are simply not found.
+    return list(PhotoContext.objects(id__in=ids).batch_size(len(ids)))
+
+
+#: What `arrived_for` reads of a context: its photo, its object and its uploader's tenant.
+ARRIVAL_FIELDS = (
+    "photo",
+    "target_kind",
+    "target_id",
+    "uploader_id",
+    "uploader_role",
+    "jurisdiction_id",
+    "uploader_enterprise_id",
+)
+
+
+@dataclass(frozen=True)
+class Arrived:
+    """A context of a photo linked to an object, as the object's owner judges it: the photo,
+    the object's id, and the uploader (None when unknown)."""
+
+    sha256: str
+    link_id: str
+    uploader: Actor | None
+
+
+def arrived_for(kind: str, link_ids: Iterable[str], hashes: Iterable[str]) -> list[Arrived]:
+    """Every context of these photos linked to these objects of `kind`, whoever uploaded
+    it: two lookups by `_id` (photos, then their contexts). The owner of the objects decides
+    which of them count (whose uploader is in the object's own audience)."""
+    wanted, shas = set(link_ids), list(dict.fromkeys(hashes))
+    if not wanted or not shas:
+        return []
+    photos = Photo._get_collection().find({"_id": {"$in": shas}}, {"contexts": 1})
+    ids = [c for p in photos.batch_size(len(shas)) for c in p.get("contexts") or ()]
+    if not ids:
+        return []
+    found = PhotoContext.objects(id__in=ids).only(*ARRIVAL_FIELDS).batch_size(len(ids))
+    return [
+        Arrived(c.photo, c.target_id, c.uploader())
+        for c in found
+        if c.target_kind == kind and c.target_id in wanted
+    ]

@@ -49,7 +49,7 @@ from media.links import check_link_target, validate_link
 from server.actor import Actor
 from server.config import Settings
 from server.errors import Conflict, DomainError, NotFound, RuleViolation, TooLarge
-from server.models.photo import Photo
+from server.models.photo import PhotoContext
 from server.models.upload import COMPLETE, INGESTING, RECEIVING, Upload
 
 log = logging.getLogger(__name__)
@@ -246,7 +246,7 @@ def append(
     now: datetime,
     settings: Settings,
     store: BlobStore,
-) -> tuple[Upload, Photo | None]:
+) -> tuple[Upload, PhotoContext | None]:
     """tus PATCH: append the body at `offset`; the last byte turns the upload into a photo."""
     upload = get_upload(actor, upload_id, now=now)
     if upload.state != RECEIVING:
@@ -353,7 +353,7 @@ def append(
             setattr(upload, key, value)
         if upload.state != INGESTING:
             return upload, None
-        photo = ingest.finish_upload(
+        context = ingest.finish_upload(
             upload,
             actor=actor,
             now=now,
@@ -362,8 +362,8 @@ def append(
             received=ingest.Received(chunks=staged.chunks, sha256=staged.sha256),
             prepared=prepared,
         )
-        upload.state, upload.photo_id = COMPLETE, photo.id
-        return upload, photo
+        upload.state, upload.photo_id = COMPLETE, context.photo
+        return upload, context
 
 
 def _finished(upload: Upload) -> str:

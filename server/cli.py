@@ -12,6 +12,7 @@ from mongoengine.connection import get_db
 from checklists.loader import load_editions
 from checklists.versions import publish_editions
 from media.blobstore import BlobStore
+from media.split import split_legacy_photos
 from server.actor import Actor, Role
 from server.backup.commands import make_commands
 from server.clock import utcnow
@@ -29,11 +30,17 @@ def _settings():
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db():
-    """Create the indexes (unique ones carry invariants) before serving."""
+    """Create the indexes (unique ones carry invariants) and bring stored data to the current
+    layout (idempotent) before serving."""
     ensure_indexes(DOCUMENTS)
-    sequencer.migrate_counter(get_db())
+    db = get_db()
+    sequencer.migrate_counter(db)
     click.echo(f"indexes ensured for {len(DOCUMENTS)} collections")
+    split = split_legacy_photos(db, settings=_settings(), store=BlobStore(db))
+    if split:
+        click.echo(f"{split} photo records split into upload contexts")
 
 
 @click.command("publish-checklists")

@@ -143,10 +143,12 @@ class Phone:
     attempts: int = 0
     #: Photos taken on the phone, by SHA-256; kept until the server has them.
     photos: dict[str, bytes] = field(default_factory=dict)
-    #: Photos the server asked for (from receipts): sha256 -> (inspection id, item code).
-    photos_wanted: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    #: Photos the server asked for (from receipts), per inspection that names them (each is
+    #: sent linked to it: the same photo in two inspections is evidence of each):
+    #: (sha256, inspection id) -> item code.
+    photos_wanted: dict[tuple[str, str], str | None] = field(default_factory=dict)
     #: tus upload URLs of photos being sent, so an interrupted upload resumes where it was.
-    upload_urls: dict[str, str] = field(default_factory=dict)
+    upload_urls: dict[tuple[str, str], str] = field(default_factory=dict)
     photo_chunk: int = 256 * 1024
     #: Signs with the device's own key (bound at a password login); with it, an expired
     #: token is renewed without the user, and the queue syncs on.
@@ -252,7 +254,7 @@ class Phone:
         status = receipt.get("first_status", receipt["status"])
         if status == "applied":
             for sha256 in receipt.get("missing_photos") or ():
-                self.photos_wanted[sha256] = (mutation["id"], self._item_of(mutation, sha256))
+                self.photos_wanted[(sha256, mutation["id"])] = self._item_of(mutation, sha256)
             return
         self.attention.append({"mutation": mutation, "receipt": receipt})
         if status == "rejected" and "base_version" in mutation:
@@ -274,16 +276,17 @@ class Phone:
 
     def upload_photos(self) -> None:
         """Send every wanted photo over tus, resuming each from the server's offset."""
-        for sha256, (inspection_id, item_code) in list(self.photos_wanted.items()):
+        for (sha256, inspection_id), item_code in list(self.photos_wanted.items()):
             data = self.photos.get(sha256)
             if data is None:
                 continue  # not on this phone: another device of the inspector has it
             self._upload(sha256, data, inspection_id, item_code)
-            del self.photos_wanted[sha256]
+            del self.photos_wanted[(sha256, inspection_id)]
 
     def _upload(self, sha256: str, data: bytes, inspection_id: str, item_code: str | None):
         tus = {"Tus-Resumable": "1.0.0"}
-        url = self.upload_urls.get(sha256)
+        key = (sha256, inspection_id)
+        url = self.upload_urls.get(key)
         if url is None:
             meta = {"sha256": sha256, "link_kind": "inspection", "link_id": inspection_id}
             if item_code:
@@ -298,15 +301,15 @@ class Phone:
             )
             if created.status != 201:
                 raise RuntimeError(f"upload refused: {created.status} {created.body}")
-            url = self.upload_urls[sha256] = created.headers["Location"]
+            url = self.upload_urls[key] = created.headers["Location"]
         while True:
             head = self._exchange("HEAD", url, headers=tus)
             if head.status == 404:  # finished and cleared, or expired: start again
-                del self.upload_urls[sha256]
+                del self.upload_urls[key]
                 return self._upload(sha256, data, inspection_id, item_code)
             offset = int(head.headers["Upload-Offset"])
             if offset >= len(data):
-                self.upload_urls.pop(sha256, None)
+                self.upload_urls.pop(key, None)
                 return
             piece = data[offset : offset + self.photo_chunk]
             sent = self._exchange(

@@ -1,12 +1,17 @@
 """`/api/v1/photos/{sha256}`: photo evidence — metadata, thumbnail, watermarked review copy and
 the untouched original.
 
-Who sees a photo (`media.links.can_see`): admins, its uploaders, and whoever may see an object
-it is linked to (resolvers registered by the owners of inspections, hazards,
-rectifications). Anyone else gets 404, as for a photo that does not exist.
+A photo is read through one of its upload contexts (server.models.photo): one uploader's
+evidence for one object, with its own filename, camera facts, links and watermarked review
+copy. Who sees a context is `media.links.can_see`: admins, its uploader, and whoever may see
+the object it is linked to. The same bytes uploaded in two tenants are two contexts, and
+neither tenant sees the other's. Without `?context=` the caller reads their own oldest
+context, else the oldest they may see (the URLs phones already use); `contexts` lists every
+one they may see. Anyone who may see none gets 404, exactly as for a photo that does not
+exist. The thumbnail and the original are the bytes' own, shared by every context.
 
 GPS policy (`media.links.gps_visible`): admins, supervisors and inspectors see positions;
-enterprise managers and workers see them only on photos they uploaded. For the others the
+enterprise managers and workers see them only in contexts they uploaded. For the others the
 metadata has no `gps` (neither the field nor the EXIF GPS group) and `/original` — whose EXIF
 carries the position — answers 403; they review the thumbnail and the review copy, which
 carry no EXIF (the watermark prints the place to about 100 m).
@@ -25,8 +30,8 @@ from flask.views import MethodView
 
 from media import images
 from media.blobstore import BlobStore
-from media.links import gps_visible, visible_links, visible_photo
-from schemas.photo import PhotoSchema
+from media.links import gps_visible, visible_photo
+from schemas.photo import PhotoQuerySchema, PhotoSchema
 from server.api.blueprint import Blueprint
 from server.api.context import current_actor
 from server.api.problems import problem
@@ -45,27 +50,21 @@ def _store() -> BlobStore:
 @blp.route("/photos/<sha256>")
 class PhotoById(MethodView):
     @blp.doc(operationId="getPhoto")
+    @blp.arguments(PhotoQuerySchema, location="query")
     @blp.response(200, PhotoSchema)
-    def get(self, sha256):
-        """What the camera said and the server knows about one photo, and its links."""
+    def get(self, args, sha256):
+        """What the camera said and the server knows about one photo in one of its upload
+        contexts, and that context's links."""
         actor = current_actor()
-        photo = visible_photo(actor, sha256)
-        body = PhotoSchema().dump(photo)
-        shown = {link.key for link in visible_links(actor, photo)}
-        body["links"] = [
-            dumped
-            for dumped, link in zip(body["links"], photo.links, strict=True)
-            if link.key in shown
-        ]
-        if not gps_visible(actor, photo):
+        shown = visible_photo(actor, sha256, args.get("context"))
+        body = PhotoSchema().dump(shown)
+        if not gps_visible(actor, shown.context):
             body.pop("gps", None)
             body.get("exif", {}).pop("gps", None)
         return jsonify(body)
 
 
-def _derived(sha256: str, which: str) -> Response:
-    photo = visible_photo(current_actor(), sha256)
-    blob = getattr(photo, which)
+def _derived(blob: str) -> Response:
     headers = {
         "ETag": f'"{blob}"',
         "Cache-Control": IMMUTABLE,
@@ -83,18 +82,22 @@ class PhotoThumbnail(MethodView):
     @blp.response(200, content_type="image/jpeg", description="upright JPEG, no EXIF")
     @blp.alt_response(304, description="not modified (If-None-Match)")
     def get(self, sha256):
-        """The upright thumbnail (JPEG)."""
-        return _derived(sha256, "thumbnail")
+        """The upright thumbnail (JPEG), the same for every context of the photo."""
+        shown = visible_photo(current_actor(), sha256)
+        return _derived(shown.photo.thumbnail)
 
 
 @blp.route("/photos/<sha256>/review")
 class PhotoReview(MethodView):
     @blp.doc(operationId="getPhotoReview")
+    @blp.arguments(PhotoQuerySchema, location="query")
     @blp.response(200, content_type="image/jpeg", description="upright, watermarked JPEG")
     @blp.alt_response(304, description="not modified (If-None-Match)")
-    def get(self, sha256):
-        """The watermarked review copy (time, place, enterprise, inspector, receipt)."""
-        return _derived(sha256, "review")
+    def get(self, args, sha256):
+        """The review copy of one context, watermarked for it (time, place, its enterprise,
+        its uploader, receipt)."""
+        shown = visible_photo(current_actor(), sha256, args.get("context"))
+        return _derived(shown.context.review)
 
 
 @blp.route("/photos/<sha256>/original")
@@ -107,8 +110,9 @@ class PhotoOriginal(MethodView):
     def get(self, sha256):
         """The original bytes, untouched (HTTP ranges supported)."""
         actor = current_actor()
-        photo = visible_photo(actor, sha256)
-        if not gps_visible(actor, photo):
+        shown = visible_photo(actor, sha256)
+        photo = shown.photo
+        if not gps_visible(actor, shown.context):
             raise Forbidden("the original carries the camera position; your role sees copies")
         size, etag = photo.size, photo.id
         headers = {

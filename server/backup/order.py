@@ -14,9 +14,10 @@ The converse is not promised, and is harmless: a B written during the backup may
 the A that would have named it (a change without its receipt: a replay is answered from the
 mutation ids the document keeps; a blob or chunk that nothing names yet: garbage, like the
 chunks of an interrupted upload). Where names go both ways, the order keeps the one that
-matters: an inspection that says its photos arrived is copied before the photos, so every
-photo it claims is there; a photo linked during the backup may then name an inspection created
-after the inspections pass (a dangling link: the photo stays its uploader's evidence).
+matters: an inspection that says its photos arrived is copied before the photos' contexts, so
+every photo it claims is there as its evidence; a context linked during the backup may then
+name an inspection created after the inspections pass (a dangling link: the context stays its
+uploader's evidence).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from server.models import (
     LoginWindow,
     OutboxEntry,
     Photo,
+    PhotoContext,
     Timer,
     Upload,
     User,
@@ -68,7 +70,15 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
     (OutboxEntry._get_collection_name(), "staged before the change that requires it"),
     (Timer._get_collection_name(), "its outbox entry is written after it, under its key"),
     (Upload._get_collection_name(), "names its staged chunks and, once complete, its photo"),
-    (Photo._get_collection_name(), "names its blobs: the original and the derived copies"),
+    (
+        PhotoContext._get_collection_name(),
+        "names its photo (written before it) and its watermarked copy",
+    ),
+    (
+        Photo._get_collection_name(),
+        "names its blobs (the original and the thumbnail) and its contexts, each announced "
+        "just before it is written: an announced context the archive lacks names nothing",
+    ),
     (User._get_collection_name(), "names its enterprise and jurisdiction"),
     (Enterprise._get_collection_name(), "names its jurisdiction"),
     (Jurisdiction._get_collection_name(), "named by users, enterprises and inspections"),

@@ -10,7 +10,7 @@ from server.models.job_run import JobRun
 from server.models.jurisdiction import Jurisdiction
 from server.models.login_window import LoginWindow
 from server.models.outbox_entry import OutboxEntry
-from server.models.photo import Photo
+from server.models.photo import Photo, PhotoContext
 from server.models.timer import Timer
 from server.models.token import AuthToken
 from server.models.upload import Upload
@@ -26,6 +26,7 @@ DOCUMENTS = (
     Inspection,
     Upload,
     Photo,
+    PhotoContext,
     CounterClaim,
     OutboxEntry,
     AuditEvent,
@@ -50,6 +51,7 @@ __all__ = [
     "LoginWindow",
     "OutboxEntry",
     "Photo",
+    "PhotoContext",
     "Timer",
     "Upload",
     "User",

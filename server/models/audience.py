@@ -106,6 +106,14 @@ class Audience:
         return queryset.none() if query is None else queryset.filter(query)
 
 
+def owned(field: str) -> Audience:
+    """Admins see all; every other role only the documents whose `field` is their user id
+    (what one user made for themselves: an upload, their photo evidence)."""
+    return Audience(
+        {role: EVERYONE if role is Role.ADMIN else (Match(field, "user_id"),) for role in Role}
+    )
+
+
 def _query_name(field: str) -> str:
     return "id" if field == "_id" else field
 

@@ -21,16 +21,13 @@ from mongoengine import (
     StringField,
 )
 
-from server.actor import Role
-from server.models.audience import EVERYONE, Audience, Match, ScopedQuerySet
+from server.models.audience import ScopedQuerySet, owned
 
 RECEIVING, INGESTING, COMPLETE = "receiving", "ingesting", "complete"
 
 
 #: Only the uploader continues, inspects or ends an upload; admins may too.
-AUDIENCE = Audience(
-    {role: EVERYONE if role is Role.ADMIN else (Match("uploader_id", "user_id"),) for role in Role}
-)
+AUDIENCE = owned("uploader_id")
 
 
 class Upload(Document):

@@ -1,6 +1,7 @@
 """Rules of an inspection: who may change it and when, its answers judged against the pinned
 checklist version, the photos they name, what must hold before a draft can be submitted, and
-how photo evidence arriving later completes it (the inspection side of media.links).
+how photo evidence arriving later completes it, and which uploads are its evidence at all (the
+inspection side of media.links).
 
 Plain functions over plain data, used by the push handler (sync/handlers/inspection.py) and
 testable alone.
@@ -9,12 +10,13 @@ testable alone.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 
 from checklists.answer import AnswerError, Outcome, evaluate, severity
 from checklists.regime import Conditions, industries
 from checklists.template import ChecklistTemplate
-from media.links import LinkRef, LinkTarget
+from media.links import LinkRef, LinkTarget, arrived_for
 from server.actor import Actor, Role
 from server.errors import NotFound, RuleViolation
 from server.models.inspection import Inspection, Status
@@ -252,6 +254,33 @@ def photos_arrived(inspection_id: str, hashes: list[str]) -> bool:
         # written meanwhile: read again
 
 
+def photos_present(docs: list[dict]) -> dict[str, set[str]]:
+    """Per inspection (raw documents with `_id`, as stored or about to be written), which of
+    the photos it names have arrived as its own evidence: uploaded linked to it by someone
+    who may see it (its audience). The same bytes uploaded by another tenant, or linked to
+    another object, are not its evidence: they count as missing, exactly like a hash nobody
+    sent, so a push learns nothing of what other tenants hold."""
+    by_id = {d["_id"]: d for d in docs}
+    named = {h for d in docs for h in d.get("photos") or ()}
+    present: dict[str, set[str]] = defaultdict(set)
+    for arrived in arrived_for("inspection", by_id, named):
+        doc = by_id[arrived.link_id]
+        if (
+            arrived.sha256 in (doc.get("photos") or ())
+            and arrived.uploader is not None
+            and Inspection.audience.allows(arrived.uploader, doc)
+        ):
+            present[doc["_id"]].add(arrived.sha256)
+    return present
+
+
 def on_photo_arrived(sha256: str, link: LinkRef) -> None:
-    """Arrival hook for photos linked to an inspection (registered by the app factory)."""
-    photos_arrived(link.id, [sha256])
+    """Arrival hook for photos linked to an inspection (registered by the app factory): the
+    photo counts if it is the inspection's own evidence (`photos_present`); one that arrived
+    ahead of its inspection counts when the push lands instead."""
+    wanted = (*Inspection.audience.fields, "photos", "missing_photos")
+    raw = Inspection._get_collection().find_one({"_id": link.id}, {f: 1 for f in wanted})
+    if raw is None or sha256 not in (raw.get("missing_photos") or ()):
+        return
+    if sha256 in photos_present([raw]).get(raw["_id"], ()):
+        photos_arrived(link.id, [sha256])

@@ -8,7 +8,6 @@ from bson import ObjectId
 
 from checklists.regime import Conditions
 from checklists.versions import pinned_template
-from media.blobstore import BlobStore
 from server.clock import offset_minutes
 from server.errors import Forbidden, NotFound, RuleViolation
 from server.models.enterprise import Enterprise
@@ -102,7 +101,9 @@ class InspectionHandler(PushHandler):
         judged = inspections.judge_answers(template, data.get("answers") or {}, conditions)
         if "corrects" in data:
             self._check_correctable(ctx, data["corrects"])
-        missing = BlobStore(ctx.db).missing(judged.photos)
+        # Every named photo waits until `settle` finds it arrived as this inspection's own
+        # evidence (its id is the engine's, not known here; a photo may come first).
+        missing = list(judged.photos)
         return {
             "checklist_code": data["checklist_code"],
             "checklist_version": data["checklist_version"],
@@ -149,7 +150,9 @@ class InspectionHandler(PushHandler):
         if "answers" in data:
             judged = inspections.judge_answers(template, data["answers"], conditions)
             answers = judged.answers
-            missing = BlobStore(ctx.db).missing(judged.photos)
+            present = inspections.photos_present([{**current, "photos": judged.photos}])
+            here = present.get(current["_id"], set())
+            missing = [h for h in judged.photos if h not in here]
             changes.update(
                 answers=answers,
                 photos=judged.photos,
@@ -171,14 +174,16 @@ class InspectionHandler(PushHandler):
         return changes
 
     def settle(self, ctx: PushContext, docs: list[dict]) -> None:
-        """A photo that finished uploading between the manifest check and the write found no
-        missing entry to strike off: strike it now, or the inspection would wait for ever."""
-        waiting = {h for doc in docs for h in doc.get("missing_photos") or ()}
+        """Strike off the photos that arrived as each inspection's own evidence before the
+        write: uploaded ahead of a create (flaky links reorder requests), or finished
+        between the manifest check and the write, so found no missing entry to strike."""
+        waiting = [doc for doc in docs if doc.get("missing_photos")]
         if not waiting:
             return
-        arrived = waiting - set(BlobStore(ctx.db).missing(waiting))
-        for doc in docs:
-            here = [h for h in doc.get("missing_photos") or () if h in arrived]
+        present = inspections.photos_present(waiting)
+        for doc in waiting:
+            arrived = present.get(doc["_id"], set())
+            here = [h for h in doc["missing_photos"] if h in arrived]
             if here and inspections.photos_arrived(doc["_id"], here):
                 doc["missing_photos"] = [h for h in doc["missing_photos"] if h not in arrived]
                 doc["photos_complete"] = not doc["missing_photos"]

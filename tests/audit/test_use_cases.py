@@ -176,10 +176,11 @@ def test_a_photo_arrival_appends_photo_arrive_naming_its_sha256(
     e = only(db, j.id, "photo.arrive")
     sha = media.sha256(data)
     assert e["photos"] == [sha]
-    assert e["object"] == {"kind": "photo", "id": sha}
+    (context,) = db["photo_contexts"].find({"photo": sha})
+    assert e["object"] == {"kind": "photo_context", "id": context["_id"]}
     assert e["actor"] == {"user_id": str(inspector.id), "role": "inspector", "device_id": PHONE}
     assert e["device_time"].isoformat() == "2026-05-01T02:00:00+00:00"
-    assert e["after"] == event.digest(db["photos"].find_one({"_id": sha}))
+    assert e["after"] == event.digest(context)
 
 
 def test_creating_a_jurisdiction_starts_its_chain_and_releasing_a_device_is_audited(

@@ -67,7 +67,7 @@ def test_a_backup_while_five_phones_push_restores_everything_acknowledged_before
                     phone.edit(mine[-2], note=f"round {n}")
                 receipts = phone.push()
                 pushed = time.monotonic()
-                wanted = set(phone.photos_wanted)
+                wanted = {sha for sha, _inspection in phone.photos_wanted}
                 phone.upload_photos()
                 uploaded = time.monotonic()
                 phone.pull()
@@ -77,7 +77,8 @@ def test_a_backup_while_five_phones_push_restores_everything_acknowledged_before
                         for r in receipts
                         if r.get("first_status", r["status"]) == "applied"
                     )
-                    photos_acked.extend((uploaded, h) for h in wanted - set(phone.photos_wanted))
+                    still = {sha for sha, _inspection in phone.photos_wanted}
+                    photos_acked.extend((uploaded, h) for h in wanted - still)
         except Exception as exc:  # surfaced by the main thread
             failures.append(exc)
 
@@ -125,12 +126,18 @@ def _assert_consistent(db, inspections: dict, photos: dict, originals: dict) -> 
     """What the archive holds names only what it also holds."""
     store = BlobStore(db)
     for sha, photo in photos.items():
-        for blob in (sha, photo["thumbnail"], photo["review"]):
+        for blob in (sha, photo["thumbnail"]):
             assert hashlib.sha256(store.read_all(blob)).hexdigest() == blob
         assert store.read_all(sha) == originals[sha]
+    evidence = set()
+    for context in db["photo_contexts"].find():
+        assert context["photo"] in photos
+        blob = context["review"]
+        assert hashlib.sha256(store.read_all(blob)).hexdigest() == blob
+        evidence.add((context["photo"], context["target_id"]))
     for doc in inspections.values():
         arrived = set(doc.get("photos") or ()) - set(doc.get("missing_photos") or ())
-        assert arrived <= set(photos), doc["_id"]
+        assert {(sha, doc["_id"]) for sha in arrived} <= evidence, doc["_id"]
         assert doc["photos_complete"] == (not doc.get("missing_photos"))
         assert db["enterprises"].count_documents({"_id": doc["enterprise_id"]}) == 1
         assert db["users"].count_documents({"_id": doc["inspector_id"]}) == 1

@@ -140,3 +140,14 @@ def upload(client, headers, data: bytes, *, meta: str | None = None, chunk: int 
 
 def b64digest(data: bytes, algorithm: str = "sha256") -> str:
     return f"{algorithm} " + base64.b64encode(hashlib.new(algorithm, data).digest()).decode()
+
+
+def context(sha: str, uploader_id=None):
+    """The one upload context of photo `sha` (of `uploader_id`, when given)."""
+    from server.models.photo import PhotoContext
+
+    found = PhotoContext.objects(photo=sha)
+    if uploader_id is not None:
+        found = found.filter(uploader_id=uploader_id)
+    (one,) = found
+    return one

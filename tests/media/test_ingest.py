@@ -197,7 +197,7 @@ def test_garbage_exif_is_cleaned_not_fatal(client, world, hazards):
     data = h.jpeg(exif=exif)
     headers = world["headers"]["inspector"]
     assert h.upload(client, headers, data).status_code == 204
-    photo = Photo.objects.get(id=h.sha256(data))
+    photo = h.context(h.sha256(data))
     assert photo.gps is None and photo.captured_local is None and photo.captured_at is None
     assert photo.make == "EvilCorp"
     assert photo.exif["image"]["ImageDescription"] == "$where.attack"
@@ -217,7 +217,7 @@ def test_camera_facts_are_kept(client, world, hazards):
     data = h.jpeg(orientation=1, gps=(31.2304, 121.4737, 12.5))
     headers = world["headers"]["inspector"]
     assert h.upload(client, headers, data).status_code == 204
-    photo = Photo.objects.get(id=h.sha256(data))
+    photo = h.context(h.sha256(data))
     assert photo.captured_local == "2024:05:01 10:23:45" and photo.captured_offset == "+08:00"
     assert photo.captured_at == datetime(2024, 5, 1, 2, 23, 45, tzinfo=UTC)
     assert photo.gps.latitude == pytest.approx(31.2304, abs=1e-4)
@@ -232,7 +232,7 @@ def test_camera_facts_are_kept(client, world, hazards):
 def test_southern_western_gps_and_missing_offset(client, world, hazards):
     data = h.jpeg(gps=(-33.8688, -70.6693, 500), offset=None)
     assert h.upload(client, world["headers"]["inspector"], data).status_code == 204
-    photo = Photo.objects.get(id=h.sha256(data))
+    photo = h.context(h.sha256(data))
     assert photo.gps.latitude == pytest.approx(-33.8688, abs=1e-4)
     assert photo.gps.longitude == pytest.approx(-70.6693, abs=1e-4)
     # Without OffsetTimeOriginal the instant is unknown: kept as the camera wrote it only.
@@ -306,21 +306,29 @@ def test_png_and_webp_are_accepted_with_their_sniffed_type(client, world, hazard
 
 
 def test_same_content_is_stored_once_and_linked_again(client, world, hazards, db):
+    """One blob, one thumbnail and one photo record per content; a context (with its own
+    watermarked copy) per uploader and object; the same upload again only links."""
     data = h.noisy_jpeg((1600, 1200), seed=4)
     first, second = world["headers"]["inspector"], world["headers"]["inspector2"]
     assert h.upload(client, first, data, meta=h.photo_metadata(data, "h-1")).status_code == 204
     before = _counts(db)
     assert h.upload(client, second, data, meta=h.photo_metadata(data, "h-2")).status_code == 204
-    # Same photo to the same item again: idempotent.
+    # Same photo to the same object again, and to another item of it: one context.
     assert h.upload(client, second, data, meta=h.photo_metadata(data, "h-2")).status_code == 204
+    meta = h.photo_metadata(data, "h-2", item_code="CS-02")
+    assert h.upload(client, second, data, meta=meta).status_code == 204
     after = _counts(db)
-    assert after["photos"] == 1 and after["media_blobs"] == before["media_blobs"] == 3
-    assert after["media_chunks"] == before["media_chunks"]  # the second copy's bytes are gone
-    photo = Photo.objects.get(id=h.sha256(data))
-    assert [(link.id, link.linked_by) for link in photo.links] == [
-        ("h-1", world["users"]["inspector"].id),
-        ("h-2", world["users"]["inspector2"].id),
-    ]
+    assert after["photos"] == 1
+    # The original, its thumbnail, and one review copy per context.
+    assert (before["media_blobs"], after["media_blobs"]) == (3, 4)
+    assert after["media_chunks"] == before["media_chunks"] + 1  # the second context's review
+    sha = h.sha256(data)
+    one = h.context(sha, world["users"]["inspector"].id)
+    two = h.context(sha, world["users"]["inspector2"].id)
+    assert Photo.objects.get(id=sha).contexts == [one.id, two.id]
+    assert [(link.id, link.item_code) for link in one.links] == [("h-1", None)]
+    assert [(link.id, link.item_code) for link in two.links] == [("h-2", None), ("h-2", "CS-02")]
+    assert one.review != two.review
 
 
 def test_a_hash_alone_never_links_an_existing_photo(client, world, hazards, db):
@@ -333,7 +341,8 @@ def test_a_hash_alone_never_links_an_existing_photo(client, world, hazards, db):
     response = h.upload(client, world["headers"]["inspector2"], bytes(fake), meta=meta)
     assert response.status_code == 422
     assert response.get_json()["type"] == "/problems/sha256-mismatch"
-    assert len(Photo.objects.get(id=h.sha256(data)).links) == 1
+    assert len(h.context(h.sha256(data)).links) == 1
+    assert Photo.objects.get(id=h.sha256(data)).contexts == [h.context(h.sha256(data)).id]
 
 
 def test_device_clock_skew_is_recorded_and_flagged(client, world, hazards):
@@ -343,7 +352,7 @@ def test_device_clock_skew_is_recorded_and_flagged(client, world, hazards):
         device_time = (utcnow() + timedelta(minutes=minutes)).isoformat()
         meta = h.photo_metadata(data, device_time=device_time)
         assert h.upload(client, headers, data, meta=meta).status_code == 204
-        photo = Photo.objects.get(id=h.sha256(data))
+        photo = h.context(h.sha256(data))
         assert photo.clock_skew_seconds == pytest.approx(minutes * 60, abs=5)
         assert photo.skew_flag is flagged
         assert photo.device_time is not None
@@ -353,7 +362,7 @@ def test_capture_time_after_receipt_is_flagged(client, world, hazards):
     future = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y:%m:%d %H:%M:%S")
     data = h.jpeg(taken=future, offset="+00:00")
     assert h.upload(client, world["headers"]["inspector"], data).status_code == 204
-    assert Photo.objects.get(id=h.sha256(data)).skew_flag is True
+    assert h.context(h.sha256(data)).skew_flag is True
 
 
 def test_capture_long_before_the_inspection_began_is_flagged(client, world):
@@ -375,7 +384,7 @@ def test_capture_long_before_the_inspection_began_is_flagged(client, world):
         data = h.jpeg(taken=(taken + beijing).strftime("%Y:%m:%d %H:%M:%S"), offset="+08:00")
         meta = h.photo_metadata(data, inspection.id, kind="inspection")
         assert h.upload(client, world["headers"]["inspector"], data, meta=meta).status_code == 204
-        assert Photo.objects.get(id=h.sha256(data)).skew_flag is flagged
+        assert h.context(h.sha256(data)).skew_flag is flagged
 
 
 def test_the_upload_record_is_complete_and_empty_afterwards(client, world, hazards):

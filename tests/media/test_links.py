@@ -12,7 +12,6 @@ from media import links
 from media.errors import UnknownLinkKind
 from server.errors import NotFound, RuleViolation
 from server.jobs.outbox import run_entry
-from server.models.photo import Photo
 from tests.media import helpers as h
 
 
@@ -33,9 +32,10 @@ def test_a_kind_registered_by_its_owner_accepts_uploads(client, world):
         assert h.upload(client, world["headers"]["inspector"], data, meta=meta).status_code == 204
     finally:
         links.unregister_link_kind("gas_test")
-    photo = Photo.objects.get(id=h.sha256(data))
-    assert [(link.kind, link.id) for link in photo.links] == [("gas_test", "g-1")]
-    assert photo.enterprise_id == a.id
+    context = h.context(h.sha256(data))
+    assert [(link.kind, link.id) for link in context.links] == [("gas_test", "g-1")]
+    assert (context.target_kind, context.target_id) == ("gas_test", "g-1")
+    assert context.enterprise_id == a.id
 
 
 def test_an_unregistered_kind_answers_422_naming_the_rule(client, world):
@@ -140,10 +140,10 @@ def test_the_upload_that_completes_a_photo_witnesses_its_arrival_entry(client, w
     ]
 
 
-def test_can_see_asks_the_resolvers_of_every_link(client, world, hazards):
+def test_can_see_asks_the_resolver_of_the_linked_object(client, world, hazards):
     data = h.jpeg()
     assert h.upload(client, world["headers"]["inspector"], data).status_code == 204
-    photo = Photo.objects.get(id=h.sha256(data))
+    photo = h.context(h.sha256(data))
     assert links.can_see(world["users"]["worker"].actor(), photo)  # via the hazard
     assert not links.can_see(world["users"]["manager_b"].actor(), photo)
     links.unregister_link_kind("hazard")  # nobody resolves hazards any more

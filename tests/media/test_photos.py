@@ -147,14 +147,22 @@ def test_links_into_another_tenants_file_are_not_shown(client, world, hazards, a
         meta = h.photo_metadata(data, "r-7", kind="rectification")
         assert h.upload(client, world["headers"]["manager_b"], data, meta=meta).status_code == 204
         url = f"/api/v1/photos/{h.sha256(data)}"
-        seen_by_a = client.get(url, headers=world["headers"]["manager"]).get_json()["links"]
-        seen_by_b = client.get(url, headers=world["headers"]["manager_b"]).get_json()["links"]
-        seen_by_admin = client.get(url, headers=world["headers"]["admin"]).get_json()["links"]
+        seen_by_a = client.get(url, headers=world["headers"]["manager"]).get_json()
+        seen_by_b = client.get(url, headers=world["headers"]["manager_b"]).get_json()
+        seen_by_admin = client.get(url, headers=world["headers"]["admin"]).get_json()
+        second = client.get(
+            f"{url}?context={seen_by_admin['contexts'][1]}", headers=world["headers"]["admin"]
+        ).get_json()
     finally:
         links.unregister_link_kind("rectification")
-    assert [x["id"] for x in seen_by_a] == ["h-1"]
-    assert [x["id"] for x in seen_by_b] == ["r-7"]
-    assert [x["id"] for x in seen_by_admin] == ["h-1", "r-7"]
+    assert [x["id"] for x in seen_by_a["links"]] == ["h-1"]
+    assert [x["id"] for x in seen_by_b["links"]] == ["r-7"]
+    assert len(seen_by_a["contexts"]) == len(seen_by_b["contexts"]) == 1
+    assert seen_by_a["uploader_id"] == str(world["users"]["inspector"].id)
+    assert seen_by_b["uploader_id"] == str(world["users"]["manager_b"].id)
+    assert seen_by_admin["contexts"] == [seen_by_a["context"], seen_by_b["context"]]
+    assert [x["id"] for x in seen_by_admin["links"]] == ["h-1"]
+    assert [x["id"] for x in second["links"]] == ["r-7"]
 
 
 def test_an_unknown_range_unit_is_ignored(client, world, photo):

@@ -85,9 +85,9 @@ def test_interrupted_upload_resumes_after_a_restart(settings, world, hazards, ph
         assert resumed.offset == 3 * chunk  # from the server's HEAD
         resumed.upload()
         assert resumed.offset == len(data)
-    photo = Photo.objects.get(id=h.sha256(data))
-    assert photo.filename == "IMG_20240501_102345.jpg" and photo.orientation == 6
-    assert photo.links[0].item_code == "CS-01"
+    photo, context = Photo.objects.get(id=h.sha256(data)), h.context(h.sha256(data))
+    assert context.filename == "IMG_20240501_102345.jpg" and photo.orientation == 6
+    assert context.links[0].item_code == "CS-01"
     assert store.read_all(photo.id) == data
 
 
@@ -98,9 +98,12 @@ def test_the_same_photo_twice_is_stored_once(settings, world, hazards, photo, db
         _uploader(endpoint, headers, data, _meta(data, "h-1")).upload()
         counts = {c: db[c].count_documents({}) for c in ("media_blobs", "media_chunks")}
         _uploader(endpoint, world["headers"]["inspector2"], data, _meta(data, "h-2")).upload()
-    assert {c: db[c].count_documents({}) for c in ("media_blobs", "media_chunks")} == counts
-    photo = Photo.objects.get(id=h.sha256(data))
-    assert [link.id for link in photo.links] == ["h-1", "h-2"]
+    # Nothing of the bytes again: only the second context's watermarked copy.
+    stored = {c: db[c].count_documents({}) for c in ("media_blobs", "media_chunks")}
+    assert stored == {c: n + 1 for c, n in counts.items()}
+    sha = h.sha256(data)
+    assert [link.id for link in h.context(sha, world["users"]["inspector"].id).links] == ["h-1"]
+    assert [link.id for link in h.context(sha, world["users"]["inspector2"].id).links] == ["h-2"]
 
 
 def test_tuspy_default_sha1_checksums_work(settings, world, hazards):

@@ -19,6 +19,8 @@ from server.models import (
     Enterprise,
     Inspection,
     Jurisdiction,
+    Photo,
+    PhotoContext,
     Upload,
     User,
 )
@@ -31,7 +33,17 @@ E = [ObjectId() for _ in range(2)]
 U = [ObjectId() for _ in range(3)]
 MAYBE_J, MAYBE_E, MAYBE_U = (st.sampled_from([*pool, None]) for pool in (J, E, U))
 
-MODELS = (ChecklistVersion, Enterprise, Inspection, Upload, User, Device, Jurisdiction)
+MODELS = (
+    ChecklistVersion,
+    Enterprise,
+    Inspection,
+    Upload,
+    User,
+    Device,
+    Jurisdiction,
+    Photo,
+    PhotoContext,
+)
 
 
 def _same(mine, theirs) -> bool:
@@ -55,8 +67,12 @@ def expected(collection: str, actor: Actor, doc: dict) -> bool:
         if role is Role.ENTERPRISE_MANAGER:  # the firm sees findings, never drafts
             return _same(actor.enterprise_id, doc["enterprise_id"]) and doc["status"] == "submitted"
         return role is Role.INSPECTOR and _same(actor.user_id, doc["inspector_id"])
-    if collection == "media_uploads":
+    if collection in ("media_uploads", "photo_contexts"):
+        # A context shows through what it is evidence for too: media.links.can_see, tested
+        # per role in tests/media/test_photo_tenancy.py.
         return _same(actor.user_id, doc["uploader_id"])
+    if collection == "photos":
+        return False  # the shared content record: read through a context only
     if collection == "users":
         if role is Role.SUPERVISOR:
             return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
@@ -102,6 +118,8 @@ DOCUMENTS = {
         st.sampled_from(["draft", "submitted"]),
     ),
     "media_uploads": st.builds(lambda i, u: {"_id": str(i), "uploader_id": u}, ids, MAYBE_U),
+    "photo_contexts": st.builds(lambda i, u: {"_id": str(i), "uploader_id": u}, ids, MAYBE_U),
+    "photos": st.builds(lambda i: {"_id": str(i)}, ids),
     "users": st.builds(
         lambda i, j, e: {"_id": i, "jurisdiction_id": j, "enterprise_id": e},
         st.sampled_from(U) | ids,
@@ -171,6 +189,10 @@ def test_query_feed_and_lookup_each_follow_the_table(db, world, actor):
 
 
 def test_every_aggregate_with_an_audience_is_in_the_table():
+    from server.models import DOCUMENTS as SERVICE_DOCUMENTS
+
     written = set(DOCUMENTS)
     assert {m._get_collection_name() for m in MODELS} == written
+    stated = {m._get_collection_name() for m in SERVICE_DOCUMENTS if hasattr(m, "audience")}
+    assert stated <= written
     assert set(BY_COLLECTION) <= written

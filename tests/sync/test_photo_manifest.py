@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 
 from checklists.versions import pinned_template
@@ -34,10 +32,17 @@ def _with_photos(cs, *photos):
     return answers
 
 
-def test_receipt_lists_missing_photos_until_they_arrive(setup):
+def _upload_for(client, phone, inspection_id, data):
+    headers = {"Authorization": f"Bearer {phone.token}"}
+    meta = media.photo_metadata(data, link_id=inspection_id, kind="inspection")
+    response = media.upload(client, headers, data, meta=meta)
+    assert response.status_code == 204, response.get_data(as_text=True)
+
+
+def test_receipt_lists_missing_photos_until_they_arrive(setup, client, jobs):
     cs, enterprise, _inspector, phone, blobs = setup
-    have = blobs.put(b"photo one", now=utcnow())["_id"]
-    lacking = hashlib.sha256(b"photo two").hexdigest()
+    one, two = media.jpeg(), media.jpeg(media.marked_image((320, 240)))
+    have, lacking = media.sha256(one), media.sha256(two)
     inspection_id = phone.create_inspection(
         enterprise_id=str(enterprise.id),
         checklist_code="CS",
@@ -45,28 +50,45 @@ def test_receipt_lists_missing_photos_until_they_arrive(setup):
         answers=_with_photos(cs, have, lacking),
     )
     receipt = phone.push()[0]
-    assert receipt["missing_photos"] == [lacking]
+    assert receipt["missing_photos"] == [have, lacking]
     assert receipt["photos_complete"] is False
-    blobs.put(b"photo two", now=utcnow())
+    _upload_for(client, phone, inspection_id, one)
+    on_photo_arrived(have, LinkRef("inspection", inspection_id))
+    on_photo_arrived(have, LinkRef("inspection", inspection_id))  # hooks may run twice
+    assert Inspection.objects.get(id=inspection_id).missing_photos == [lacking]
+    # Bytes in the store are not evidence: only an upload linked to the inspection is.
+    blobs.put(two, now=utcnow())
     on_photo_arrived(lacking, LinkRef("inspection", inspection_id))
-    on_photo_arrived(lacking, LinkRef("inspection", inspection_id))  # hooks may run twice
+    assert Inspection.objects.get(id=inspection_id).missing_photos == [lacking]
+    _upload_for(client, phone, inspection_id, two)
+    jobs()
     stored = Inspection.objects.get(id=inspection_id)
     assert stored.missing_photos == [] and stored.photos_complete is True
     phone.pull()
     assert phone.server["inspections"][inspection_id]["photos_complete"] is True
 
 
-def test_a_photo_stored_before_the_manifest_is_not_missing(setup):
+def test_only_a_photo_uploaded_for_the_inspection_is_not_missing(setup, client, jobs):
     cs, enterprise, _inspector, phone, blobs = setup
-    early = blobs.put(b"uploaded first", now=utcnow())["_id"]
-    phone.create_inspection(
-        enterprise_id=str(enterprise.id),
-        checklist_code="CS",
-        checklist_version=1,
-        answers=_with_photos(cs, early),
+    stored_only = blobs.put(b"bytes, but no upload of them", now=utcnow())["_id"]
+    elsewhere = media.jpeg(media.marked_image((200, 200)))
+    other_id = phone.create_inspection(
+        enterprise_id=str(enterprise.id), checklist_code="CS", checklist_version=1
     )
-    receipt = phone.push()[0]
-    assert receipt["missing_photos"] == [] and receipt["photos_complete"] is True
+    inspection_id = phone.create_inspection(
+        enterprise_id=str(enterprise.id), checklist_code="CS", checklist_version=1
+    )
+    phone.push()
+    _upload_for(client, phone, other_id, elsewhere)  # the same inspector's, for another one
+    here = media.jpeg(media.marked_image((240, 200)))
+    _upload_for(client, phone, inspection_id, here)
+    jobs()
+    answers = _with_photos(cs, stored_only, media.sha256(elsewhere), media.sha256(here))
+    phone.edit(inspection_id, answers=answers)
+    (receipt,) = phone.push()
+    assert receipt["status"] == "applied"
+    assert receipt["missing_photos"] == [stored_only, media.sha256(elsewhere)]
+    assert receipt["photos_complete"] is False
 
 
 def test_link_target_is_the_inspection_its_readers_may_see(setup, auth_headers):
