@@ -19,6 +19,7 @@ from server.api import (
     jurisdictions,
     photos,
     request_log,
+    spaces,
     uploads,
     users,
 )
@@ -45,6 +46,7 @@ BLUEPRINTS = (
     checklists.blp,
     sync_api.blp,
     inspections.blp,
+    spaces.blp,
     uploads.blp,
     photos.blp,
     audit.blp,

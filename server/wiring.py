@@ -15,6 +15,7 @@ from server.config import Settings
 from server.jobs import audit, feed, media
 from server.jobs.outbox import RqDispatcher
 from server.services import inspections, outbox
+from server.services.spaces import ledger as space_ledger
 from sync.handler import handlers
 from sync.handlers.inspection import InspectionHandler
 
@@ -30,6 +31,8 @@ def register_evidence_links() -> None:
     """Every linkable kind with its resolver and arrival hook (idempotent)."""
     links.register_link_kind("inspection", inspections.photo_link_target)
     links.register_arrival_hook("inspection", inspections.on_photo_arrived)
+    links.register_link_kind(space_ledger.LINK_KIND, space_ledger.photo_link_target)
+    links.register_arrival_hook(space_ledger.LINK_KIND, space_ledger.on_photo_arrived)
 
 
 def register_push_handlers() -> None:

@@ -41,6 +41,7 @@ from server.models import (
     OutboxEntry,
     Photo,
     PhotoContext,
+    Space,
     Timer,
     Upload,
     User,
@@ -69,6 +70,7 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
     (JobRun._get_collection_name(), "names the outbox entry it is a run of"),
     (OutboxEntry._get_collection_name(), "staged before the change that requires it"),
     (Timer._get_collection_name(), "its outbox entry is written after it, under its key"),
+    (Space._get_collection_name(), "names its enterprise and jurisdiction, and its sign photo"),
     (Upload._get_collection_name(), "names its staged chunks and, once complete, its photo"),
     (
         PhotoContext._get_collection_name(),

@@ -11,6 +11,7 @@ from server.models.jurisdiction import Jurisdiction
 from server.models.login_window import LoginWindow
 from server.models.outbox_entry import OutboxEntry
 from server.models.photo import Photo, PhotoContext
+from server.models.space import Space
 from server.models.timer import Timer
 from server.models.token import AuthToken
 from server.models.upload import Upload
@@ -24,6 +25,7 @@ DOCUMENTS = (
     Device,
     ChecklistVersion,
     Inspection,
+    Space,
     Upload,
     Photo,
     PhotoContext,
@@ -52,6 +54,7 @@ __all__ = [
     "OutboxEntry",
     "Photo",
     "PhotoContext",
+    "Space",
     "Timer",
     "Upload",
     "User",

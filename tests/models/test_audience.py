@@ -21,6 +21,7 @@ from server.models import (
     Jurisdiction,
     Photo,
     PhotoContext,
+    Space,
     Upload,
     User,
 )
@@ -43,6 +44,7 @@ MODELS = (
     Jurisdiction,
     Photo,
     PhotoContext,
+    Space,
 )
 
 
@@ -83,6 +85,10 @@ def expected(collection: str, actor: Actor, doc: dict) -> bool:
         if role is Role.SUPERVISOR:
             return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
         return _same(actor.user_id, doc["user_id"])
+    if collection == "spaces":
+        if regulator:
+            return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+        return firm and _same(actor.enterprise_id, doc["enterprise_id"])
     if collection == "jurisdictions":
         return regulator and _same(actor.jurisdiction_id, doc["_id"])
     raise AssertionError(f"no expectation written for {collection}")
@@ -130,6 +136,9 @@ DOCUMENTS = {
         lambda i, u, j: {"_id": i, "user_id": u, "jurisdiction_id": j}, ids, MAYBE_U, MAYBE_J
     ),
     "jurisdictions": st.builds(lambda i: {"_id": i}, st.sampled_from(J) | ids),
+    "spaces": st.builds(
+        lambda i, j, e: {"_id": i, "jurisdiction_id": j, "enterprise_id": e}, ids, MAYBE_J, MAYBE_E
+    ),
 }
 worlds = st.fixed_dictionaries(
     {
@@ -145,6 +154,7 @@ UNIQUE = {
     "devices": "device_id",
     "enterprises": "credit_code",
     "jurisdictions": "code",
+    "spaces": "code",
 }
 
 
