@@ -88,3 +88,24 @@ class CoverageSchema(ma.Schema):
     labelled = ma.fields.Integer(metadata={"description": "with a current QR label"})
     signed_rate = ma.fields.Float(allow_none=True)
     labelled_rate = ma.fields.Float(allow_none=True)
+
+
+class SpaceLabelSchema(ma.Schema):
+    """A space's current QR label: what the QR encodes."""
+
+    space_id = ObjectIdString()
+    label_version = ma.fields.Integer()
+    issued_at = Timestamp()
+    token = _text(metadata={"description": "base64url of the signed label record (85 bytes)"})
+    url = _text(metadata={"description": "what the QR encodes: {PUBLIC_URL}/s/{token}"})
+
+
+class LabelKeySchema(ma.Schema):
+    key_id = _text(metadata={"description": "hex of the first 4 bytes of SHA-256 of the key"})
+    algorithm = _text(metadata={"enum": ["Ed25519"]})
+    public_key = _text(metadata={"description": "base64 of the 32 raw bytes"})
+    signs = ma.fields.Boolean(metadata={"description": "the key new labels are signed with"})
+
+
+class LabelKeysSchema(ma.Schema):
+    keys = ma.fields.List(ma.fields.Nested(LabelKeySchema))

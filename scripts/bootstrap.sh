@@ -47,6 +47,17 @@ install_cjk_font() {
   [ -f "$CJK_FONT" ] || die "$CJK_FONT is still missing after installing fonts-noto-cjk"
 }
 
+# pdftoppm and pdftotext, with which the label tests read the PDF sheet back.
+install_poppler() {
+  command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null && return 0
+  say "installing poppler-utils (Debian package)"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo -n"
+  $sudo apt-get update -qq || die "apt-get update failed; install poppler-utils by hand"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    poppler-utils >/dev/null || die "apt-get install poppler-utils failed"
+}
+
 install_mongo_wire() {
   local src="$ROOT/scripts/mongo-wire" dir="$TOOLS/mongo-wire" want
   want=$(stamp_of "$src/pom.xml" "$src/MongoWire.java")
@@ -87,6 +98,7 @@ install_npm() {
 install_python
 install_redis
 install_cjk_font
+install_poppler
 install_mongo_wire
 install_npm tests/media/js tus-js-client
 install_npm tests/api/js openapi-typescript

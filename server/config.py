@@ -30,6 +30,11 @@ class Settings:
     secret_key: str = ""
     #: Base64 of the 32-byte Ed25519 private key (seed) that signs the audit chains' heads.
     audit_signing_key: str = ""
+    #: Base64 Ed25519 seeds of the confined-space label keys, comma-separated, the signing
+    #: one first; empty: one key derived from AUDIT_SIGNING_KEY (server.services.spaces.labels).
+    label_signing_keys: str = ""
+    #: The service's address as phones and printed labels reach it (label URLs `/s/<token>`).
+    public_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
@@ -77,6 +82,7 @@ class Settings:
         if not self.secret_key or len(self.secret_key) < 16:
             raise ConfigError("SECRET_KEY must be set to at least 16 characters")
         self._validate_audit_key()
+        self._validate_labels()
         if urlparse(self.mongodb_uri).scheme not in ("mongodb", "mongodb+srv"):
             raise ConfigError(f"MONGODB_URI must be a mongodb:// URI, got {self.mongodb_uri!r}")
         if urlparse(self.redis_url).scheme not in ("redis", "rediss", "unix"):
@@ -117,6 +123,19 @@ class Settings:
                 "AUDIT_SIGNING_KEY must be the base64 of a 32-byte Ed25519 private key (seed); "
                 "make one with: openssl rand -base64 32"
             )
+
+    def _validate_labels(self) -> None:
+        for seed in filter(None, (s.strip() for s in self.label_signing_keys.split(","))):
+            try:
+                ok = len(base64.b64decode(seed, validate=True)) == 32
+            except (binascii.Error, ValueError):
+                ok = False
+            if not ok:
+                raise ConfigError(
+                    "LABEL_SIGNING_KEYS must be base64 32-byte Ed25519 seeds, comma-separated"
+                )
+        if urlparse(self.public_url).scheme not in ("http", "https"):
+            raise ConfigError(f"PUBLIC_URL must be an http(s) URL, got {self.public_url!r}")
 
     def _validate_media(self) -> None:
         if not 0 < self.max_upload_bytes <= 1024**3:

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from flask import Response
 from flask.views import MethodView
 
+from media import label_print
 from schemas.space import (
     CoverageSchema,
+    LabelKeysSchema,
     SpaceCreateSchema,
+    SpaceLabelSchema,
     SpaceListQuerySchema,
     SpaceSchema,
     SpaceUpdateSchema,
 )
 from server.api.blueprint import Blueprint
-from server.api.context import current_actor
+from server.api.context import current_actor, settings
 from server.api.paging import QuerySetPage
 from server.clock import utcnow
 from server.models.scoping import get_or_404
 from server.models.space import Space
-from server.services.spaces import ledger
+from server.services.spaces import label_sheets, labels, ledger
 
 blp = Blueprint("spaces", __name__, url_prefix="/api/v1", description="Confined spaces")
 
@@ -82,3 +86,75 @@ class JurisdictionSpaceCoverage(MethodView):
         """Ledger, signage and label coverage over a jurisdiction's enterprises that have
         confined spaces (its regulators, and admins)."""
         return ledger.jurisdiction_coverage(current_actor(), jurisdiction_id)
+
+
+@blp.route("/spaces/label-keys")
+class LabelKeys(MethodView):
+    @blp.doc(operationId="getLabelKeys", security=[])
+    @blp.response(200, LabelKeysSchema)
+    def get(self):
+        """The Ed25519 public keys that verify QR labels (phones keep them to verify offline);
+        without authentication, at a stable URL."""
+        return {"keys": labels.public_keys(label_sheets.label_keys(settings()))}
+
+
+def _space(space_id):
+    return get_or_404(Space.objects.for_actor(current_actor()), space_id, "space")
+
+
+def _label(space):
+    return {
+        "space_id": space.id,
+        "label_version": space.label_version,
+        "issued_at": space.label_issued_at,
+        "token": label_sheets.token(space, settings()),
+        "url": label_sheets.label_url(space, settings()),
+    }
+
+
+@blp.route("/spaces/<space_id>/label")
+class SpaceLabel(MethodView):
+    @blp.doc(operationId="getSpaceLabel")
+    @blp.response(200, SpaceLabelSchema)
+    def get(self, space_id):
+        """The space's current label (404 before the first is issued)."""
+        return _label(_space(space_id))
+
+    @blp.doc(operationId="issueSpaceLabel")
+    @blp.response(201, SpaceLabelSchema)
+    def post(self, space_id):
+        """Issue the next label version (manager, admin); the previous label is refused from
+        now on. Audited."""
+        space = label_sheets.issue_label(current_actor(), _space(space_id), now=utcnow())
+        return _label(space)
+
+
+@blp.route("/spaces/<space_id>/label.png")
+class SpaceLabelPng(MethodView):
+    @blp.doc(operationId="getSpaceLabelPng")
+    @blp.response(200, content_type="image/png", description="the label, 300 dpi")
+    def get(self, space_id):
+        """The current label as a PNG: QR, name, code, enterprise and the warning."""
+        card = label_sheets.card(_space(space_id), settings())
+        body = label_print.png(card, label_sheets.font(settings()))
+        return Response(body, mimetype="image/png")
+
+
+@blp.route("/spaces/<space_id>/label.svg")
+class SpaceLabelSvg(MethodView):
+    @blp.doc(operationId="getSpaceLabelSvg")
+    @blp.response(200, content_type="image/svg+xml", description="the label, in mm")
+    def get(self, space_id):
+        """The current label as SVG."""
+        card = label_sheets.card(_space(space_id), settings())
+        return Response(label_print.svg(card), mimetype="image/svg+xml")
+
+
+@blp.route("/enterprises/<enterprise_id>/space-labels.pdf")
+class EnterpriseLabelSheet(MethodView):
+    @blp.doc(operationId="getEnterpriseLabelSheet")
+    @blp.response(200, content_type="application/pdf", description="A4, four labels a page")
+    def get(self, enterprise_id):
+        """The current labels of the enterprise's spaces, for printing."""
+        body = label_sheets.sheet(current_actor(), enterprise_id, settings())
+        return Response(body, mimetype="application/pdf")

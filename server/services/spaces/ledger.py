@@ -37,7 +37,7 @@ LINK_KIND = "space"
 def create_space(actor: Actor, *, enterprise_id, now: datetime, **fields) -> Space:
     """Register a space in an enterprise's ledger; its code is unique within the enterprise."""
     enterprise = get_or_404(Enterprise.objects.for_actor(actor), enterprise_id, "enterprise")
-    _require_writer(actor, enterprise.id)
+    require_writer(actor, enterprise.id)
     _check_gases(fields.get("gases"))
     space = Space(
         enterprise_id=enterprise.id,
@@ -50,13 +50,13 @@ def create_space(actor: Actor, *, enterprise_id, now: datetime, **fields) -> Spa
         space.save(force_insert=True)
     except NotUniqueError:
         raise Conflict(f"the enterprise has a space coded {fields['code']} already") from None
-    _audit(actor, "space.create", None, space, now, key=f"space.create:{space.id}")
+    audit(actor, "space.create", None, space, now, key=f"space.create:{space.id}")
     return space
 
 
 def update_space(actor: Actor, space: Space, *, now: datetime, **changes) -> Space:
     """Change a space's entry; refuses to overwrite a concurrent change (compare-and-set)."""
-    _require_writer(actor, space.enterprise_id)
+    require_writer(actor, space.enterprise_id)
     _check_gases(changes.get("gases"))
     updates = {f"set__{k}": v for k, v in changes.items() if k != "location"}
     if "location" in changes:
@@ -74,7 +74,7 @@ def update_space(actor: Actor, space: Space, *, now: datetime, **changes) -> Spa
         raise Conflict("the space was changed by someone else; reload and retry")
     updated = Space.objects.get(id=space.id)
     action = "space.retire" if changes.get("status") == SpaceStatus.RETIRED else "space.update"
-    _audit(actor, action, space, updated, now)
+    audit(actor, action, space, updated, now)
     return updated
 
 
@@ -166,7 +166,8 @@ def _pages(ids: list, size: int = 200):
         yield ids[i : i + size]
 
 
-def _require_writer(actor: Actor, enterprise_id: ObjectId) -> None:
+def require_writer(actor: Actor, enterprise_id: ObjectId) -> None:
+    """Only the enterprise's manager or an admin changes its ledger and labels."""
     if actor.is_admin:
         return
     if actor.role is Role.ENTERPRISE_MANAGER and actor.enterprise_id == enterprise_id:
@@ -183,7 +184,8 @@ def _check_gases(gases: list[str] | None) -> None:
         raise RuleViolation(f"gases: {message}", errors=[{"field": "gases", "messages": [message]}])
 
 
-def _audit(actor, action, before, after, now, **extra) -> None:
+def audit(actor, action, before, after, now, **extra) -> None:
+    """One audit event of a change to a space, in its jurisdiction's chain."""
     record.record(
         actor,
         action,
