@@ -73,7 +73,7 @@ DATA_DIR = Path(__file__).parent / "data"
 GAS_LIMITS_FILE = "gas_limits.yaml"
 """The gas-limits file in a data directory."""
 
-NOT_TEMPLATES = frozenset({GAS_LIMITS_FILE, "industries.yaml"})
+NOT_TEMPLATES = frozenset({GAS_LIMITS_FILE, "industries.yaml", "entry_rules.yaml"})
 """Files of a data directory that are not templates; every other `*.yaml` there is one."""
 
 EDITIONS_DIR = "editions"
