@@ -66,6 +66,34 @@ class EnterpriseCopySchema(ma.Schema):
     updated_at = Timestamp()
 
 
+class SpaceCopySchema(ma.Schema):
+    """A confined space of the ledger as the feed delivers it."""
+
+    id = ObjectIdString()
+    enterprise_id = ObjectIdString()
+    jurisdiction_id = ObjectIdString()
+    code = ma.fields.String()
+    name = ma.fields.String()
+    type = ma.fields.String()
+    location = ma.fields.Nested(PointSchema, allow_none=True)
+    geofence_radius_m = ma.fields.Float()
+    depth_m = ma.fields.Float(allow_none=True)
+    underground = ma.fields.Boolean()
+    gases = ma.fields.List(ma.fields.String())
+    ppe = ma.fields.List(ma.fields.String())
+    rescue_equipment = ma.fields.List(ma.fields.String())
+    explosive = ma.fields.Boolean()
+    sign_photo = ma.fields.String(allow_none=True)
+    sign_photo_at = Timestamp(allow_none=True)
+    status = ma.fields.String()
+    label_version = ma.fields.Integer()
+    label_issued_at = Timestamp(allow_none=True)
+    note = ma.fields.String(allow_none=True)
+    version = ma.fields.Integer()
+    created_at = Timestamp()
+    updated_at = Timestamp()
+
+
 class ChecklistVersionCopySchema(ma.Schema):
     """A published checklist version as the feed delivers it; the content is at `url`."""
 
@@ -114,6 +142,7 @@ COPIES = {
     "checklist_versions": ChecklistVersionCopySchema,
     "enterprises": EnterpriseCopySchema,
     "inspections": InspectionCopySchema,
+    "spaces": SpaceCopySchema,
 }
 CHANGES = {name: _change_schema(name, copy) for name, copy in COPIES.items()}
 

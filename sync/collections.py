@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from server.actor import Actor
-from server.models import checklist, enterprise, inspection
+from server.models import checklist, enterprise, inspection, space
 from server.models.audience import Audience
 from server.services.inspections import shown_to as inspection_shown_to
 
@@ -92,6 +92,7 @@ REGISTRY: tuple[SyncedCollection, ...] = (
         document=inspection.Inspection,
         shown=inspection_shown_to,
     ),
+    SyncedCollection(name="spaces", document=space.Space),
 )
 
 BY_NAME = {c.name: c for c in REGISTRY}

@@ -6,7 +6,8 @@ approve a permit; the PPE and rescue equipment listed are what the attendant con
 entry (M13 Art.14 ¶2; GB 46768 5.12); an explosive space needs Ex-rated equipment (M13
 Art.14). The sign photo (GB 46768 and M13 Art.11: a warning sign at every space) arrives as a
 photo linked with kind `space`; the label version is that of the QR label currently valid
-(server.services.spaces.labels): 0 before the first label is issued.
+(server.services.spaces.labels): 0 before the first label is issued. Synced to phones
+(sync.collections): the attendant's app holds its enterprise's ledger offline.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 from mongoengine import (
     BooleanField,
     DateTimeField,
-    Document,
     FloatField,
     IntField,
     ListField,
@@ -25,7 +25,8 @@ from mongoengine import (
 
 from server.actor import Role
 from server.clock import utcnow
-from server.models.audience import EVERYONE, Audience, Match, ScopedQuerySet
+from server.models.audience import EVERYONE, Audience, Match
+from server.models.synced import SyncedDocument, SyncedQuerySet
 
 
 class SpaceType:
@@ -62,7 +63,7 @@ AUDIENCE = Audience(
 )
 
 
-class Space(Document):
+class Space(SyncedDocument):
     audience = AUDIENCE
 
     enterprise_id = ObjectIdField(required=True)
@@ -100,6 +101,10 @@ class Space(Document):
 
     meta = {
         "collection": "spaces",
-        "queryset_class": ScopedQuerySet,
-        "indexes": [{"fields": ["enterprise_id", "code"], "unique": True}],
+        "queryset_class": SyncedQuerySet,
+        "indexes": [
+            "sync_seq",
+            {"fields": ["id", "sync_rev"], "unique": True},
+            {"fields": ["enterprise_id", "code"], "unique": True},
+        ],
     }

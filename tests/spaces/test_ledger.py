@@ -8,6 +8,7 @@ import pytest
 from server.models.audit_event import AuditEvent
 from server.models.space import Space
 from tests.media import helpers as h
+from tests.sync.helpers import phone_for
 
 ALL = ("admin", "supervisor", "inspector", "supervisor2", "manager", "worker", "manager_b")
 
@@ -185,3 +186,17 @@ def test_coverage_per_enterprise_and_jurisdiction(client, world, jobs):
     assert j["ledger_rate"] == 0.5
     assert client.get(url, headers=world["headers"]["supervisor2"]).status_code == 404
     assert client.get(url, headers=world["headers"]["manager"]).status_code == 404
+
+
+def test_spaces_reach_the_phones_of_their_audience_through_the_feed(client, world, auth_headers):
+    space_id = _create(client, world).get_json()["id"]
+    users = world["users"]
+    seen = {}
+    for n, who in enumerate(("worker", "supervisor", "manager_b", "supervisor2")):
+        phone = phone_for(client, users[who], auth_headers, device_id=f"phone-{who}", seed=n)
+        phone.pull()
+        seen[who] = phone.server.get("spaces", {})
+    assert set(seen) == {"worker", "supervisor", "manager_b", "supervisor2"}
+    assert space_id in seen["worker"] and space_id in seen["supervisor"]
+    assert seen["worker"][space_id]["code"] == "YX-001"
+    assert space_id not in seen["manager_b"] and space_id not in seen["supervisor2"]

@@ -25,6 +25,7 @@ from server.models.enterprise import Enterprise
 from server.models.jurisdiction import Jurisdiction
 from server.models.scoping import get_or_404
 from server.models.space import Space, SpaceStatus
+from server.models.synced import changed_fields, mark_dirty
 from server.services.audit import record
 
 #: The shipped gas-test rules, read once (the gas codes a ledger entry may name).
@@ -96,10 +97,13 @@ def on_photo_arrived(sha256: str, link: LinkRef) -> None:
     """Arrival hook of a photo linked to a space: it becomes the space's sign photo (the
     latest to arrive wins; idempotent for the same photo). Not audited as a ledger change:
     the photo's own upload record says who took it and when."""
-    Space._get_collection().update_one(
-        {"_id": ObjectId(link.id), "sign_photo": {"$ne": sha256}},
-        {"$set": {"sign_photo": sha256, "sign_photo_at": utcnow()}},
+    changed = changed_fields()
+    changed["$set"].update(sign_photo=sha256, sign_photo_at=utcnow())
+    result = Space._get_collection().update_one(
+        {"_id": ObjectId(link.id), "sign_photo": {"$ne": sha256}}, changed
     )
+    if result.modified_count:
+        mark_dirty(Space._get_collection_name())
 
 
 def coverage(enterprise_ids: list[ObjectId]) -> dict:
