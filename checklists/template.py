@@ -315,8 +315,15 @@ class ChecklistItem:
         """The item as worded under `regime` (unchanged for a format-1 item or no regime)."""
         if regime is None or self.legacy:
             return self
-        overrides = self.regimes.get(regime) or {}
-        return replace(self, **overrides, regimes=MappingProxyType({}))
+        worded = self._worded
+        if regime not in worded:  # items are immutable: each wording is made once
+            overrides = self.regimes.get(regime) or {}
+            worded[regime] = replace(self, **overrides, regimes=MappingProxyType({}))
+        return worded[regime]
+
+    @cached_property
+    def _worded(self) -> dict[str, ChecklistItem]:
+        return {}
 
     def to_dict(self, locale: str | None = None) -> dict[str, Any]:
         """JSON-able dict with every field, bilingual or collapsed to `locale`."""
