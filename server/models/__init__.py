@@ -5,6 +5,7 @@ from server.models.checklist import ChecklistVersion
 from server.models.counter import CounterClaim
 from server.models.device import Device
 from server.models.enterprise import Enterprise
+from server.models.hazard import Hazard
 from server.models.inspection import Inspection
 from server.models.job_run import JobRun
 from server.models.jurisdiction import Jurisdiction
@@ -24,6 +25,7 @@ DOCUMENTS = (
     Device,
     ChecklistVersion,
     Inspection,
+    Hazard,
     Upload,
     Photo,
     CounterClaim,
@@ -44,6 +46,7 @@ __all__ = [
     "CounterClaim",
     "Device",
     "Enterprise",
+    "Hazard",
     "Inspection",
     "JobRun",
     "Jurisdiction",

@@ -17,6 +17,7 @@ from server.models import (
     ChecklistVersion,
     Device,
     Enterprise,
+    Hazard,
     Inspection,
     Jurisdiction,
     Upload,
@@ -31,7 +32,7 @@ E = [ObjectId() for _ in range(2)]
 U = [ObjectId() for _ in range(3)]
 MAYBE_J, MAYBE_E, MAYBE_U = (st.sampled_from([*pool, None]) for pool in (J, E, U))
 
-MODELS = (ChecklistVersion, Enterprise, Inspection, Upload, User, Device, Jurisdiction)
+MODELS = (ChecklistVersion, Enterprise, Inspection, Hazard, Upload, User, Device, Jurisdiction)
 
 
 def _same(mine, theirs) -> bool:
@@ -54,6 +55,12 @@ def expected(collection: str, actor: Actor, doc: dict) -> bool:
             return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
         if role is Role.ENTERPRISE_MANAGER:  # the firm sees findings, never drafts
             return _same(actor.enterprise_id, doc["enterprise_id"]) and doc["status"] == "submitted"
+        return role is Role.INSPECTOR and _same(actor.user_id, doc["inspector_id"])
+    if collection == "hazards":  # the firm sees every hazard of itself: it must rectify it
+        if role is Role.SUPERVISOR:
+            return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+        if role is Role.ENTERPRISE_MANAGER:
+            return _same(actor.enterprise_id, doc["enterprise_id"])
         return role is Role.INSPECTOR and _same(actor.user_id, doc["inspector_id"])
     if collection == "media_uploads":
         return _same(actor.user_id, doc["uploader_id"])
@@ -100,6 +107,18 @@ DOCUMENTS = {
         MAYBE_U,
         MAYBE_E,
         st.sampled_from(["draft", "submitted"]),
+    ),
+    "hazards": st.builds(
+        lambda i, j, u, e: {
+            "_id": str(i),
+            "jurisdiction_id": j,
+            "inspector_id": u,
+            "enterprise_id": e,
+        },
+        ids,
+        MAYBE_J,
+        MAYBE_U,
+        MAYBE_E,
     ),
     "media_uploads": st.builds(lambda i, u: {"_id": str(i), "uploader_id": u}, ids, MAYBE_U),
     "users": st.builds(
