@@ -5,12 +5,14 @@ from __future__ import annotations
 import marshmallow as ma
 
 from schemas.common import AsIs, ObjectIdString, OneOfNested, RequestSchema, Timestamp
+from schemas.hazard import HazardCopySchema
 from schemas.inspection import InspectionSchema
 from schemas.problem import ProblemSchema
 from server.models.device import DEVICE_ID_PATTERN
 from server.models.synced import UUID_PATTERN
 from sync.feed import DEFAULT_LIMIT, MAX_LIMIT
 from sync.handler import OPS
+from sync.handlers.hazard import HazardSelfReportSchema
 from sync.handlers.inspection import InspectionDataSchema
 
 
@@ -143,6 +145,7 @@ COPIES = {
     "enterprises": EnterpriseCopySchema,
     "inspections": InspectionCopySchema,
     "spaces": SpaceCopySchema,
+    "hazards": HazardCopySchema,
 }
 CHANGES = {name: _change_schema(name, copy) for name, copy in COPIES.items()}
 
@@ -158,17 +161,23 @@ class PullPageSchema(ma.Schema):
 class MutationSchema(ma.Schema):
     """One pushed mutation (sync.mutation checks it; `data` per operation by the collection's
     handler: for inspections, `create` needs checklist_code, checklist_version, enterprise_id,
-    and later operations may not name them)."""
+    and later operations may not name them; hazards take only `create`, an enterprise
+    manager's self-report: description, level, place, photos)."""
 
     mutation_id = ma.fields.String(required=True, validate=ma.validate.Regexp(UUID_PATTERN))
-    collection = ma.fields.String(required=True, validate=ma.validate.OneOf(["inspections"]))
+    collection = ma.fields.String(
+        required=True, validate=ma.validate.OneOf(["inspections", "hazards"])
+    )
     op = ma.fields.String(required=True, validate=ma.validate.OneOf(OPS))
     id = ma.fields.String(required=True, validate=ma.validate.Regexp(UUID_PATTERN))
     base_version = ma.fields.Integer(
         validate=ma.validate.Range(min=1),
         metadata={"description": "the version the phone changed; required but for a create"},
     )
-    data = ma.fields.Nested(InspectionDataSchema("update"))
+    data = OneOfNested(
+        {"inspections": InspectionDataSchema("update"), "hazards": HazardSelfReportSchema},
+        metadata={"description": "the collection's data for the operation"},
+    )
 
 
 class PushSchema(DeviceReportSchema):

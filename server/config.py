@@ -64,6 +64,9 @@ class Settings:
     #: Web origins (`scheme://host[:port]`) whose pages may call the API: the WebView and
     #: hybrid apps (e.g. `capacitor://localhost`), comma-separated; empty: no CORS at all.
     cors_origins: tuple[str, ...] = ()
+    #: A finding of the same item at the same enterprise within this many days repeats the
+    #: earlier hazard (就隐患改隐患: linked to it and counted).
+    hazard_repeat_days: int = 365
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
@@ -107,6 +110,8 @@ class Settings:
             )
         self._validate_media()
         self._validate_cors()
+        if not 1 <= self.hazard_repeat_days <= 3650:
+            raise ConfigError("HAZARD_REPEAT_DAYS must be 1-3650")
         try:
             parse_rate_limit(self.login_rate_limit)
         except ValueError as exc:

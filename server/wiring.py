@@ -12,11 +12,14 @@ from redis import Redis
 
 from media import links
 from server.config import Settings
-from server.jobs import audit, feed, media
+from server.jobs import audit, feed, hazards, media
 from server.jobs.outbox import RqDispatcher
 from server.services import inspections, outbox
+from server.services.hazards import lifecycle as hazard_lifecycle
+from server.services.hazards.register import FINDINGS_JOB
 from server.services.spaces import ledger as space_ledger
 from sync.handler import handlers
+from sync.handlers.hazard import HazardHandler
 from sync.handlers.inspection import InspectionHandler
 
 #: Outbox jobs by name: (name, function). Entries name these, never import paths.
@@ -24,6 +27,7 @@ JOBS = (
     ("feed.sequence", feed.sequence_feed),
     ("audit.append", audit.append_audit_events),
     (links.ARRIVAL_JOB, media.photo_arrived),
+    (FINDINGS_JOB, hazards.register_findings),
 )
 
 
@@ -33,11 +37,13 @@ def register_evidence_links() -> None:
     links.register_arrival_hook("inspection", inspections.on_photo_arrived)
     links.register_link_kind(space_ledger.LINK_KIND, space_ledger.photo_link_target)
     links.register_arrival_hook(space_ledger.LINK_KIND, space_ledger.on_photo_arrived)
+    links.register_link_kind("hazard", hazard_lifecycle.photo_link_target)
 
 
 def register_push_handlers() -> None:
     """Every pushable collection with its handler."""
     handlers.register(InspectionHandler())
+    handlers.register(HazardHandler())
 
 
 def register_jobs() -> None:

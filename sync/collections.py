@@ -11,8 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from server.actor import Actor
-from server.models import checklist, enterprise, inspection, space
+from server.models import checklist, enterprise, hazard, inspection, space
 from server.models.audience import Audience
+from server.services.hazards.lifecycle import shown_to as hazard_shown_to
 from server.services.inspections import shown_to as inspection_shown_to
 
 #: Fields never sent to phones: bookkeeping of the feed and of idempotent push.
@@ -93,6 +94,11 @@ REGISTRY: tuple[SyncedCollection, ...] = (
         shown=inspection_shown_to,
     ),
     SyncedCollection(name="spaces", document=space.Space),
+    SyncedCollection(
+        name="hazards",
+        document=hazard.Hazard,
+        shown=hazard_shown_to,
+    ),
 )
 
 BY_NAME = {c.name: c for c in REGISTRY}

@@ -34,6 +34,7 @@ from server.models import (
     ChecklistVersion,
     Device,
     Enterprise,
+    Hazard,
     Inspection,
     JobRun,
     Jurisdiction,
@@ -62,6 +63,11 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
     (CHALLENGES, "one-time renewal challenges, minutes long; names a device id"),
     (AuthToken._get_collection_name(), "names its user"),
     (Device._get_collection_name(), "names its user"),
+    (
+        Hazard._get_collection_name(),
+        "names the inspection that found it (written after it, by its submission's job), its "
+        "enterprise, its photos and the earlier hazard it repeats",
+    ),
     (
         Inspection._get_collection_name(),
         "names its enterprise, inspector and checklist version, the outbox entries staged "

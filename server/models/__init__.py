@@ -5,6 +5,7 @@ from server.models.checklist import ChecklistVersion
 from server.models.counter import CounterClaim
 from server.models.device import Device
 from server.models.enterprise import Enterprise
+from server.models.hazard import Hazard
 from server.models.inspection import Inspection
 from server.models.job_run import JobRun
 from server.models.jurisdiction import Jurisdiction
@@ -26,6 +27,7 @@ DOCUMENTS = (
     ChecklistVersion,
     Inspection,
     Space,
+    Hazard,
     Upload,
     Photo,
     PhotoContext,
@@ -47,6 +49,7 @@ __all__ = [
     "CounterClaim",
     "Device",
     "Enterprise",
+    "Hazard",
     "Inspection",
     "JobRun",
     "Jurisdiction",

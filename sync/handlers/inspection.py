@@ -14,6 +14,8 @@ from server.models.enterprise import Enterprise
 from server.models.inspection import Inspection, Status
 from server.models.synced import UUID_PATTERN
 from server.services import inspections
+from server.services.hazards.register import FINDINGS_JOB
+from server.services.outbox import Job
 from sync.collections import BY_NAME
 from sync.handler import PushContext, PushHandler
 from sync.policy import Refusal
@@ -195,6 +197,10 @@ class InspectionHandler(PushHandler):
     def device_time(self, op: str, data: dict):
         stamp = {"create": "started_at_device", "submit": "submitted_at_device"}.get(op)
         return data.get(stamp) or data.get("device_time")
+
+    def jobs(self, ctx: PushContext, op: str, before: dict | None, after: dict) -> list[Job]:
+        """A submission's failed items become hazards, through the outbox with the submit."""
+        return [Job(FINDINGS_JOB, {"inspection_id": after["_id"]})] if op == "submit" else []
 
     def receipt(self, doc: dict) -> dict:
         return {

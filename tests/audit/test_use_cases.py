@@ -159,9 +159,9 @@ def test_publishing_checklists_appends_one_event_per_version_in_the_system_chain
 
 @pytest.fixture
 def hazards(j):
-    links.register_link_kind("hazard", lambda actor, link_id: actor.jurisdiction_id == j.id)
+    links.register_link_kind("finding", lambda actor, link_id: actor.jurisdiction_id == j.id)
     yield
-    links.unregister_link_kind("hazard")
+    links.unregister_link_kind("finding")
 
 
 def test_a_photo_arrival_appends_photo_arrive_naming_its_sha256(

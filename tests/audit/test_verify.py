@@ -77,7 +77,7 @@ def built(app, db, redis, settings, tmp_path_factory):
     client, cli = app.test_client(), app.test_cli_runner()
     j = JurisdictionFactory()
     regulator(Role.INSPECTOR, j, username="wang")
-    links.register_link_kind("hazard", lambda actor, link_id: actor.jurisdiction_id == j.id)
+    links.register_link_kind("finding", lambda actor, link_id: actor.jurisdiction_id == j.id)
 
     def flask(*args: str) -> None:
         with app.app_context():  # as the `flask` command runs commands
@@ -108,7 +108,7 @@ def built(app, db, redis, settings, tmp_path_factory):
         flask("audit-sign")
         logout(headers)
     finally:
-        links.unregister_link_kind("hazard")
+        links.unregister_link_kind("finding")
         outbox.configure_dispatch(before)
     assert [e["action"] for e in stored(db, str(j.id))] == [
         "token.issue",

@@ -42,9 +42,10 @@ def world(db, auth_headers):
 
 @pytest.fixture
 def hazards(world):
-    """`hazard` links resolve like a hazard register would: ids `h-*` belong to enterprise A,
-    visible to its jurisdiction's regulators and to A's own users; `x-*` to another tenant
-    (nobody here may see them)."""
+    """`finding` links (a stand-in kind no wiring registers, so the service's own kinds stay
+    as wired) resolve like a register would: ids `h-*` belong to enterprise A, visible to its
+    jurisdiction's regulators and to A's own users; `x-*` to another tenant (nobody here may
+    see them)."""
     a = world["enterprise"]
 
     def resolve(actor, link_id):
@@ -58,9 +59,9 @@ def hazards(world):
             return links.LinkTarget(enterprise_id=a.id)
         return None
 
-    links.register_link_kind("hazard", resolve)
+    links.register_link_kind("finding", resolve)
     yield resolve
-    links.unregister_link_kind("hazard")
+    links.unregister_link_kind("finding")
 
 
 @pytest.fixture

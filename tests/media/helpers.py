@@ -93,7 +93,7 @@ def metadata(**values: str) -> str:
     )
 
 
-def photo_metadata(data: bytes, link_id: str = "h-1", kind: str = "hazard", **extra) -> str:
+def photo_metadata(data: bytes, link_id: str = "h-1", kind: str = "finding", **extra) -> str:
     return metadata(sha256=sha256(data), link_kind=kind, link_id=link_id, **extra)
 
 

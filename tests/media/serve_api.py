@@ -2,8 +2,8 @@
 threaded WSGI server (HTTP/1.1, kept-alive connections) on a free loopback port, for tests
 that drive it with real HTTP clients. Prints the port, serves until stdin closes.
 
-The suite's servers come from the environment as for the tests (`make test`); `hazard` links
-resolve for everyone to ids starting with `h-` (as the hazard register of the tests' world).
+The suite's servers come from the environment as for the tests (`make test`); `finding` links
+(a stand-in kind, registered here only) resolve for everyone to ids starting with `h-`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def main() -> None:
         raise SystemExit("TEST_MONGODB_URI / TEST_REDIS_URL are not set: run it under make test")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = create_app(settings)
-    links.register_link_kind("hazard", lambda actor, link_id: link_id.startswith("h-"))
+    links.register_link_kind("finding", lambda actor, link_id: link_id.startswith("h-"))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print(server.server_port, flush=True)

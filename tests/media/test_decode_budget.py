@@ -39,7 +39,7 @@ def test_decodes_that_do_not_fit_together_run_one_at_a_time(world, settings, sto
             time.sleep(0.2)  # long enough for the others to be inside too, if they may
         return True
 
-    links.register_link_kind("hazard", resolve)
+    links.register_link_kind("finding", resolve)
     try:
         uploads = [
             tus.create_upload(
@@ -78,7 +78,7 @@ def test_decodes_that_do_not_fit_together_run_one_at_a_time(world, settings, sto
         for t in threads:
             t.join(30)
     finally:
-        links.unregister_link_kind("hazard")
+        links.unregister_link_kind("finding")
     assert errors == []
     assert most[0] == 1  # never two of them decoding at once
     assert Photo.objects.count() == 4

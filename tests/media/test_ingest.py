@@ -171,7 +171,7 @@ def test_an_mpf_image_declared_larger_than_it_is_cannot_hide_a_zip(client, world
 
 def test_whole_file_hash_mismatch_is_refused(client, world, hazards, db):
     data = h.jpeg()
-    meta = h.metadata(sha256=h.sha256(b"other"), link_kind="hazard", link_id="h-1")
+    meta = h.metadata(sha256=h.sha256(b"other"), link_kind="finding", link_id="h-1")
     body = _refused(client, world, db, data, 422, "sha256-mismatch", meta=meta)
     assert body["reasons"] == [{"rule": "sha256_matches", "declared": h.sha256(b"other")}]
 

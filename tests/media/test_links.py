@@ -57,16 +57,16 @@ def test_an_unregistered_kind_answers_422_naming_the_rule(client, world):
 
 def test_check_link_target(world, hazards):
     inspector = world["users"]["inspector"].actor()
-    target = links.check_link_target(inspector, "hazard", "h-1")
+    target = links.check_link_target(inspector, "finding", "h-1")
     assert target.enterprise_id == world["enterprise"].id
     with pytest.raises(NotFound):
-        links.check_link_target(inspector, "hazard", "x-1")
+        links.check_link_target(inspector, "finding", "x-1")
     with pytest.raises(NotFound):
-        links.check_link_target(world["users"]["manager_b"].actor(), "hazard", "h-1")
+        links.check_link_target(world["users"]["manager_b"].actor(), "finding", "h-1")
     with pytest.raises(UnknownLinkKind):
         links.check_link_target(inspector, "rectification", "r-1")
     with pytest.raises(RuleViolation):
-        links.check_link_target(inspector, "hazard", "bad id!")
+        links.check_link_target(inspector, "finding", "bad id!")
 
 
 def test_a_resolver_may_answer_true_false_or_none(world):
@@ -93,8 +93,8 @@ def test_arrival_hooks_run_through_the_outbox_once_per_link_and_a_failure_is_ret
         if broken["on"]:
             raise RuntimeError("hook bug")
 
-    links.register_arrival_hook("hazard", flaky)
-    links.register_arrival_hook("hazard", hook)
+    links.register_arrival_hook("finding", flaky)
+    links.register_arrival_hook("finding", hook)
     try:
         data = h.jpeg()
         headers = world["headers"]["inspector"]
@@ -106,15 +106,15 @@ def test_arrival_hooks_run_through_the_outbox_once_per_link_and_a_failure_is_ret
             jobs()
         sha = h.sha256(data)
         first, second = (
-            links.LinkRef("hazard", "h-1", None),
-            links.LinkRef("hazard", "h-2", "CS-01"),
+            links.LinkRef("finding", "h-1", None),
+            links.LinkRef("finding", "h-2", "CS-01"),
         )
         assert seen == [(sha, first), (sha, second)]  # the other hooks still ran
         assert "photo arrival hook failed" in caplog.text
         entries = list(db["outbox"].find({"job": links.ARRIVAL_JOB}).sort("created_at", 1))
         assert [e["args"] for e in entries] == [
-            {"sha256": sha, "kind": "hazard", "link_id": "h-1", "item_code": None},
-            {"sha256": sha, "kind": "hazard", "link_id": "h-2", "item_code": "CS-01"},
+            {"sha256": sha, "kind": "finding", "link_id": "h-1", "item_code": None},
+            {"sha256": sha, "kind": "finding", "link_id": "h-2", "item_code": "CS-01"},
         ]
         # Failed, so not done: ready for the retry RQ scheduled, with the reason.
         assert {(e["state"], e["attempts"]) for e in entries} == {("ready", 1)}
@@ -125,8 +125,8 @@ def test_arrival_hooks_run_through_the_outbox_once_per_link_and_a_failure_is_ret
         assert {e["state"] for e in db["outbox"].find({"job": links.ARRIVAL_JOB})} == {"done"}
         assert len(seen) == 4  # hooks are idempotent: a retry calls them all again
     finally:
-        links.unregister_arrival_hook("hazard", hook)
-        links.unregister_arrival_hook("hazard", flaky)
+        links.unregister_arrival_hook("finding", hook)
+        links.unregister_arrival_hook("finding", flaky)
 
 
 def test_the_upload_that_completes_a_photo_witnesses_its_arrival_entry(client, world, hazards, db):
@@ -146,7 +146,7 @@ def test_can_see_asks_the_resolver_of_the_linked_object(client, world, hazards):
     photo = h.context(h.sha256(data))
     assert links.can_see(world["users"]["worker"].actor(), photo)  # via the hazard
     assert not links.can_see(world["users"]["manager_b"].actor(), photo)
-    links.unregister_link_kind("hazard")  # nobody resolves hazards any more
+    links.unregister_link_kind("finding")  # nobody resolves hazards any more
     assert not links.can_see(world["users"]["worker"].actor(), photo)
     assert links.can_see(world["users"]["inspector"].actor(), photo)  # the uploader
     assert links.can_see(world["users"]["admin"].actor(), photo)

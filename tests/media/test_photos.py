@@ -127,7 +127,7 @@ def test_links_are_listed(client, world, photo):
         f"/api/v1/photos/{photo['sha']}", headers=world["headers"]["admin"]
     ).get_json()
     assert [(x["kind"], x["id"], x["linked_by"]) for x in body["links"]] == [
-        ("hazard", "h-1", str(world["users"]["inspector"].id))
+        ("finding", "h-1", str(world["users"]["inspector"].id))
     ]
 
 

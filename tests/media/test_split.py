@@ -55,10 +55,10 @@ def legacy(db, store, world, hazards, rectifications):
     users = world["users"]
     stranger = regulator(Role.INSPECTOR, JurisdictionFactory())
     made = [
-        _link("hazard", "h-1", users["inspector"], now),
-        _link("hazard", "h-1", users["inspector"], now, item_code="CS-02"),
+        _link("finding", "h-1", users["inspector"], now),
+        _link("finding", "h-1", users["inspector"], now, item_code="CS-02"),
         _link("rectification", "r-7", users["manager_b"], now + timedelta(hours=1)),
-        _link("hazard", "h-1", stranger, now + timedelta(hours=2)),  # ahead of nothing of theirs
+        _link("finding", "h-1", stranger, now + timedelta(hours=2)),  # ahead of nothing of theirs
     ]
     db["photos"].insert_one(
         {
@@ -103,9 +103,9 @@ def test_init_db_splits_a_record_into_one_context_per_uploader_and_object(
     users, sha = world["users"], legacy["sha"]
     photo = db["photos"].find_one({"_id": sha})
     assert "links" not in photo and "uploader_id" not in photo and "review" not in photo
-    first = context_key(sha, users["inspector"].id, "hazard", "h-1")
+    first = context_key(sha, users["inspector"].id, "finding", "h-1")
     second = context_key(sha, users["manager_b"].id, "rectification", "r-7")
-    third = context_key(sha, legacy["stranger"].id, "hazard", "h-1")
+    third = context_key(sha, legacy["stranger"].id, "finding", "h-1")
     assert photo["contexts"] == [first, second, third]
     a = PhotoContext.objects.get(id=first)
     assert (a.filename, a.review, a.enterprise_id) == (

@@ -102,7 +102,7 @@ def test_chunked_upload_with_checksums_makes_a_photo(client, world, hazards, db)
     assert response.headers["Photo-Id"] == h.sha256(data)
     photo = Photo.objects.get(id=h.sha256(data))
     assert photo.size == len(data) and photo.format == "JPEG"
-    assert [(link.kind, link.id) for link in h.context(photo.id).links] == [("hazard", "h-1")]
+    assert [(link.kind, link.id) for link in h.context(photo.id).links] == [("finding", "h-1")]
     # The received chunks became the original: written once, not copied.
     assert db["media_blobs"].find_one({"_id": photo.id})["parts"]
     head = client.head(url, headers={**headers, **h.TUS})
@@ -188,17 +188,17 @@ def test_too_large_an_upload_is_refused_at_creation(client, world, hazards, sett
 @pytest.mark.parametrize(
     "meta,field",
     [
-        (h.metadata(link_kind="hazard", link_id="h-1"), "Upload-Metadata.sha256"),
+        (h.metadata(link_kind="finding", link_id="h-1"), "Upload-Metadata.sha256"),
         (
             h.metadata(sha256="ab" * 32, link_kind="Hazard!", link_id="h-1"),
             "Upload-Metadata.link_kind",
         ),
         (
-            h.metadata(sha256="ab" * 32, link_kind="hazard", link_id="a b"),
+            h.metadata(sha256="ab" * 32, link_kind="finding", link_id="a b"),
             "Upload-Metadata.link_id",
         ),
         (
-            h.metadata(sha256="ab" * 32, link_kind="hazard", link_id="h-1", device_time="noon"),
+            h.metadata(sha256="ab" * 32, link_kind="finding", link_id="h-1", device_time="noon"),
             "Upload-Metadata.device_time",
         ),
         ("sha256 !!notbase64", "Upload-Metadata.sha256"),
@@ -381,7 +381,7 @@ def _died_while_ingesting(actor, data: bytes, settings, store) -> Upload:
             raise RuntimeError("killed")
         return True
 
-    register_link_kind("hazard", crashing)
+    register_link_kind("finding", crashing)
     try:
         upload = tus.create_upload(
             actor,
@@ -403,7 +403,7 @@ def _died_while_ingesting(actor, data: bytes, settings, store) -> Upload:
                 store=store,
             )
     finally:
-        unregister_link_kind("hazard")
+        unregister_link_kind("finding")
     return upload.reload()
 
 
@@ -415,13 +415,13 @@ def test_the_maintenance_job_runs_on_the_worker_settings_not_the_environment(
     data = h.jpeg()  # 640 x 480
     _died_while_ingesting(world["users"]["inspector"].actor(), data, settings, store)
     holder.current(Upload._get_db()).beat()  # this process beats on, without naming it
-    register_link_kind("hazard", lambda actor, link_id: True)
+    register_link_kind("finding", lambda actor, link_id: True)
     try:
         queue = Queue("media-test", connection=redis, serializer=JSONSerializer)
         job = queue.enqueue(maintain_uploads)
         SimpleWorker([queue], connection=redis, serializer=JSONSerializer).work(burst=True)
     finally:
-        unregister_link_kind("hazard")
+        unregister_link_kind("finding")
     job.refresh()
     assert job.is_finished, job.latest_result()
     assert job.return_value() == {"discarded": 0, "expired": 0, "resumed": 1}
@@ -440,7 +440,7 @@ def test_an_ingest_whose_request_died_is_resumed_at_once(world, settings, store,
     # A process without the hazard owner's wiring leaves it alone (never refuses it).
     assert resume_stalled_ingests(utcnow(), settings=settings, store=store) == 0
     assert upload.reload().state == INGESTING
-    register_link_kind("hazard", lambda actor, link_id: True)
+    register_link_kind("finding", lambda actor, link_id: True)
     try:
         # While a request still names it (here: this process), it is left alone...
         with me.hold(upload.id):
@@ -450,7 +450,7 @@ def test_an_ingest_whose_request_died_is_resumed_at_once(world, settings, store,
         me.beat()
         assert resume_stalled_ingests(utcnow(), settings=settings, store=store) == 1
     finally:
-        unregister_link_kind("hazard")
+        unregister_link_kind("finding")
     assert upload.reload().state == COMPLETE
     assert b"".join(store.read(h.sha256(data))) == data
 
@@ -462,13 +462,13 @@ def test_an_ingest_of_a_process_that_is_gone_is_resumed_at_once(world, settings,
     # A process that never beat again (killed): its work is gone after GONE_AFTER...
     gone = {"id": "phone-api-7:4242:dead", "since": now - timedelta(seconds=20)}
     Upload.objects(id=upload.id).update_one(set__ingest_holder=gone)
-    register_link_kind("hazard", lambda actor, link_id: True)
+    register_link_kind("finding", lambda actor, link_id: True)
     try:
         assert resume_stalled_ingests(now, settings=settings, store=store) == 0
         later = now + holder.GONE_AFTER
         assert resume_stalled_ingests(later, settings=settings, store=store) == 1
     finally:
-        unregister_link_kind("hazard")
+        unregister_link_kind("finding")
     assert upload.reload().state == COMPLETE
 
 
@@ -476,13 +476,13 @@ def test_an_ingest_that_names_no_holder_waits_for_the_lease(world, settings, sto
     data = h.jpeg()
     upload = _died_while_ingesting(world["users"]["inspector"].actor(), data, settings, store)
     Upload.objects(id=upload.id).update_one(unset__ingest_holder=True)  # recorded before
-    register_link_kind("hazard", lambda actor, link_id: True)
+    register_link_kind("finding", lambda actor, link_id: True)
     try:
         assert resume_stalled_ingests(utcnow(), settings=settings, store=store) == 0
         later = utcnow() + timedelta(minutes=6)
         assert resume_stalled_ingests(later, settings=settings, store=store) == 1
     finally:
-        unregister_link_kind("hazard")
+        unregister_link_kind("finding")
 
 
 def test_a_failure_before_the_last_commit_acknowledges_nothing(world, settings, store, db):
@@ -496,7 +496,7 @@ def test_a_failure_before_the_last_commit_acknowledges_nothing(world, settings, 
             raise RuntimeError("database hiccup")
         return True
 
-    register_link_kind("hazard", flaky)
+    register_link_kind("finding", flaky)
     try:
         upload = tus.create_upload(
             inspector,
@@ -513,7 +513,7 @@ def test_a_failure_before_the_last_commit_acknowledges_nothing(world, settings, 
         assert upload.reload().offset == 0 and db["media_chunks"].count_documents({}) == 0
         tus.append(inspector, upload.id, read=io.BytesIO(data).read, now=utcnow(), **patch)
     finally:
-        unregister_link_kind("hazard")
+        unregister_link_kind("finding")
     assert upload.reload().state == COMPLETE
 
 

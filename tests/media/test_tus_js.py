@@ -65,7 +65,7 @@ def _run(api, world, path: Path, **job) -> dict:
         "endpoint": f"http://{host}:{port}/api/v1/uploads",
         "file": str(path),
         "headers": world["headers"]["inspector"],
-        "metadata": {"sha256": h.sha256(data), "link_kind": "hazard", "link_id": "h-1"},
+        "metadata": {"sha256": h.sha256(data), "link_kind": "finding", "link_id": "h-1"},
         "chunkSize": CHUNK,
         **job,
     }

@@ -61,7 +61,7 @@ def _meta(data: bytes, link_id: str = "h-1") -> dict:
         "sha256": h.sha256(data),
         "filename": "IMG_20240501_102345.jpg",
         "content_type": "image/jpeg",
-        "link_kind": "hazard",
+        "link_kind": "finding",
         "link_id": link_id,
         "item_code": "CS-01",
         "device_time": "2024-05-01T10:24:00+08:00",

@@ -17,6 +17,7 @@ from server.models import (
     ChecklistVersion,
     Device,
     Enterprise,
+    Hazard,
     Inspection,
     Jurisdiction,
     Photo,
@@ -38,6 +39,7 @@ MODELS = (
     ChecklistVersion,
     Enterprise,
     Inspection,
+    Hazard,
     Upload,
     User,
     Device,
@@ -68,6 +70,12 @@ def expected(collection: str, actor: Actor, doc: dict) -> bool:
             return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
         if role is Role.ENTERPRISE_MANAGER:  # the firm sees findings, never drafts
             return _same(actor.enterprise_id, doc["enterprise_id"]) and doc["status"] == "submitted"
+        return role is Role.INSPECTOR and _same(actor.user_id, doc["inspector_id"])
+    if collection == "hazards":  # the firm sees every hazard of itself: it must rectify it
+        if role is Role.SUPERVISOR:
+            return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+        if role is Role.ENTERPRISE_MANAGER:
+            return _same(actor.enterprise_id, doc["enterprise_id"])
         return role is Role.INSPECTOR and _same(actor.user_id, doc["inspector_id"])
     if collection in ("media_uploads", "photo_contexts"):
         # A context shows through what it is evidence for too: media.links.can_see, tested
@@ -122,6 +130,18 @@ DOCUMENTS = {
         MAYBE_U,
         MAYBE_E,
         st.sampled_from(["draft", "submitted"]),
+    ),
+    "hazards": st.builds(
+        lambda i, j, u, e: {
+            "_id": str(i),
+            "jurisdiction_id": j,
+            "inspector_id": u,
+            "enterprise_id": e,
+        },
+        ids,
+        MAYBE_J,
+        MAYBE_U,
+        MAYBE_E,
     ),
     "media_uploads": st.builds(lambda i, u: {"_id": str(i), "uploader_id": u}, ids, MAYBE_U),
     "photo_contexts": st.builds(lambda i, u: {"_id": str(i), "uploader_id": u}, ids, MAYBE_U),

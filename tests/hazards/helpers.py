@@ -1,0 +1,52 @@
+"""Shared pieces of the hazard tests: a firm judged under a stated regime, its people and
+phones, and an inspection submitted with failed items."""
+
+from __future__ import annotations
+
+from checklists.versions import pinned_template
+from server.actor import Role
+from tests.factories import EnterpriseFactory, JurisdictionFactory, enterprise_user, regulator
+from tests.sync.helpers import passing_answers, phone_for
+
+PHOTO = "ab" * 32
+#: Under checklists v2 at a 工贸 firm of unknown poisoning risk: CS-14 (no attendant at all) is
+#: "major, to be confirmed", CS-26 (attendant not trained) is general.
+MAJOR_TO_CONFIRM, GENERAL = "CS-14", "CS-26"
+
+
+def make_firm(client, auth_headers):
+    jurisdiction = JurisdictionFactory()
+    firm = EnterpriseFactory(
+        jurisdiction_id=jurisdiction.id, industry_code="C34", regime="industrial"
+    )
+    inspector = regulator(Role.INSPECTOR, jurisdiction)
+    return {
+        "jurisdiction": jurisdiction,
+        "firm": firm,
+        "inspector": inspector,
+        "supervisor": regulator(Role.SUPERVISOR, jurisdiction),
+        "manager": enterprise_user(Role.ENTERPRISE_MANAGER, firm),
+        "phone": phone_for(client, inspector, auth_headers, device_id=f"phone-{inspector.id}"),
+    }
+
+
+def failing_answers(*codes: str, version: int = 2) -> dict:
+    answers = passing_answers(pinned_template("CS", version))
+    for code in codes:
+        answers[code] = {"value": "no", "photos": [PHOTO], "note": "现场未见"}
+    return answers
+
+
+def submit_inspection(world, answers: dict, *, version: int = 2, **extra) -> str:
+    phone = world["phone"]
+    inspection_id = phone.create_inspection(
+        enterprise_id=str(world["firm"].id),
+        checklist_code="CS",
+        checklist_version=version,
+        answers=answers,
+        **extra,
+    )
+    phone.submit(inspection_id)
+    receipts = phone.push()
+    assert [r["status"] for r in receipts] == ["applied", "applied"], receipts
+    return inspection_id
