@@ -8,6 +8,22 @@ from bson.errors import InvalidId
 
 from server.clock import rfc3339
 
+_SCALARS = [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]
+#: The documentation of a JSON value that is text, a number, a boolean or a list of them (an
+#: EXIF tag, a failed rule's particulars): the metadata of a `ma.fields.Raw`.
+JSON_SCALAR_OR_LIST = {"anyOf": [*_SCALARS, {"type": "array", "items": {"anyOf": _SCALARS}}]}
+#: Any JSON value (a job's arguments), as the component `JsonValue` that server.api.openapi
+#: registers; `JSON_VALUE` is the metadata of a `ma.fields.Raw` that is one.
+JSON_VALUE_COMPONENT = {
+    "anyOf": [
+        *_SCALARS,
+        {"type": "array", "items": {"$ref": "#/components/schemas/JsonValue"}},
+        {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/JsonValue"}},
+    ],
+    "nullable": True,
+}
+JSON_VALUE = {"allOf": [{"$ref": "#/components/schemas/JsonValue"}]}
+
 
 class RequestSchema(ma.Schema):
     """Base of every request body: unknown fields are an error, not silently dropped."""
@@ -90,3 +106,17 @@ class AsIs(ma.fields.Nested):
 
     def _serialize(self, nested_obj, attr, obj, **kwargs):
         return nested_obj
+
+
+class PaginationMetadataSchema(ma.Schema):
+    """The `X-Pagination` header of a paged list: JSON, as flask-smorest writes it (documentation
+    only). `first_page` and `last_page` are absent from an empty list; `page`,
+    `previous_page` and `next_page` when there is no such page."""
+
+    total = ma.fields.Integer(required=True, metadata={"description": "items in the whole list"})
+    total_pages = ma.fields.Integer(required=True, metadata={"description": "0 for an empty list"})
+    first_page = ma.fields.Integer()
+    last_page = ma.fields.Integer()
+    page = ma.fields.Integer(metadata={"description": "the page answered, when it exists"})
+    previous_page = ma.fields.Integer()
+    next_page = ma.fields.Integer()
