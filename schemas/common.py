@@ -25,6 +25,11 @@ JSON_VALUE_COMPONENT = {
 JSON_VALUE = {"allOf": [{"$ref": "#/components/schemas/JsonValue"}]}
 
 
+#: The largest integer MongoDB stores (a signed 64-bit one): a count a client sends that is
+#: kept or queried is at most this, or pymongo cannot encode it.
+MONGO_INT_MAX = 2**63 - 1
+
+
 class RequestSchema(ma.Schema):
     """Base of every request body: unknown fields are an error, not silently dropped."""
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from schemas.common import AsIs, ObjectIdString, OneOfNested, RequestSchema, Timestamp
+from schemas.common import (
+    MONGO_INT_MAX,
+    AsIs,
+    ObjectIdString,
+    OneOfNested,
+    RequestSchema,
+    Timestamp,
+)
 from schemas.inspection import InspectionSchema
 from schemas.problem import ProblemSchema
 from server.models.device import DEVICE_ID_PATTERN
@@ -13,16 +20,22 @@ from sync.feed import DEFAULT_LIMIT, MAX_LIMIT
 from sync.handler import OPS
 from sync.handlers.inspection import InspectionDataSchema
 
+_COUNT = ma.validate.Range(min=0, max=MONGO_INT_MAX)
+
 
 class DeviceReportSchema(RequestSchema):
     """What the phone says about itself at each sync (stored for device observability)."""
 
-    device_id = ma.fields.String(required=True, validate=ma.validate.Regexp(DEVICE_ID_PATTERN))
+    device_id = ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(DEVICE_ID_PATTERN),
+        metadata={"example": "android-5f1c2b9e"},
+    )
     device_time = ma.fields.AwareDateTime(
         load_default=None, metadata={"description": "the phone's clock when it sent this"}
     )
-    pending_mutations = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=0))
-    pending_photo_bytes = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=0))
+    pending_mutations = ma.fields.Integer(load_default=None, validate=_COUNT)
+    pending_photo_bytes = ma.fields.Integer(load_default=None, validate=_COUNT)
     oldest_unsynced_at = ma.fields.AwareDateTime(load_default=None)
     app_version = ma.fields.String(load_default=None, validate=ma.validate.Length(1, 40))
 
