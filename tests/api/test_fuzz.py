@@ -13,94 +13,23 @@ role, and N scenarios.
 
 from __future__ import annotations
 
-import json
 import os
 
-import jsonschema_rs
 import pytest
-import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from checklists.loader import load_templates
 from checklists.versions import publish_all
 from server.actor import Role
-from server.app import create_app
 from server.clock import utcnow
-from server.config import Settings
 from server.models.device import Device
-from tests.environment import AUDIT_KEY, SECRET, test_settings
+from tests.api.conformance import CHECKS, schema
 from tests.factories import EnterpriseFactory, UserFactory, enterprise_user
-
-
-def _app():
-    # Built at collection time to read its OpenAPI document; connections are lazy, and the
-    # suite's `clean` fixture empties the same database before each test.
-    return create_app(
-        test_settings() or Settings.from_env({}, secret_key=SECRET, audit_signing_key=AUDIT_KEY)
-    )
-
-
-# tus PATCH bodies are raw bytes under their own media type.
-schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
 
 #: 0: derandomized, EXAMPLES per operation (CI). N > 0: N fresh random examples (`make fuzz`).
 EXPLORE = int(os.environ.get("FUZZ_EXAMPLES", "0"))
 EXAMPLES = 15
 ROLES = ("admin", "inspector")
-
-schema = schemathesis.openapi.from_wsgi("/openapi.json", _app())
-DOCUMENT = schema.raw_schema
-
-
-def _definition(node: dict) -> dict:
-    """`node`, or the component its `$ref` names."""
-    if "$ref" not in node:
-        return node
-    found = DOCUMENT
-    for part in node["$ref"].removeprefix("#/").split("/"):
-        found = found[part]
-    return found
-
-
-def json_headers_conformance(ctx, response, case):
-    """A header whose documented content is JSON (`X-Pagination`) parses and matches its
-    schema: schemathesis validates headers that have a `schema`, not those with `content`."""
-    # The coverage phase also sends methods the path does not have (405 is all they get).
-    operation = DOCUMENT["paths"][case.operation.path].get(case.method.lower(), {})
-    definition = operation.get("responses", {}).get(str(response.status_code))
-    if definition is None:
-        return None
-    definition = _definition(definition)
-    for name, header in definition.get("headers", {}).items():
-        header = _definition(header)
-        media = header.get("content", {}).get("application/json")
-        values = response.headers.get(name.lower())
-        if media is None or not values:
-            continue
-        # The validator schemathesis itself uses; `$ref`s resolve against the components.
-        validator = jsonschema_rs.validator_for(
-            {**media["schema"], "components": DOCUMENT["components"]}
-        )
-        errors = [error.message for error in validator.iter_errors(json.loads(values[0]))]
-        assert not errors, f"{name}: {values[0]} does not match its schema: {errors}"
-    return None
-
-
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    json_headers_conformance,
-]
 
 SETTINGS = settings(
     # Derandomized: the same examples every run, so CI is repeatable. FUZZ_EXAMPLES=N explores
