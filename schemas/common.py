@@ -38,9 +38,13 @@ class RequestSchema(ma.Schema):
 
 
 class ObjectIdString(ma.fields.String):
-    """A 24-hex-digit id; loads to ObjectId, dumps to str."""
+    """A 24-hex-digit id; loads to ObjectId, dumps to str (documented with its pattern)."""
 
     default_error_messages = {"invalid_id": "Not a valid id (24 hexadecimal digits)."}
+
+    def __init__(self, **kwargs):
+        metadata = {"pattern": "^[0-9a-fA-F]{24}$", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)

@@ -33,8 +33,9 @@ PARTICULAR = {
     "updateUser": ("409",),
     "updateEnterprise": ("409",),
     "createJurisdiction": ("409",),
-    "createEnterprise": ("409",),
-    "createUser": ("409",),
+    # The jurisdiction or enterprise the body names is not in the caller's scope (404).
+    "createEnterprise": ("404", "409"),
+    "createUser": ("404", "409"),
     "registerDevice": ("409",),
     "syncPull": ("400",),  # a cursor this server did not issue
     "syncPush": ("413",),
