@@ -95,14 +95,22 @@ class GeoPoint(ma.fields.Nested):
 
 
 class OneOfNested(ma.fields.Raw):
-    """A value that is one of several schemas, told apart by `discriminator` (documented as a
-    `oneOf` by server.api.openapi). Values pass through as they are: the schemas describe
-    them for clients, they do not reshape them."""
+    """A value that is one of several schemas, told apart by `discriminator`, or one of the
+    plain values `also` documents (documented as a `oneOf` by server.api.openapi). Values pass
+    through as they are: the schemas describe them for clients, they do not reshape them."""
 
-    def __init__(self, choices: dict[str, type[ma.Schema]], *, discriminator=None, **kwargs):
+    def __init__(
+        self,
+        choices: dict[str, type[ma.Schema]],
+        *,
+        discriminator=None,
+        also: tuple[dict, ...] = (),
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.choices = choices
         self.discriminator = discriminator
+        self.also = also
 
 
 class AsIs(ma.fields.Nested):

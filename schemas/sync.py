@@ -12,6 +12,7 @@ from schemas.common import (
     RequestSchema,
     Timestamp,
 )
+from schemas.identity import RegimeOverrideSchema
 from schemas.inspection import InspectionSchema
 from schemas.problem import ProblemSchema
 from server.models.device import DEVICE_ID_PATTERN
@@ -67,7 +68,7 @@ class EnterpriseCopySchema(ma.Schema):
     industry = ma.fields.String()
     industry_code = ma.fields.String(allow_none=True)
     regime = ma.fields.String(allow_none=True)
-    regime_override = ma.fields.Dict(allow_none=True)
+    regime_override = ma.fields.Nested(RegimeOverrideSchema, allow_none=True)
     has_confined_spaces = ma.fields.Boolean(allow_none=True)
     altitude_m = ma.fields.Float(allow_none=True)
     poisoning_risk = ma.fields.Boolean(allow_none=True)
@@ -107,6 +108,20 @@ class SpaceCopySchema(ma.Schema):
     updated_at = Timestamp()
 
 
+class BilingualTextSchema(ma.Schema):
+    zh_cn = ma.fields.String(data_key="zh-CN")
+    en = ma.fields.String()
+
+
+class ChangeEntryCopySchema(ma.Schema):
+    """A changelog line as stored: in both languages."""
+
+    items = ma.fields.List(ma.fields.String())
+    what = ma.fields.Nested(BilingualTextSchema)
+    why = ma.fields.Nested(BilingualTextSchema)
+    source = ma.fields.String()
+
+
 class ChecklistVersionCopySchema(ma.Schema):
     """A published checklist version as the feed delivers it; the content is at `url`."""
 
@@ -119,7 +134,7 @@ class ChecklistVersionCopySchema(ma.Schema):
     published_by = ObjectIdString(allow_none=True)
     url = ma.fields.String()
     changelog = ma.fields.List(
-        ma.fields.Dict(),
+        ma.fields.Nested(ChangeEntryCopySchema),
         metadata={
             "description": "what changed from the previous version, why, and the source "
             "(items, what/why in zh-CN and en)"

@@ -32,6 +32,7 @@ PARTICULAR = {
     "resetPassword": ("409",),
     "updateUser": ("409",),
     "updateEnterprise": ("409",),
+    "setEnterpriseRegime": ("409",),
     "createJurisdiction": ("409",),
     # The jurisdiction or enterprise the body names is not in the caller's scope (404).
     "createEnterprise": ("404", "409"),
@@ -130,12 +131,12 @@ STATUS_NAMES = _status_names()
 
 
 def oneof2properties(self, field, **kwargs) -> dict:
-    """apispec attribute function: a OneOfNested field is a `oneOf` of its schemas' refs, with
-    a discriminator when the field names one."""
+    """apispec attribute function: a OneOfNested field is a `oneOf` of its schemas' refs (and
+    of the plain values it also takes), with a discriminator when the field names one."""
     if not isinstance(field, OneOfNested):
         return {}
     refs = {key: self.resolve_nested_schema(schema) for key, schema in field.choices.items()}
-    ret: dict = {"oneOf": list(refs.values())}
+    ret: dict = {"oneOf": [*refs.values(), *field.also]}
     if field.discriminator:
         ret["discriminator"] = {
             "propertyName": field.discriminator,

@@ -18,8 +18,8 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-from checklists.loader import load_templates
-from checklists.versions import publish_all
+from checklists.loader import load_editions
+from checklists.versions import publish_editions
 from server.actor import Role
 from server.clock import utcnow
 from server.models.device import Device
@@ -90,7 +90,7 @@ def test_sequences_of_calls_answer_what_the_document_says(db, redis, auth_header
             for name in db.list_collection_names():
                 db[name].delete_many({})
             redis.flushdb()
-            publish_all(load_templates(), now=utcnow())
+            publish_editions(load_editions(), now=utcnow())  # as the `published` fixture
             self.world = _populate(auth_headers)
 
         def get_call_kwargs(self, case):
