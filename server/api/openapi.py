@@ -37,6 +37,7 @@ PARTICULAR = {
     # The jurisdiction or enterprise the body names is not in the caller's scope (404).
     "createEnterprise": ("404", "409"),
     "createUser": ("404", "409"),
+    "createSpace": ("404",),  # the enterprise named is not in the caller's scope
     "registerDevice": ("409",),
     "syncPull": ("400",),  # a cursor this server did not issue
     "syncPush": ("413",),
@@ -60,8 +61,10 @@ PAGINATION_HEADER = {
     "content": {"application/json": {"schema": PaginationMetadataSchema}},
 }
 
-#: A body of raw bytes (an image), under each of its media types.
+#: A body of raw bytes (an image, a PDF), and one of text (an SVG), for what views answer
+#: themselves (flask-smorest then documents a schema given as such).
 BINARY = {"type": "string", "format": "binary"}
+TEXT = {"type": "string"}
 
 
 def binary(*media_types: str) -> dict:

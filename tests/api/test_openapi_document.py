@@ -27,7 +27,7 @@ def test_every_paged_list_documents_x_pagination_as_json(client):
         for _, _, operation in _operations(document)
         if any(p.get("name") == "page_size" for p in operation.get("parameters", []))
     ]
-    assert len(paged) == 6
+    assert {"listInspections", "listUsers", "listJobs"} <= set(paged)
     for name in paged:
         [operation] = [o for _, _, o in _operations(document) if o["operationId"] == name]
         assert operation["responses"]["200"]["headers"]["X-Pagination"] == {
