@@ -7,7 +7,7 @@ run:            ## serve the API + worker on the embedded MongoDB-wire server an
 test:           ## run the whole suite against real servers started for it
 	@scripts/test.sh $(ARGS)
 
-fuzz:           ## fresh random examples for every API operation (EXAMPLES=<n> each, default 200)
+fuzz:           ## schemathesis with fresh random examples (EXAMPLES=<n> per operation and role, default 200)
 	@FUZZ_EXAMPLES=$${EXAMPLES:-200} scripts/test.sh tests/api/test_fuzz.py -q $(ARGS)
 
 bench:          ## benchmarks (ONLY=<part> for one part)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from schemas.common import Timestamp
+from checklists.answer import NA_ANSWER
+from schemas.common import OneOfNested, Timestamp
 
 _s = ma.fields.String
 
@@ -69,6 +70,20 @@ class GasInfoSchema(ma.Schema):
     lel = ma.fields.Float(allow_none=True, metadata={"description": "lower explosive limit, %VOL"})
 
 
+class RegimeVariantSchema(ma.Schema):
+    """The fields of an item worded differently under one regime (absent: as the item)."""
+
+    text = _s()
+    note = _s(allow_none=True)
+    pass_rule = ma.fields.Nested(PassRuleSchema)
+    choices = ma.fields.List(ma.fields.Nested(ChoiceSchema))
+    legal_basis = ma.fields.List(_s())
+    major_hazard = ma.fields.Nested(MajorHazardSchema, allow_none=True)
+    advisory = ma.fields.Boolean()
+    photo_required_on_fail = ma.fields.Boolean()
+    allow_na = ma.fields.Boolean()
+
+
 class ChecklistItemSchema(ma.Schema):
     code = _s(metadata={"example": "CS-09"})
     text = _s()
@@ -91,7 +106,9 @@ class ChecklistItemSchema(ma.Schema):
     gas = _s(allow_none=True)
     regimes = ma.fields.Dict(
         keys=_s(),
-        values=ma.fields.Raw(),
+        values=OneOfNested(
+            {"variant": RegimeVariantSchema}, also=({"type": "string", "enum": [NA_ANSWER]},)
+        ),
         metadata={"description": "per regime: 'na', or the fields worded differently there"},
     )
     unsure = ma.fields.List(ma.fields.Nested(UnsureSchema))

@@ -10,7 +10,12 @@ from server.models.inspection import Status
 
 
 class AnswerSchema(ma.Schema):
-    value = ma.fields.Raw(metadata={"description": "yes/no/na, a number, a choice code or text"})
+    value = ma.fields.Raw(
+        metadata={
+            "oneOf": [{"type": "string"}, {"type": "number"}],
+            "description": "yes/no/na, a number, a choice code or text",
+        }
+    )
     note = ma.fields.String(allow_none=True)
     photos = ma.fields.List(ma.fields.String(), metadata={"description": "SHA-256 of photos"})
     outcome = ma.fields.String(metadata={"enum": ["pass", "fail", "not_applicable", "warn"]})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from schemas.common import Timestamp
+from schemas.common import JSON_VALUE, Timestamp
 
 
 class JobQuerySchema(ma.Schema):
@@ -29,7 +29,11 @@ class JobSchema(ma.Schema):
     state = ma.fields.String(
         required=True, metadata={"enum": ["pending", "ready", "running", "failed"]}
     )
-    args = ma.fields.Dict()
+    args = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Raw(metadata=JSON_VALUE),
+        metadata={"description": "the job's keyword arguments (RQ's: `args`, a list)"},
+    )
     attempts = ma.fields.Integer()
     error = ma.fields.String(allow_none=True, metadata={"description": "the last failure"})
     created_at = Timestamp(allow_none=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from schemas.common import ObjectIdString, RequestSchema, Timestamp
+from schemas.common import JSON_SCALAR_OR_LIST, ObjectIdString, RequestSchema, Timestamp
 
 CONTEXT_ID = r"^[0-9a-f]{32}$"
 
@@ -19,6 +19,20 @@ class PhotoQuerySchema(RequestSchema):
             "the caller's own oldest, else the oldest they may see"
         },
     )
+
+
+def _tags(group: str) -> ma.fields.Dict:
+    return ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Raw(metadata=JSON_SCALAR_OR_LIST),
+        metadata={"description": f"{group} tags by name: text, numbers, booleans or lists"},
+    )
+
+
+class ExifSchema(ma.Schema):
+    image = _tags("IFD0")
+    exif = _tags("Exif IFD")
+    gps = _tags("GPS IFD (omitted with `gps`)")
 
 
 class GpsSchema(ma.Schema):
@@ -85,8 +99,8 @@ class PhotoSchema(ma.Schema):
     )
     make = ma.fields.String(attribute="context.make", allow_none=True)
     model = ma.fields.String(attribute="context.model", allow_none=True)
-    exif = ma.fields.Dict(
-        attribute="context.exif", metadata={"description": "cleaned EXIF: image, exif, gps groups"}
+    exif = ma.fields.Nested(
+        ExifSchema, attribute="context.exif", metadata={"description": "cleaned EXIF (media.exif)"}
     )
     uploader_id = ObjectIdString(attribute="context.uploader_id")
     received_at = Timestamp(attribute="context.received_at")

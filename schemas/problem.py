@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from schemas.common import JSON_SCALAR_OR_LIST
+from schemas.health import CheckSchema
+
 
 class FieldProblemSchema(ma.Schema):
     field = ma.fields.String(metadata={"description": "dotted path of the field"})
@@ -15,7 +18,7 @@ class FieldProblemSchema(ma.Schema):
 
 
 class ProblemSchema(ma.Schema):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details, with the extension members some problems carry."""
 
     type = ma.fields.String(metadata={"example": "/problems/not-found"})
     title = ma.fields.String()
@@ -24,4 +27,26 @@ class ProblemSchema(ma.Schema):
     instance = ma.fields.String()
     request_id = ma.fields.String(allow_none=True)
     errors = ma.fields.List(ma.fields.Nested(FieldProblemSchema))
-    reasons = ma.fields.List(ma.fields.Dict())
+    reasons = ma.fields.List(
+        ma.fields.Dict(
+            keys=ma.fields.String(),
+            values=ma.fields.Raw(metadata={**JSON_SCALAR_OR_LIST, "nullable": True}),
+        ),
+        metadata={
+            "description": "each failed rule, named by `code` (e.g. UNANSWERED, with its `item`) "
+            "or `rule` (e.g. max_image_pixels, with its `limit`), with its particulars"
+        },
+    )
+    limit = ma.fields.Integer(metadata={"description": "too-large: the limit, in `unit`"})
+    unit = ma.fields.String(metadata={"example": "bytes"})
+    offset = ma.fields.Integer(
+        allow_none=True, metadata={"description": "offset-mismatch: the upload's offset"}
+    )
+    checks = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Nested(CheckSchema),
+        metadata={"description": "GET /health: each dependency"},
+    )
+    down = ma.fields.List(
+        ma.fields.String(), metadata={"description": "GET /health: the dependencies down"}
+    )

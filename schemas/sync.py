@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from schemas.common import AsIs, ObjectIdString, OneOfNested, RequestSchema, Timestamp
+from schemas.common import (
+    MONGO_INT_MAX,
+    AsIs,
+    ObjectIdString,
+    OneOfNested,
+    RequestSchema,
+    Timestamp,
+)
 from schemas.hazard import HazardCopySchema
+from schemas.identity import RegimeOverrideSchema
 from schemas.inspection import InspectionSchema
 from schemas.problem import ProblemSchema
 from server.models.device import DEVICE_ID_PATTERN
@@ -15,16 +23,22 @@ from sync.handler import OPS
 from sync.handlers.hazard import HazardSelfReportSchema
 from sync.handlers.inspection import InspectionDataSchema
 
+_COUNT = ma.validate.Range(min=0, max=MONGO_INT_MAX)
+
 
 class DeviceReportSchema(RequestSchema):
     """What the phone says about itself at each sync (stored for device observability)."""
 
-    device_id = ma.fields.String(required=True, validate=ma.validate.Regexp(DEVICE_ID_PATTERN))
+    device_id = ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(DEVICE_ID_PATTERN),
+        metadata={"example": "android-5f1c2b9e"},
+    )
     device_time = ma.fields.AwareDateTime(
         load_default=None, metadata={"description": "the phone's clock when it sent this"}
     )
-    pending_mutations = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=0))
-    pending_photo_bytes = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=0))
+    pending_mutations = ma.fields.Integer(load_default=None, validate=_COUNT)
+    pending_photo_bytes = ma.fields.Integer(load_default=None, validate=_COUNT)
     oldest_unsynced_at = ma.fields.AwareDateTime(load_default=None)
     app_version = ma.fields.String(load_default=None, validate=ma.validate.Length(1, 40))
 
@@ -56,7 +70,7 @@ class EnterpriseCopySchema(ma.Schema):
     industry = ma.fields.String()
     industry_code = ma.fields.String(allow_none=True)
     regime = ma.fields.String(allow_none=True)
-    regime_override = ma.fields.Dict(allow_none=True)
+    regime_override = ma.fields.Nested(RegimeOverrideSchema, allow_none=True)
     has_confined_spaces = ma.fields.Boolean(allow_none=True)
     altitude_m = ma.fields.Float(allow_none=True)
     poisoning_risk = ma.fields.Boolean(allow_none=True)
@@ -96,6 +110,20 @@ class SpaceCopySchema(ma.Schema):
     updated_at = Timestamp()
 
 
+class BilingualTextSchema(ma.Schema):
+    zh_cn = ma.fields.String(data_key="zh-CN")
+    en = ma.fields.String()
+
+
+class ChangeEntryCopySchema(ma.Schema):
+    """A changelog line as stored: in both languages."""
+
+    items = ma.fields.List(ma.fields.String())
+    what = ma.fields.Nested(BilingualTextSchema)
+    why = ma.fields.Nested(BilingualTextSchema)
+    source = ma.fields.String()
+
+
 class ChecklistVersionCopySchema(ma.Schema):
     """A published checklist version as the feed delivers it; the content is at `url`."""
 
@@ -108,7 +136,7 @@ class ChecklistVersionCopySchema(ma.Schema):
     published_by = ObjectIdString(allow_none=True)
     url = ma.fields.String()
     changelog = ma.fields.List(
-        ma.fields.Dict(),
+        ma.fields.Nested(ChangeEntryCopySchema),
         metadata={
             "description": "what changed from the previous version, why, and the source "
             "(items, what/why in zh-CN and en)"

@@ -15,8 +15,9 @@ from flask_smorest import Blueprint
 from mongoengine.connection import get_db
 
 from schemas.health import HealthSchema
+from schemas.problem import ProblemSchema
 from server.api.context import services
-from server.api.problems import problem
+from server.api.problems import PROBLEM_MIMETYPE, problem
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,12 @@ def _check(name: str, ping) -> dict:
 class Health(MethodView):
     @blp.doc(operationId="health", security=[])
     @blp.response(200, HealthSchema)
-    @blp.alt_response(503, description="MongoDB is down (a problem document naming it)")
+    @blp.alt_response(
+        503,
+        schema=ProblemSchema,
+        content_type=PROBLEM_MIMETYPE,
+        description="MongoDB is down (a problem document naming it: `checks`, `down`)",
+    )
     def get(self):
         """Reports each dependency: 200 while MongoDB answers (`degraded` when Redis does not),
         503 naming the dependencies down when MongoDB does not."""

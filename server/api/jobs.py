@@ -7,6 +7,7 @@ from flask.views import MethodView
 from schemas.job import JobQuerySchema, JobSchema
 from server.api.blueprint import Blueprint
 from server.api.context import current_actor, services
+from server.api.paging import MAX_OFFSET
 from server.jobs import overview
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/admin", description="Jobs (admins)")
@@ -26,7 +27,8 @@ class Jobs(MethodView):
             args["state"],
             redis=svc.redis,
             queue_name=svc.settings.rq_queue,
-            offset=pagination_parameters.first_item,
+            # A page past any real list is empty (and MongoDB's skip is 64-bit).
+            offset=min(pagination_parameters.first_item, MAX_OFFSET),
             limit=pagination_parameters.page_size,
         )
         pagination_parameters.item_count = page.total

@@ -3,7 +3,9 @@ answer (problem documents, by status), and the typed unions of sync (one schema 
 
 Mobile teams generate clients from `/openapi.json`, so every body there is typed: an operation
 lists the statuses it can answer, each with the Problem schema under
-`application/problem+json`.
+`application/problem+json`. There is no catch-all `default`: a 4xx an operation answers is
+listed on it (schemathesis checks that, tests/api/test_fuzz.py), and `5XX` stands for the
+server's own failures (503 while a dependency is down, with `Retry-After`; a 500 is a bug).
 """
 
 from __future__ import annotations
@@ -12,31 +14,92 @@ import http
 
 from apispec import BasePlugin
 
-from schemas.common import OneOfNested
+from schemas.common import JSON_VALUE_COMPONENT, OneOfNested, PaginationMetadataSchema
 
 #: Statuses answered by operations of one kind (beyond what the decorators document).
+EVERY = ("5XX",)
 AUTHENTICATED = ("401", "403")
 WITH_PATH_ID = ("404",)
 WITH_BODY = ("400", "413")
 
 #: Statuses particular operations answer, by operationId.
 PARTICULAR = {
-    "login": ("400", "401", "429"),
-    "changePassword": ("429",),
+    # A device key bound at login: another's device (409), a revoked one (403).
+    "login": ("400", "401", "403", "409", "429"),
+    "renewToken": ("401",),
+    # Concurrent changes of the same user, and of an enterprise (or a credit code taken).
+    "changePassword": ("409", "429"),
+    "resetPassword": ("409",),
+    "updateUser": ("409",),
+    "updateEnterprise": ("409",),
+    "setEnterpriseRegime": ("409",),
     "createJurisdiction": ("409",),
-    "createEnterprise": ("409",),
-    "createUser": ("409",),
+    # The jurisdiction or enterprise the body names is not in the caller's scope (404).
+    "createEnterprise": ("404", "409"),
+    "createUser": ("404", "409"),
+    "createSpace": ("404",),  # the enterprise named is not in the caller's scope
+    "createHazard": ("404",),  # the enterprise named is not in the caller's scope
+    # A transition decided on a version that is no longer current (409); unmet requirements.
+    "takeHazardTransition": ("409", "422"),
     "registerDevice": ("409",),
+    "syncPull": ("400",),  # a cursor this server did not issue
     "syncPush": ("413",),
-    "createUpload": ("400", "412", "413", "415", "460", "503"),
+    # tus: the version (412), a chunk's checksum (460), the decode budget (503); the metadata,
+    # an empty or a bad image (422), its format (415), the link target (404).
+    "createUpload": ("400", "404", "412", "413", "415", "422", "460", "503"),
     "getUploadOffset": ("412",),
-    "appendUpload": ("400", "409", "412", "413", "415", "460", "503"),
-    "terminateUpload": ("412",),
-    "listFailedJobs": ("503",),
+    "appendUpload": ("400", "409", "412", "413", "415", "422", "460", "503"),
+    "terminateUpload": ("409", "412"),  # 409: the photo is being stored
+    "listJobs": ("503",),  # Redis down, for `state=failed`
 }
 
-#: The tus checksum extension's own status, absent from http.HTTPStatus.
-CHECKSUM_MISMATCH = {"description": "Checksum Mismatch (tus: the chunk's Upload-Checksum)"}
+#: Schemas written as OpenAPI rather than marshmallow, by component name.
+SCHEMAS = {"JsonValue": JSON_VALUE_COMPONENT}
+
+#: `X-Pagination` is JSON in a header: documented as a header whose content is
+#: `application/json` (OpenAPI 3 §4.8.21), not as a simple-style object, which it is not.
+PAGINATION_HEADER = {
+    "description": "the list's paging, as JSON",
+    "required": True,
+    "content": {"application/json": {"schema": PaginationMetadataSchema}},
+}
+
+#: A body of raw bytes (an image, a PDF), and one of text (an SVG), for what views answer
+#: themselves (flask-smorest then documents a schema given as such).
+BINARY = {"type": "string", "format": "binary"}
+TEXT = {"type": "string"}
+
+
+def binary(*media_types: str) -> dict:
+    """The `content` of a response whose body is bytes of one of these media types."""
+    return {media_type: {"schema": BINARY} for media_type in media_types}
+
+
+def header(description: str, *, required: bool = True, **schema) -> dict:
+    """A response header; its value is text unless `schema` says otherwise."""
+    return {
+        "description": description,
+        "required": required,
+        "schema": {"type": "string", **schema},
+    }
+
+
+_RETRY_AFTER = header("seconds to wait before trying again", required=False, type="integer")
+#: Error responses beyond http.HTTPStatus's, and headers of the standard ones, by name.
+RESPONSES = {
+    # The tus checksum extension's own status.
+    "CHECKSUM_MISMATCH": {"description": "Checksum Mismatch (tus: the chunk's Upload-Checksum)"},
+    "SERVER_ERROR": {
+        "description": "the server failed (500, logged with the request id) or a dependency is "
+        "down (503, with Retry-After when a retry may succeed)",
+        "headers": {"Retry-After": _RETRY_AFTER},
+    },
+}
+HEADERS = {
+    "UNAUTHORIZED": {"WWW-Authenticate": header("the scheme to authenticate with: Bearer")},
+    "TOO_MANY_REQUESTS": {"Retry-After": {**_RETRY_AFTER, "required": True}},
+    "SERVICE_UNAVAILABLE": {"Retry-After": _RETRY_AFTER},
+}
 
 
 class ProblemResponsesPlugin(BasePlugin):
@@ -50,7 +113,7 @@ class ProblemResponsesPlugin(BasePlugin):
         for operation in (operations or {}).values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
-            statuses: list[str] = []
+            statuses: list[str] = list(EVERY)
             if operation.get("security") != []:
                 statuses += AUTHENTICATED
             if "{" in (path or ""):
@@ -66,6 +129,7 @@ class ProblemResponsesPlugin(BasePlugin):
 def _status_names() -> dict[str, str]:
     names = {str(s.value): s.name for s in http.HTTPStatus}
     names["460"] = "CHECKSUM_MISMATCH"
+    names["5XX"] = "SERVER_ERROR"
     return names
 
 
@@ -73,15 +137,27 @@ STATUS_NAMES = _status_names()
 
 
 def oneof2properties(self, field, **kwargs) -> dict:
-    """apispec attribute function: a OneOfNested field is a `oneOf` of its schemas' refs, with
-    a discriminator when the field names one."""
+    """apispec attribute function: a OneOfNested field is a `oneOf` of its schemas' refs (and
+    of the plain values it also takes), with a discriminator when the field names one."""
     if not isinstance(field, OneOfNested):
         return {}
     refs = {key: self.resolve_nested_schema(schema) for key, schema in field.choices.items()}
-    ret: dict = {"oneOf": list(refs.values())}
+    ret: dict = {"oneOf": [*refs.values(), *field.also]}
     if field.discriminator:
         ret["discriminator"] = {
             "propertyName": field.discriminator,
             "mapping": {key: ref["$ref"] for key, ref in refs.items()},
         }
     return ret
+
+
+def nullable2properties(self, field, ret, **kwargs) -> dict:
+    """apispec attribute function, in place of its `field2nullable` for OpenAPI 3.0: a nullable
+    nested schema is `allOf: [ref]` with `nullable: true`. apispec's `anyOf` of the ref and
+    `{type: object, nullable: true}` admits any object at all, and generated clients type it
+    `Record<string, never> | Ref` (without null)."""
+    if not field.allow_none:
+        return {}
+    if "$ref" in ret:
+        return {"allOf": [{"$ref": ret.pop("$ref")}], "nullable": True}
+    return {"nullable": True}

@@ -32,15 +32,22 @@ from media import images
 from media.blobstore import BlobStore
 from media.links import gps_visible, visible_photo
 from schemas.photo import PhotoQuerySchema, PhotoSchema
+from schemas.problem import ProblemSchema
 from server.api.blueprint import Blueprint
 from server.api.context import current_actor
-from server.api.problems import problem
+from server.api.openapi import binary, header
+from server.api.problems import PROBLEM_MIMETYPE, problem
 from server.errors import Forbidden
 from server.models.photo import Photo
 
 blp = Blueprint("photos", __name__, url_prefix="/api/v1", description="Photo evidence")
 
 IMMUTABLE = "private, max-age=31536000, immutable"
+_ETAG = {"ETag": header("the blob's hash, quoted")}
+# Merged into what the decorators document (keyed as they key it, by int).
+_DERIVED = {200: {"content": binary("image/jpeg"), "headers": _ETAG}, 304: {"headers": _ETAG}}
+_ORIGINAL = {"ETag": header("the photo's SHA-256, quoted"), "Accept-Ranges": header("bytes")}
+_SENT_AS = binary(*images.CONTENT_TYPES.values())  # the type sniffed at ingest
 
 
 def _store() -> BlobStore:
@@ -78,8 +85,8 @@ def _derived(blob: str) -> Response:
 
 @blp.route("/photos/<sha256>/thumbnail")
 class PhotoThumbnail(MethodView):
-    @blp.doc(operationId="getPhotoThumbnail")
-    @blp.response(200, content_type="image/jpeg", description="upright JPEG, no EXIF")
+    @blp.doc(operationId="getPhotoThumbnail", responses=_DERIVED)
+    @blp.response(200, description="upright JPEG, no EXIF")
     @blp.alt_response(304, description="not modified (If-None-Match)")
     def get(self, sha256):
         """The upright thumbnail (JPEG), the same for every context of the photo."""
@@ -89,9 +96,9 @@ class PhotoThumbnail(MethodView):
 
 @blp.route("/photos/<sha256>/review")
 class PhotoReview(MethodView):
-    @blp.doc(operationId="getPhotoReview")
+    @blp.doc(operationId="getPhotoReview", responses=_DERIVED)
     @blp.arguments(PhotoQuerySchema, location="query")
-    @blp.response(200, content_type="image/jpeg", description="upright, watermarked JPEG")
+    @blp.response(200, description="upright, watermarked JPEG")
     @blp.alt_response(304, description="not modified (If-None-Match)")
     def get(self, args, sha256):
         """The review copy of one context, watermarked for it (time, place, its enterprise,
@@ -102,11 +109,28 @@ class PhotoReview(MethodView):
 
 @blp.route("/photos/<sha256>/original")
 class PhotoOriginal(MethodView):
-    @blp.doc(operationId="getPhotoOriginal")
-    @blp.response(200, content_type="application/octet-stream", description="the bytes as sent")
-    @blp.alt_response(206, description="one byte range (Range: bytes=...)")
+    @blp.doc(
+        operationId="getPhotoOriginal",
+        responses={
+            200: {"content": _SENT_AS},
+            206: {"content": _SENT_AS},
+            304: {"headers": _ORIGINAL},
+        },
+    )
+    @blp.response(200, description="the bytes as sent", headers=_ORIGINAL)
+    @blp.alt_response(
+        206,
+        description="one byte range (Range: bytes=...)",
+        headers={**_ORIGINAL, "Content-Range": header("bytes <first>-<last>/<size>")},
+    )
     @blp.alt_response(304, description="not modified (If-None-Match)")
-    @blp.alt_response(416, description="range not satisfiable")
+    @blp.alt_response(
+        416,
+        schema=ProblemSchema,
+        content_type=PROBLEM_MIMETYPE,
+        description="range not satisfiable",
+        headers={"Content-Range": header("bytes */<size>")},
+    )
     def get(self, sha256):
         """The original bytes, untouched (HTTP ranges supported)."""
         actor = current_actor()

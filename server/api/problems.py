@@ -18,7 +18,15 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from schemas.problem import ProblemSchema
-from server.api.openapi import CHECKSUM_MISMATCH, ProblemResponsesPlugin, oneof2properties
+from server.api.openapi import (
+    HEADERS,
+    PAGINATION_HEADER,
+    RESPONSES,
+    SCHEMAS,
+    ProblemResponsesPlugin,
+    nullable2properties,
+    oneof2properties,
+)
 from server.errors import DomainError, TooLarge, field_errors, problem_document
 
 log = logging.getLogger(__name__)
@@ -94,6 +102,8 @@ class ProblemApi(Api):
     """flask-smorest Api whose every error answer is a problem document."""
 
     ERROR_SCHEMA = ProblemSchema
+    #: No catch-all: each operation lists what it answers (server.api.openapi), 5XX included.
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def __init__(self, app=None, **kwargs):
         spec_kwargs = {"extra_plugins": [ProblemResponsesPlugin()], **kwargs.pop("spec_kwargs", {})}
@@ -101,21 +111,34 @@ class ProblemApi(Api):
 
     def _init_spec(self, **kwargs):
         super()._init_spec(**kwargs)
-        self.ma_plugin.converter.add_attribute_function(oneof2properties)
+        converter = self.ma_plugin.converter
+        converter.add_attribute_function(oneof2properties)
+        converter.add_attribute_function(nullable2properties)
+        functions = converter.attribute_functions
+        functions[functions.index(converter.field2nullable)] = functions.pop()
+        for name, schema in SCHEMAS.items():
+            self.spec.components.schema(name, schema)
 
     def _register_responses(self):
-        """Every error response documented as a problem document, 460 (tus) included."""
+        """Every error response documented as a problem document, 460 (tus) and 5XX included,
+        with the headers that come with it (`Retry-After`, `WWW-Authenticate`)."""
         super()._register_responses()
         components = self.spec.components
-        for response in list(components.responses_lazy.values()):
+        for name, response in list(components.responses_lazy.items()):
             content = response.get("content", {})
             if "application/json" in content:
                 content[PROBLEM_MIMETYPE] = content.pop("application/json")
-        components.response(
-            "CHECKSUM_MISMATCH",
-            {**CHECKSUM_MISMATCH, "content": {PROBLEM_MIMETYPE: {"schema": "Problem"}}},
-            lazy=True,
-        )
+            if name in HEADERS:
+                response["headers"] = HEADERS[name]
+        for name, response in RESPONSES.items():
+            components.response(
+                name,
+                {**response, "content": {PROBLEM_MIMETYPE: {"schema": "Problem"}}},
+                lazy=True,
+            )
+
+    def _register_pagination_header(self):
+        self.spec.components.header("PAGINATION", PAGINATION_HEADER, lazy=True)
 
     def _register_error_handlers(self):
         super()._register_error_handlers()

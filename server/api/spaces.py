@@ -17,6 +17,7 @@ from schemas.space import (
 )
 from server.api.blueprint import Blueprint
 from server.api.context import current_actor, settings
+from server.api.openapi import BINARY, TEXT
 from server.api.paging import QuerySetPage
 from server.clock import utcnow
 from server.models.scoping import get_or_404
@@ -132,7 +133,7 @@ class SpaceLabel(MethodView):
 @blp.route("/spaces/<space_id>/label.png")
 class SpaceLabelPng(MethodView):
     @blp.doc(operationId="getSpaceLabelPng")
-    @blp.response(200, content_type="image/png", description="the label, 300 dpi")
+    @blp.response(200, BINARY, content_type="image/png", description="the label, 300 dpi")
     def get(self, space_id):
         """The current label as a PNG: QR, name, code, enterprise and the warning."""
         card = label_sheets.card(_space(space_id), settings())
@@ -143,7 +144,7 @@ class SpaceLabelPng(MethodView):
 @blp.route("/spaces/<space_id>/label.svg")
 class SpaceLabelSvg(MethodView):
     @blp.doc(operationId="getSpaceLabelSvg")
-    @blp.response(200, content_type="image/svg+xml", description="the label, in mm")
+    @blp.response(200, TEXT, content_type="image/svg+xml", description="the label, in mm")
     def get(self, space_id):
         """The current label as SVG."""
         card = label_sheets.card(_space(space_id), settings())
@@ -153,7 +154,7 @@ class SpaceLabelSvg(MethodView):
 @blp.route("/enterprises/<enterprise_id>/space-labels.pdf")
 class EnterpriseLabelSheet(MethodView):
     @blp.doc(operationId="getEnterpriseLabelSheet")
-    @blp.response(200, content_type="application/pdf", description="A4, four labels a page")
+    @blp.response(200, BINARY, content_type="application/pdf", description="A4, four labels a page")
     def get(self, enterprise_id):
         """The current labels of the enterprise's spaces, for printing."""
         body = label_sheets.sheet(current_actor(), enterprise_id, settings())

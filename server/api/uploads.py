@@ -20,13 +20,55 @@ from media import tus
 from media.blobstore import BlobStore
 from server.api.blueprint import Blueprint
 from server.api.context import current_actor, settings
+from server.api.openapi import BINARY, header
 from server.clock import utcnow
 from server.models.upload import Upload
 
 blp = Blueprint("uploads", __name__, url_prefix="/api/v1", description="Photo uploads (tus 1.0)")
 
-_HEADER = {"in": "header", "schema": {"type": "string"}}
-_VERSION = {"name": "Tus-Resumable", "required": True, **_HEADER, "example": tus.TUS_VERSION}
+_VERSION = {
+    "name": "Tus-Resumable",
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string", "enum": [tus.TUS_VERSION]},
+}
+_BYTES = {"type": "integer", "minimum": 0, "maximum": 10**15 - 1}  # what tus.parse_int_header reads
+_METADATA = {
+    "name": "Upload-Metadata",
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "comma-separated `key base64(value)` pairs (tus). Read: `sha256` (required, "
+    "hex SHA-256 of the whole file), `link_kind` (required, e.g. inspection), `link_id` "
+    "(required), `item_code`, `filename` (at most 255 characters), `content_type` (at most "
+    "100), `device_time` (ISO 8601 with a UTC offset: the phone's clock now); other keys (a tus "
+    "client's `filetype`, `name`) are ignored.",
+}
+_CHECKSUM = {
+    "name": "Upload-Checksum",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^(sha256|sha1) [A-Za-z0-9+/]+={0,2}$"},
+    "description": "`<algorithm> <base64 digest>` of this request's body",
+}
+_BODY = {tus.PATCH_CONTENT_TYPE: {"schema": BINARY}}
+
+#: Response headers of the tus answers (`Tus-Resumable` is on every one, errors included).
+_RESUMABLE = {"Tus-Resumable": header("the protocol version: 1.0.0")}
+_DISCOVERY = {
+    **_RESUMABLE,
+    "Tus-Version": header("versions this server speaks: 1.0.0"),
+    "Tus-Extension": header("creation,creation-with-upload,checksum,termination,expiration"),
+    "Tus-Max-Size": header("the largest upload, in bytes (MAX_UPLOAD_BYTES)", type="integer"),
+    "Tus-Checksum-Algorithm": header("sha256,sha1"),
+}
+_STATE = {
+    **_RESUMABLE,
+    "Upload-Offset": header("bytes the server has", **_BYTES),
+    "Upload-Length": header("bytes of the whole file", **_BYTES),
+    "Upload-Expires": header("when an unfinished upload is deleted (an HTTP date)"),
+    "Photo-Id": header("the photo's SHA-256, once its last byte is stored", required=False),
+}
 
 
 def _store() -> BlobStore:
@@ -68,7 +110,7 @@ def _tus_headers(response: Response) -> Response:
 @blp.route("/uploads")
 class Uploads(MethodView):
     @blp.doc(operationId="describeUploads", security=[])
-    @blp.response(204, description="Tus-Version, Tus-Extension, Tus-Max-Size, checksums")
+    @blp.response(204, description="what the server supports", headers=_DISCOVERY)
     def options(self):
         """tus discovery: what this server supports (no authentication needed)."""
         return Response(status=204, headers=tus.options_headers(settings()))
@@ -77,11 +119,17 @@ class Uploads(MethodView):
         operationId="createUpload",
         parameters=[
             _VERSION,
-            {"name": "Upload-Length", "required": True, **_HEADER},
-            {"name": "Upload-Metadata", "required": True, **_HEADER},
+            {"name": "Upload-Length", "in": "header", "required": True, "schema": _BYTES},
+            _METADATA,
+            _CHECKSUM,
         ],
+        requestBody={"required": False, "content": _BODY},
     )
-    @blp.response(201, description="created; `Location` is the upload URL")
+    @blp.response(
+        201,
+        description="created; `Location` is the upload URL",
+        headers={"Location": header("the upload's URL", format="uri-reference"), **_STATE},
+    )
     def post(self):
         """tus creation: announce a photo (size, sha256, link target); returns its URL. With
         creation-with-upload the body (`application/offset+octet-stream`) is the first bytes,
@@ -118,13 +166,21 @@ class Uploads(MethodView):
 @blp.route("/uploads/<upload_id>")
 class UploadById(MethodView):
     @blp.doc(operationId="describeUpload", security=[])
-    @blp.response(204, description="tus discovery, as on /uploads")
+    @blp.response(204, description="tus discovery, as on /uploads", headers=_DISCOVERY)
     def options(self, upload_id):
         """tus discovery (no authentication needed)."""
         return Response(status=204, headers=tus.options_headers(settings()))
 
     @blp.doc(operationId="getUploadOffset", parameters=[_VERSION])
-    @blp.response(200, description="`Upload-Offset`, `Upload-Length`, `Upload-Expires`")
+    @blp.response(
+        200,
+        description="where the upload stands",
+        headers={
+            **_STATE,
+            "Upload-Metadata": header("as the creation sent it", required=False),
+            "Cache-Control": header("no-store"),
+        },
+    )
     def head(self, upload_id):
         """tus: how many bytes the server has (resume from `Upload-Offset`)."""
         tus.require_version(request.headers.get("Tus-Resumable"))
@@ -138,15 +194,16 @@ class UploadById(MethodView):
         operationId="appendUpload",
         parameters=[
             _VERSION,
-            {"name": "Upload-Offset", "required": True, **_HEADER},
-            {"name": "Upload-Checksum", "required": False, **_HEADER},
+            {"name": "Upload-Offset", "in": "header", "required": True, "schema": _BYTES},
+            _CHECKSUM,
         ],
-        requestBody={
-            "required": True,
-            "content": {tus.PATCH_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}},
-        },
+        requestBody={"required": True, "content": _BODY},
     )
-    @blp.response(204, description="stored up to `Upload-Offset`; the last PATCH stores the photo")
+    @blp.response(
+        204,
+        description="stored up to `Upload-Offset`; the last PATCH stores the photo",
+        headers=_STATE,
+    )
     def patch(self, upload_id):
         """tus: append bytes at `Upload-Offset`; the last byte turns the upload into a photo."""
         tus.require_version(request.headers.get("Tus-Resumable"))
@@ -166,7 +223,7 @@ class UploadById(MethodView):
         return Response(status=204, headers=_state_headers(upload))
 
     @blp.doc(operationId="terminateUpload", parameters=[_VERSION])
-    @blp.response(204, description="the upload and its received bytes are gone")
+    @blp.response(204, description="the upload and its received bytes are gone", headers=_RESUMABLE)
     def delete(self, upload_id):
         """tus termination: stop an upload and delete what was received."""
         tus.require_version(request.headers.get("Tus-Resumable"))

@@ -24,6 +24,29 @@ from sync.policy import Refusal
 #: what it corrects).
 PINNED = frozenset({"checklist_code", "checklist_version", "enterprise_id", "corrects"})
 REQUIRED_TO_CREATE = ("checklist_code", "checklist_version", "enterprise_id")
+#: An answer as a phone sends it, by item code, for the OpenAPI document: what
+#: `inspections.judge_answers` takes (it judges the value against the item; `outcome` is the
+#: server's to say).
+ANSWER_SENT = {
+    "type": "object",
+    "required": ["value"],
+    "properties": {
+        "value": {
+            "oneOf": [{"type": "string"}, {"type": "number"}],
+            "description": "'yes', 'no', 'na', a number in the item's unit, a choice code or text",
+        },
+        "note": {"type": "string", "maxLength": inspections.NOTE_MAX, "nullable": True},
+        "photos": {
+            "type": "array",
+            "maxItems": inspections.PHOTOS_PER_ITEM_MAX,
+            "items": {"type": "string", "pattern": inspections.SHA256.pattern},
+            "nullable": True,
+            "description": "SHA-256 of the item's photos",
+        },
+        "outcome": {"type": "string", "description": "ignored: the server judges the answer"},
+    },
+    "additionalProperties": False,
+}
 
 
 class InspectionDataLocationSchema(ma.Schema):
@@ -52,7 +75,7 @@ class InspectionDataSchema(ma.Schema):
     unannounced = ma.fields.Boolean()
     #: Checked item by item against the pinned checklist (`judge_answers`), not here: the
     #: checklist knows each item's type, and a 30-item draft is checked once.
-    answers = ma.fields.Raw(metadata={"type": "object"})
+    answers = ma.fields.Raw(metadata={"type": "object", "additionalProperties": ANSWER_SENT})
     note = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=2000))
     location = ma.fields.Nested(InspectionDataLocationSchema, allow_none=True)
     started_at_device = ma.fields.AwareDateTime()

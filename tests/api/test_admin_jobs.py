@@ -131,6 +131,16 @@ def test_without_a_token_or_a_state_the_answer_is_a_problem(client, auth_headers
     assert response.get_json()["errors"][0]["field"] == "state"
 
 
+def test_a_page_past_any_real_list_is_empty_with_the_total(client, auth_headers, entries):
+    # A fuzzed page of 3×10²³ made MongoDB's skip overflow (a 500).
+    admin = auth_headers(UserFactory(role=Role.ADMIN.value))
+    response = client.get(
+        URL, query_string={"state": "failed", "page": 3 * 10**23, "page_size": 10}, headers=admin
+    )
+    assert response.status_code == 200 and response.get_json() == []
+    assert json.loads(response.headers["X-Pagination"])["total"] == 1
+
+
 def test_with_redis_down_pending_is_listed_and_failed_answers_503(
     app_without_redis, auth_headers, entries
 ):

@@ -45,6 +45,24 @@ def test_pull_and_push_record_reports_and_clock_offset(client, auth_headers, pub
     assert device.last_pull_at is not None and device.cursor_seq > 0
 
 
+def test_a_count_past_what_mongodb_stores_is_refused(client, auth_headers, published):
+    # A fuzzed pending_photo_bytes of 1.7×10²¹ reached MongoDB as an integer it cannot hold
+    # (a 500); every count a phone reports fits 64 bits.
+    _j, _enterprise, (inspector,) = make_world()
+    phone = phone_for(client, inspector, auth_headers, device_id="counting-phone")
+    headers = {"Authorization": f"Bearer {phone.token}"}
+    query = {"device_id": "counting-phone", "pending_photo_bytes": 2**63}
+    pulled = client.get("/api/v1/sync/pull", query_string=query, headers=headers)
+    pushed = client.post(
+        "/api/v1/sync/push",
+        json={"device_id": "counting-phone", "pending_mutations": 2**63, "mutations": []},
+        headers=headers,
+    )
+    assert [pulled.status_code, pushed.status_code] == [422, 422]
+    assert pulled.get_json()["errors"][0]["field"] == "pending_photo_bytes"
+    assert pushed.get_json()["errors"][0]["field"] == "pending_mutations"
+
+
 def test_supervisor_lists_devices_holding_or_stalled_with_unsynced_work(client, auth_headers, db):
     j1, j2 = JurisdictionFactory(), JurisdictionFactory()
     now = utcnow()
