@@ -47,6 +47,7 @@ from media.errors import (
 )
 from media.links import check_link_target, validate_link
 from server.actor import Actor
+from server.clock import DEVICE_TIMES
 from server.config import Settings
 from server.errors import Conflict, DomainError, NotFound, RuleViolation, TooLarge
 from server.models.photo import PhotoContext
@@ -154,6 +155,8 @@ def parse_upload_request(header: str | None) -> UploadRequest:
             device_time = None
         if device_time is None or device_time.tzinfo is None:
             errors.append(_field("device_time", "ISO 8601 with a UTC offset, e.g. ...+08:00"))
+        elif not DEVICE_TIMES[0] <= device_time <= DEVICE_TIMES[1]:
+            errors.append(_field("device_time", "an instant of years 1 to 9999 in UTC"))
     if errors:
         raise RuleViolation("Upload-Metadata is invalid", errors=errors)
     return UploadRequest(

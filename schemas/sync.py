@@ -16,6 +16,7 @@ from schemas.hazard import HazardCopySchema
 from schemas.identity import RegimeOverrideSchema
 from schemas.inspection import InspectionSchema
 from schemas.problem import ProblemSchema
+from server.clock import DEVICE_TIMES
 from server.models.device import DEVICE_ID_PATTERN
 from server.models.synced import UUID_PATTERN
 from sync.feed import DEFAULT_LIMIT, MAX_LIMIT
@@ -24,6 +25,7 @@ from sync.handlers.hazard import HazardSelfReportSchema
 from sync.handlers.inspection import InspectionDataSchema
 
 _COUNT = ma.validate.Range(min=0, max=MONGO_INT_MAX)
+_DEVICE_TIME = ma.validate.Range(*DEVICE_TIMES)
 
 
 class DeviceReportSchema(RequestSchema):
@@ -35,11 +37,13 @@ class DeviceReportSchema(RequestSchema):
         metadata={"example": "android-5f1c2b9e"},
     )
     device_time = ma.fields.AwareDateTime(
-        load_default=None, metadata={"description": "the phone's clock when it sent this"}
+        load_default=None,
+        validate=_DEVICE_TIME,
+        metadata={"description": "the phone's clock when it sent this"},
     )
     pending_mutations = ma.fields.Integer(load_default=None, validate=_COUNT)
     pending_photo_bytes = ma.fields.Integer(load_default=None, validate=_COUNT)
-    oldest_unsynced_at = ma.fields.AwareDateTime(load_default=None)
+    oldest_unsynced_at = ma.fields.AwareDateTime(load_default=None, validate=_DEVICE_TIME)
     app_version = ma.fields.String(load_default=None, validate=ma.validate.Length(1, 40))
 
 

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+#: The instants a device time may name: one written with its offset near either end of the
+#: calendar has no instant in UTC (year 1 at +10:00 is in year 0), and MongoDB keeps UTC.
+DEVICE_TIMES = (datetime(1, 1, 2, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=UTC))
+
 
 def utcnow() -> datetime:
     """Current server time, timezone-aware UTC, truncated to milliseconds as MongoDB stores it."""

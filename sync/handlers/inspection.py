@@ -8,7 +8,7 @@ from bson import ObjectId
 
 from checklists.regime import Conditions
 from checklists.versions import pinned_template
-from server.clock import offset_minutes
+from server.clock import DEVICE_TIMES, offset_minutes
 from server.errors import Forbidden, NotFound, RuleViolation
 from server.models.enterprise import Enterprise
 from server.models.inspection import Inspection, Status
@@ -62,6 +62,9 @@ class InspectionDataLocationSchema(ma.Schema):
     )
 
 
+_DEVICE_TIME = ma.validate.Range(*DEVICE_TIMES)
+
+
 class InspectionDataSchema(ma.Schema):
     """The device-owned fields of an inspection draft."""
 
@@ -78,9 +81,9 @@ class InspectionDataSchema(ma.Schema):
     answers = ma.fields.Raw(metadata={"type": "object", "additionalProperties": ANSWER_SENT})
     note = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=2000))
     location = ma.fields.Nested(InspectionDataLocationSchema, allow_none=True)
-    started_at_device = ma.fields.AwareDateTime()
-    device_time = ma.fields.AwareDateTime()
-    submitted_at_device = ma.fields.AwareDateTime()
+    started_at_device = ma.fields.AwareDateTime(validate=_DEVICE_TIME)
+    device_time = ma.fields.AwareDateTime(validate=_DEVICE_TIME)
+    submitted_at_device = ma.fields.AwareDateTime(validate=_DEVICE_TIME)
 
     def __init__(self, op: str, **kwargs):
         super().__init__(**kwargs)

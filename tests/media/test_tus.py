@@ -201,6 +201,15 @@ def test_too_large_an_upload_is_refused_at_creation(client, world, hazards, sett
             h.metadata(sha256="ab" * 32, link_kind="finding", link_id="h-1", device_time="noon"),
             "Upload-Metadata.device_time",
         ),
+        (  # fuzzed: in year 0 in UTC, which MongoDB cannot be sent (a 500)
+            h.metadata(
+                sha256="ab" * 32,
+                link_kind="hazard",
+                link_id="h-1",
+                device_time="0001-01-01T00:01:01+10:16",
+            ),
+            "Upload-Metadata.device_time",
+        ),
         ("sha256 !!notbase64", "Upload-Metadata.sha256"),
     ],
 )

@@ -63,6 +63,50 @@ def test_a_count_past_what_mongodb_stores_is_refused(client, auth_headers, publi
     assert pushed.get_json()["errors"][0]["field"] == "pending_mutations"
 
 
+def test_a_device_time_without_an_instant_in_utc_is_refused(client, auth_headers, published):
+    # A fuzzed "0001-01-01T00:01:01+10:16" is in year 0 in UTC, which MongoDB cannot be sent
+    # (a 500): the report answers 422, a mutation's data a rejected receipt.
+    _j, enterprise, (inspector,) = make_world()
+    phone = phone_for(client, inspector, auth_headers, device_id="ancient-phone")
+    headers = {"Authorization": f"Bearer {phone.token}"}
+    early = "0001-01-01T00:01:01+10:16"
+    pulled = client.get(
+        "/api/v1/sync/pull",
+        query_string={"device_id": "ancient-phone", "device_time": early},
+        headers=headers,
+    )
+    assert pulled.status_code == 422
+    assert pulled.get_json()["errors"][0]["field"] == "device_time"
+    data = {
+        "checklist_code": "CS",
+        "checklist_version": 1,
+        "enterprise_id": str(enterprise.id),
+        "started_at_device": early,
+    }
+    mutation = {
+        "mutation_id": "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+        "collection": "inspections",
+        "op": "create",
+        "id": "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+        "data": data,
+    }
+    pushed = client.post(
+        "/api/v1/sync/push",
+        json={"device_id": "ancient-phone", "oldest_unsynced_at": early, "mutations": []},
+        headers=headers,
+    )
+    assert pushed.status_code == 422
+    assert pushed.get_json()["errors"][0]["field"] == "oldest_unsynced_at"
+    pushed = client.post(
+        "/api/v1/sync/push",
+        json={"device_id": "ancient-phone", "mutations": [mutation]},
+        headers=headers,
+    )
+    [receipt] = pushed.get_json()["receipts"]
+    assert receipt["status"] == "rejected"
+    assert receipt["problem"]["errors"][0]["field"] == "data.started_at_device"
+
+
 def test_supervisor_lists_devices_holding_or_stalled_with_unsynced_work(client, auth_headers, db):
     j1, j2 = JurisdictionFactory(), JurisdictionFactory()
     now = utcnow()
