@@ -23,14 +23,19 @@ install_python() {
   echo "$want" >"$stamp"
 }
 
+# Debian packages, as root or through passwordless sudo; dies naming what failed.
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo -n"
+  $sudo apt-get update -qq || die "apt-get update failed; install $* by hand"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "$@" >/dev/null || die "apt-get install $* failed"
+}
+
 install_redis() {
   command -v redis-server >/dev/null && return 0
   say "installing redis-server (Debian package)"
-  local sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo -n"
-  $sudo apt-get update -qq || die "apt-get update failed; install redis-server by hand"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    redis-server >/dev/null || die "apt-get install redis-server failed"
+  apt_install redis-server
   command -v redis-server >/dev/null || die "redis-server is still missing after installing it"
 }
 
@@ -39,11 +44,7 @@ CJK_FONT=/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 install_cjk_font() {
   [ -f "$CJK_FONT" ] && return 0
   say "installing fonts-noto-cjk (Debian package)"
-  local sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo -n"
-  $sudo apt-get update -qq || die "apt-get update failed; install fonts-noto-cjk by hand"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    fonts-noto-cjk >/dev/null || die "apt-get install fonts-noto-cjk failed"
+  apt_install fonts-noto-cjk
   [ -f "$CJK_FONT" ] || die "$CJK_FONT is still missing after installing fonts-noto-cjk"
 }
 
@@ -51,11 +52,7 @@ install_cjk_font() {
 install_poppler() {
   command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null && return 0
   say "installing poppler-utils (Debian package)"
-  local sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo -n"
-  $sudo apt-get update -qq || die "apt-get update failed; install poppler-utils by hand"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    poppler-utils >/dev/null || die "apt-get install poppler-utils failed"
+  apt_install poppler-utils
 }
 
 install_mongo_wire() {
@@ -83,11 +80,7 @@ install_npm() {
   [ "$(cat "$dir/node_modules/.installed" 2>/dev/null)" = "$want" ] && return 0
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     say "installing nodejs and npm (Debian packages)"
-    local sudo=""
-    [ "$(id -u)" = 0 ] || sudo="sudo -n"
-    $sudo apt-get update -qq || die "apt-get update failed; install nodejs and npm by hand"
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-      nodejs npm >/dev/null || die "apt-get install nodejs npm failed"
+    apt_install nodejs npm
   fi
   say "installing $what with npm ($1)"
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
