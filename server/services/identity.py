@@ -24,6 +24,7 @@ from server.errors import Conflict, Forbidden, RuleViolation
 from server.models.enterprise import Enterprise
 from server.models.jurisdiction import Jurisdiction
 from server.models.scoping import get_or_404, parse_object_id
+from server.models.updates import set_changes
 from server.models.user import User
 from server.services import credit_code
 from server.services.audit import record
@@ -114,13 +115,7 @@ def update_enterprise(
     _check_industry(changes.get("industry_code"))
     if "industry_code" in changes and not enterprise.regime_override:
         changes["regime"] = industries().regime_of(changes["industry_code"])
-    updates = {f"set__{k}": v for k, v in changes.items() if k != "location"}
-    if "location" in changes:
-        if changes["location"] is None:
-            # null clears it: an $unset, since mongoengine's PointField refuses to $set None.
-            updates["unset__location"] = True
-        else:
-            updates["set__location"] = {"type": "Point", "coordinates": changes["location"]}
+    updates = set_changes(changes)
     try:
         n = Enterprise.objects(id=enterprise.id, version=enterprise.version).update_one(
             **updates, set__updated_at=now, inc__version=1

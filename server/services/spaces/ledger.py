@@ -26,6 +26,7 @@ from server.models.jurisdiction import Jurisdiction
 from server.models.scoping import get_or_404
 from server.models.space import Space, SpaceStatus
 from server.models.synced import changed_fields, mark_dirty
+from server.models.updates import set_changes
 from server.services.audit import record
 
 #: The shipped gas-test rules, read once (the gas codes a ledger entry may name).
@@ -59,12 +60,7 @@ def update_space(actor: Actor, space: Space, *, now: datetime, **changes) -> Spa
     """Change a space's entry; refuses to overwrite a concurrent change (compare-and-set)."""
     require_writer(actor, space.enterprise_id)
     _check_gases(changes.get("gases"))
-    updates = {f"set__{k}": v for k, v in changes.items() if k != "location"}
-    if "location" in changes:
-        if changes["location"] is None:
-            updates["unset__location"] = True
-        else:
-            updates["set__location"] = {"type": "Point", "coordinates": changes["location"]}
+    updates = set_changes(changes)
     try:
         n = Space.objects(id=space.id, version=space.version).update_one(
             **updates, set__updated_at=now, inc__version=1
