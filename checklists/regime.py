@@ -52,6 +52,8 @@ class Industries:
     industries: Any
     default_regime: str
     default_reason: dict[str, str]
+    #: Gases of a space that give confined-space work the M10 Art.13 poisoning risk.
+    poisoning_risk_gases: frozenset[str] = frozenset()
 
     def get(self, code: str | None) -> Industry | None:
         return self.industries.get(code) if code else None
@@ -88,6 +90,7 @@ def industries() -> Industries:
         industries=MappingProxyType(listed),
         default_regime=raw["default_regime"],
         default_reason=raw["default_reason"],
+        poisoning_risk_gases=frozenset(raw["poisoning_risk_gases"]),
     )
 
 

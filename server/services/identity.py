@@ -75,6 +75,7 @@ def create_enterprise(actor: Actor, *, jurisdiction_id, now: datetime, **fields)
     _check_industry(fields.get("industry_code"))
     if fields.get("poisoning_risk") is not None:
         _require(actor.is_admin, "only an admin sets the poisoning risk")
+        fields.update(poisoning_risk_stated=fields["poisoning_risk"], poisoning_risk_from="admin")
     enterprise = Enterprise(
         jurisdiction_id=jurisdiction.id,
         created_at=now,
@@ -112,6 +113,14 @@ def update_enterprise(
         changes["credit_code"] = _valid_credit_code(changes["credit_code"])
     if "poisoning_risk" in changes:
         _require(actor.is_admin, "only an admin sets the poisoning risk")
+        if enterprise.poisoning_risk_from == "ledger":
+            raise Conflict(
+                "the poisoning risk follows the gases of the spaces in its ledger; "
+                "change the spaces' gases instead"
+            )
+        stated = changes["poisoning_risk"]
+        changes["poisoning_risk_stated"] = stated
+        changes["poisoning_risk_from"] = None if stated is None else "admin"
     _check_industry(changes.get("industry_code"))
     if "industry_code" in changes and not enterprise.regime_override:
         changes["regime"] = industries().regime_of(changes["industry_code"])
