@@ -38,6 +38,12 @@ def init_db():
     db = get_db()
     sequencer.migrate_counter(db)
     click.echo(f"indexes ensured for {len(DOCUMENTS)} collections")
+    classified, left = identity.classify_industries(now=utcnow())
+    if classified or left:
+        click.echo(
+            f"{classified} enterprises given the industry code their industry names; "
+            f"{len(left)} left for an admin to classify (default regime until then)"
+        )
     split = split_legacy_photos(db, settings=_settings(), store=BlobStore(db))
     if split:
         click.echo(f"{split} photo records split into upload contexts")

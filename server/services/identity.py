@@ -150,6 +150,41 @@ def update_enterprise(
     return updated
 
 
+def classify_industries(*, now: datetime) -> tuple[int, list[Enterprise]]:
+    """Give every enterprise registered before the controlled list its industry code where
+    its free-text industry names one exactly (`Industries.match`), and its regime with it
+    unless an admin overrode that; audited as a system `enterprise.update`. Returns how many
+    were classified and the enterprises left for an admin to classify (they are inspected
+    under the default regime, their majors "to be confirmed"). Idempotent: `init-db` runs it."""
+    listed = industries()
+    classified, left = 0, []
+    for enterprise in Enterprise.objects(industry_code=None):
+        industry = listed.match(enterprise.industry)
+        if industry is None:
+            left.append(enterprise)
+            continue
+        changes = {"industry_code": industry.code}
+        if not enterprise.regime_override:
+            changes["regime"] = industry.regime
+        n = Enterprise.objects(id=enterprise.id, version=enterprise.version).update_one(
+            **set_changes(changes), set__updated_at=now, inc__version=1
+        )
+        if n != 1:
+            continue  # changed meanwhile: the next run looks again
+        classified += 1
+        record.record(
+            None,
+            "enterprise.update",
+            "enterprise",
+            enterprise.id,
+            before=enterprise,
+            after=Enterprise.objects.get(id=enterprise.id),
+            now=now,
+            chain=enterprise.jurisdiction_id,
+        )
+    return classified, left
+
+
 def effective_regime(enterprise: Enterprise) -> str:
     """The regime an enterprise is inspected under (legacy records: their industry's)."""
     return enterprise.regime or industries().regime_of(enterprise.industry_code)

@@ -226,3 +226,21 @@ def test_checklists_are_readable_by_every_role(client, auth_headers, world, who,
 )
 def test_every_endpoint_needs_a_token(client, world, url):
     assert client.get(url).status_code == 401
+
+
+@pytest.mark.parametrize("who", ALL)
+def test_only_admins_override_a_regime_and_others_cannot_see_other_tenants(
+    client, auth_headers, world, who
+):
+    url = f"/api/v1/enterprises/{world['A'].id}"
+    before = world["A"].regime
+    etag = client.get(url, headers=auth_headers(world["admin"])).headers["ETag"]
+    response = client.put(
+        f"{url}/regime",
+        json={"regime": "hazchem", "reason": "储存危险化学品"},
+        headers={**auth_headers(world[who]), "If-Match": etag},
+    )
+    readers = {"admin", "supervisor1", "inspector1", "managerA", "workerA"}
+    expected = 200 if who == "admin" else 403 if who in readers else 404
+    assert response.status_code == expected, response.get_json()
+    assert world["A"].reload().regime == ("hazchem" if who == "admin" else before)
