@@ -43,6 +43,7 @@ PARTICULAR = {
     "takeHazardTransition": ("409", "422"),
     "registerDevice": ("409",),
     "syncPull": ("400",),  # a cursor this server did not issue
+    "getGasLimits": ("404",),  # none published yet
     "syncPush": ("413",),
     # tus: the version (412), a chunk's checksum (460), the decode budget (503); the metadata,
     # an empty or a bad image (422), its format (415), the link target (404).

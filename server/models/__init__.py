@@ -5,6 +5,7 @@ from server.models.checklist import ChecklistVersion
 from server.models.counter import CounterClaim
 from server.models.device import Device
 from server.models.enterprise import Enterprise
+from server.models.gas_limits import GasLimitsVersion
 from server.models.hazard import Hazard
 from server.models.inspection import Inspection
 from server.models.job_run import JobRun
@@ -25,6 +26,7 @@ DOCUMENTS = (
     AuthToken,
     Device,
     ChecklistVersion,
+    GasLimitsVersion,
     Inspection,
     Space,
     Hazard,
@@ -49,6 +51,7 @@ __all__ = [
     "CounterClaim",
     "Device",
     "Enterprise",
+    "GasLimitsVersion",
     "Hazard",
     "Inspection",
     "JobRun",

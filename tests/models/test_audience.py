@@ -17,6 +17,7 @@ from server.models import (
     ChecklistVersion,
     Device,
     Enterprise,
+    GasLimitsVersion,
     Hazard,
     Inspection,
     Jurisdiction,
@@ -37,6 +38,7 @@ MAYBE_J, MAYBE_E, MAYBE_U = (st.sampled_from([*pool, None]) for pool in (J, E, U
 
 MODELS = (
     ChecklistVersion,
+    GasLimitsVersion,
     Enterprise,
     Inspection,
     Hazard,
@@ -57,7 +59,7 @@ def _same(mine, theirs) -> bool:
 def expected(collection: str, actor: Actor, doc: dict) -> bool:
     """Who sees what (README.md, "Who uses it") per role, written out by hand."""
     role = actor.role
-    if role is Role.ADMIN or collection == "checklist_versions":
+    if role is Role.ADMIN or collection in ("checklist_versions", "gas_limit_versions"):
         return True
     regulator = role in (Role.SUPERVISOR, Role.INSPECTOR)
     firm = role in (Role.ENTERPRISE_MANAGER, Role.WORKER)
@@ -114,6 +116,7 @@ DOCUMENTS = {
     "checklist_versions": st.builds(
         lambda n: {"_id": f"CS:{n}", "code": "CS", "version": n}, st.integers(1, 50)
     ),
+    "gas_limit_versions": st.builds(lambda n: {"_id": n}, st.integers(1, 50)),
     "enterprises": st.builds(
         lambda i, j: {"_id": i, "jurisdiction_id": j}, st.sampled_from(E) | ids, MAYBE_J
     ),
