@@ -12,6 +12,7 @@ from server.models.jurisdiction import Jurisdiction
 from server.models.login_window import LoginWindow
 from server.models.outbox_entry import OutboxEntry
 from server.models.photo import Photo, PhotoContext
+from server.models.public_report import PublicReport
 from server.models.space import Space
 from server.models.timer import Timer
 from server.models.token import AuthToken
@@ -28,6 +29,7 @@ DOCUMENTS = (
     Inspection,
     Space,
     Hazard,
+    PublicReport,
     Upload,
     Photo,
     PhotoContext,
@@ -57,6 +59,7 @@ __all__ = [
     "OutboxEntry",
     "Photo",
     "PhotoContext",
+    "PublicReport",
     "Space",
     "Timer",
     "Upload",
