@@ -183,9 +183,13 @@ def add_photo(
     limit = settings.public_report_max_photo_bytes
     if len(data) > limit:
         raise TooLarge(f"a photo of a report is at most {limit} bytes", limit=limit, unit="bytes")
-    _open_for_photos(report, settings)
+    if report.status != Status.PENDING:
+        raise Conflict("the report has been decided: it takes no more photos")
     clean = strip(data, settings)
     sha256 = hashlib.sha256(clean).hexdigest()
+    if sha256 in report.photos:
+        return follow_up(code)
+    _open_for_photos(report, settings)
     collection = PublicReport._get_collection()
     most = settings.public_report_max_photos
     # Reserve the photo's place first, so concurrent uploads never pass the bound.
