@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from server.models.public_report import PublicReport
+from server.models.user import User
 from tests.reports.helpers import (
     API,
     CONTACT,
@@ -218,6 +219,8 @@ def test_the_enterprise_never_sees_who_reported(client, world, verified):
     meta = photo_meta.get_json()
     assert "gps" not in meta and not meta["exif"] and meta["make"] is None
     assert meta["filename"] is None
+    assert "上传人员：—" in meta["watermark"]  # the review copy names no uploader
+    assert User.objects(id=meta["uploader_id"]).first() is None  # an id of the report's own
     _problem(client.get(f"/api/v1/photos/{verified['photo']}/original", headers=headers), 403)
     review = client.get(f"/api/v1/photos/{verified['photo']}/review", headers=headers)
     assert review.status_code == 200 and not Image.open(io.BytesIO(review.data)).getexif()
@@ -253,3 +256,42 @@ def test_the_supervisor_sees_the_report_and_its_contact(client, world, verified)
     assert read["contact"] == CONTACT and read["status"] == "verified"
     hazard = client.get(f"/api/v1/hazards/{verified['hazard_id']}", headers=sup).get_json()
     assert CONTACT not in json.dumps(hazard, ensure_ascii=False)
+
+
+def test_reports_are_limited_while_redis_is_down(app_without_redis, world):
+    client = app_without_redis.test_client()
+    for _ in range(5):
+        assert send(client, report_body(world)).status_code == 201
+    refused = send(client, report_body(world))
+    _problem(refused, 429)
+    assert int(refused.headers["Retry-After"]) > 0
+    assert PublicReport.objects.count() == 5
+
+
+@pytest.mark.slow
+def test_concurrent_photos_never_pass_the_bound(client, world, settings, db):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from media.blobstore import BlobStore
+    from server.clock import utcnow
+    from server.errors import RuleViolation
+    from server.services.hazards import public_reports
+
+    code = send(client, report_body(world)).get_json()["code"]
+    most = settings.public_report_max_photos
+    for i in range(most - 1):
+        assert add_photo(client, code, photo(i + 1)).status_code == 201
+
+    def one(i: int) -> str:
+        try:
+            public_reports.add_photo(
+                code, photo(i), settings=settings, store=BlobStore(db), now=utcnow()
+            )
+            return "stored"
+        except RuleViolation:
+            return "refused"
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = sorted(pool.map(one, range(most, most + 4)))
+    assert outcomes == ["refused"] * 3 + ["stored"]
+    assert len(PublicReport.objects.get().photos) == most

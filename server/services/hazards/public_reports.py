@@ -41,7 +41,7 @@ from server.config import Settings
 from server.errors import Conflict, DomainError, Forbidden, NotFound, RuleViolation, TooLarge
 from server.models.enterprise import Enterprise
 from server.models.jurisdiction import Jurisdiction
-from server.models.photo import context_key
+from server.models.photo import PhotoContext, context_key
 from server.models.public_report import PublicReport, Status
 from server.services.audit import record
 from server.services.hazards import register
@@ -212,6 +212,9 @@ def add_photo(
         _ingest(_uploader(raw), report.id, clean, sha256, settings=settings, store=store, now=now)
     except DomainError:
         collection.update_one({"_id": report.id}, {"$pull": {"photos": sha256}})
+        report.reload()
+        if report.status != Status.PENDING:  # decided while the photo was being stored
+            raise Conflict("the report has been decided: it takes no more photos") from None
         raise
     return follow_up(code)
 
@@ -343,6 +346,19 @@ def verify(
         )
     register.visible_enterprise(actor, chosen)  # NotFound outside the jurisdiction
     hazard_id = report.hazard_id or hazard_id_for(report.id)
+    # Photos whose upload context exists (one still being stored when the decision came is
+    # left out rather than named without evidence).
+    contexts = {
+        sha256: context_key(sha256, report.uploader_id, LINK_KIND, str(report.id))
+        for sha256 in report.photos
+    }
+    stored = {
+        c["_id"]
+        for c in PhotoContext._get_collection().find(
+            {"_id": {"$in": list(contexts.values())}}, {"_id": 1}
+        )
+    }
+    photos = [sha256 for sha256, context in contexts.items() if context in stored]
     if report.status == Status.PENDING:
         _decide(
             actor,
@@ -361,14 +377,10 @@ def verify(
         description=description or report.description,
         place={"text": place or report.place} if (place or report.place) else {},
         legal_basis=list(legal_basis or ()),
-        photos=list(report.photos),
+        photos=photos,
     )
-    for sha256 in report.photos:
-        context_id = context_key(sha256, report.uploader_id, LINK_KIND, str(report.id))
-        try:
-            ingest.link_copy(context_id, "hazard", hazard_id, actor=actor, now=now)
-        except NotFound:
-            log.warning("a reserved photo of a report never arrived", extra={"photo": sha256})
+    for sha256 in photos:
+        ingest.link_copy(contexts[sha256], "hazard", hazard_id, actor=actor, now=now)
     return read(actor, report.id)
 
 
