@@ -127,8 +127,8 @@ class Settings:
             raise ConfigError(f"PUBLIC_REPORT_RATE_LIMIT is not a rate limit: {exc}") from exc
         if not 0 <= self.public_report_max_photos <= 20:
             raise ConfigError("PUBLIC_REPORT_MAX_PHOTOS must be 0-20")
-        if not 0 < self.public_report_max_photo_bytes <= self.max_upload_bytes:
-            raise ConfigError("PUBLIC_REPORT_MAX_PHOTO_BYTES must be 1 to MAX_UPLOAD_BYTES")
+        if not 0 < self.public_report_max_photo_bytes <= 1024**3:
+            raise ConfigError("PUBLIC_REPORT_MAX_PHOTO_BYTES must be 1 to 1073741824")
         return self
 
     def _validate_audit_key(self) -> None:

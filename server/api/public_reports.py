@@ -61,7 +61,7 @@ def receipt(submitted: public_reports.Submitted) -> dict:
 
 def photo_body() -> bytes:
     """The request's body, read no further than one byte past a report photo's limit."""
-    limit = settings().public_report_max_photo_bytes
+    limit = min(settings().public_report_max_photo_bytes, settings().max_upload_bytes)
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"a photo of a report is at most {limit} bytes", limit=limit, unit="bytes")
     return request.stream.read(limit + 1)

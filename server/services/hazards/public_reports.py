@@ -164,11 +164,12 @@ def follow_up(code: str) -> dict:
     }
 
 
-def _uploader(report) -> Actor:
+def _uploader(report: PublicReport) -> Actor:
     """Who uploads a report's photos: an id of the report's own, naming no user and no
-    enterprise (a role is needed by the upload pipeline; it grants nothing elsewhere)."""
+    enterprise (the upload pipeline needs a role; this one grants nothing: the report's
+    resolver alone lets this id link photos, and it belongs to no enterprise)."""
     return Actor(
-        user_id=report["uploader_id"], role=Role.WORKER, jurisdiction_id=report["jurisdiction_id"]
+        user_id=report.uploader_id, role=Role.WORKER, jurisdiction_id=report.jurisdiction_id
     )
 
 
@@ -180,7 +181,7 @@ def add_photo(
     report = by_code(code)
     if not data:
         raise EmptyUpload("an empty file is not a photo")
-    limit = settings.public_report_max_photo_bytes
+    limit = min(settings.public_report_max_photo_bytes, settings.max_upload_bytes)
     if len(data) > limit:
         raise TooLarge(f"a photo of a report is at most {limit} bytes", limit=limit, unit="bytes")
     if report.status != Status.PENDING:
@@ -207,9 +208,11 @@ def add_photo(
         if sha256 in report.photos:
             return follow_up(code)
         _open_for_photos(report, settings)
-    raw = {"uploader_id": report.uploader_id, "jurisdiction_id": report.jurisdiction_id}
+        raise Conflict("the report changed meanwhile: send the photo again")
     try:
-        _ingest(_uploader(raw), report.id, clean, sha256, settings=settings, store=store, now=now)
+        _ingest(
+            _uploader(report), report.id, clean, sha256, settings=settings, store=store, now=now
+        )
     except DomainError:
         collection.update_one({"_id": report.id}, {"$pull": {"photos": sha256}})
         report.reload()
