@@ -89,21 +89,20 @@ class PublicReports(MethodView):
         return public_reports.visible(current_actor(), **args)
 
 
-@blp.route("/public-reports/follow-up/<code>")
+@blp.route("/public-reports/follow-up/<code>", parameters=[_CODE])
 class PublicReportFollowUp(MethodView):
-    @blp.doc(operationId="followPublicReport", security=[], parameters=[_CODE])
+    @blp.doc(operationId="followPublicReport", security=[])
     @blp.response(200, PublicReportFollowUpSchema)
     def get(self, code):
         """Where a report stands (pending, verified, dismissed), by its follow-up code."""
         return public_reports.follow_up(code), 200, {"Cache-Control": "no-store"}
 
 
-@blp.route("/public-reports/follow-up/<code>/photos")
+@blp.route("/public-reports/follow-up/<code>/photos", parameters=[_CODE])
 class PublicReportPhotos(MethodView):
     @blp.doc(
         operationId="addPublicReportPhoto",
         security=[],
-        parameters=[_CODE],
         requestBody={"required": True, "content": _PHOTO},
     )
     @blp.response(201, PublicReportFollowUpSchema)
