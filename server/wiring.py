@@ -16,6 +16,7 @@ from server.jobs import audit, feed, hazards, media
 from server.jobs.outbox import RqDispatcher
 from server.services import inspections, outbox
 from server.services.hazards import lifecycle as hazard_lifecycle
+from server.services.hazards import public_reports
 from server.services.hazards.register import FINDINGS_JOB
 from server.services.spaces import ledger as space_ledger
 from sync.handler import handlers
@@ -38,6 +39,7 @@ def register_evidence_links() -> None:
     links.register_link_kind(space_ledger.LINK_KIND, space_ledger.photo_link_target)
     links.register_arrival_hook(space_ledger.LINK_KIND, space_ledger.on_photo_arrived)
     links.register_link_kind("hazard", hazard_lifecycle.photo_link_target)
+    links.register_link_kind(public_reports.LINK_KIND, public_reports.photo_link_target)
 
 
 def register_push_handlers() -> None:

@@ -43,6 +43,7 @@ from server.models import (
     OutboxEntry,
     Photo,
     PhotoContext,
+    PublicReport,
     Space,
     Timer,
     Upload,
@@ -64,6 +65,10 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
     (CHALLENGES, "one-time renewal challenges, minutes long; names a device id"),
     (AuthToken._get_collection_name(), "names its user"),
     (Device._get_collection_name(), "names its user"),
+    (
+        PublicReport._get_collection_name(),
+        "names the hazard its verification made and its photos, each written before it",
+    ),
     (
         Hazard._get_collection_name(),
         "names the inspection that found it (written after it, by its submission's job), its "

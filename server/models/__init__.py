@@ -13,6 +13,7 @@ from server.models.jurisdiction import Jurisdiction
 from server.models.login_window import LoginWindow
 from server.models.outbox_entry import OutboxEntry
 from server.models.photo import Photo, PhotoContext
+from server.models.public_report import PublicReport
 from server.models.space import Space
 from server.models.timer import Timer
 from server.models.token import AuthToken
@@ -30,6 +31,7 @@ DOCUMENTS = (
     Inspection,
     Space,
     Hazard,
+    PublicReport,
     Upload,
     Photo,
     PhotoContext,
@@ -60,6 +62,7 @@ __all__ = [
     "OutboxEntry",
     "Photo",
     "PhotoContext",
+    "PublicReport",
     "Space",
     "Timer",
     "Upload",

@@ -23,6 +23,7 @@ from server.models import (
     Jurisdiction,
     Photo,
     PhotoContext,
+    PublicReport,
     Space,
     Upload,
     User,
@@ -49,6 +50,7 @@ MODELS = (
     Photo,
     PhotoContext,
     Space,
+    PublicReport,
 )
 
 
@@ -101,6 +103,8 @@ def expected(collection: str, actor: Actor, doc: dict) -> bool:
         return firm and _same(actor.enterprise_id, doc["enterprise_id"])
     if collection == "jurisdictions":
         return regulator and _same(actor.jurisdiction_id, doc["_id"])
+    if collection == "public_reports":  # never the firm reported, nor the inspectors
+        return role is Role.SUPERVISOR and _same(actor.jurisdiction_id, doc["jurisdiction_id"])
     raise AssertionError(f"no expectation written for {collection}")
 
 
@@ -162,6 +166,18 @@ DOCUMENTS = {
     "spaces": st.builds(
         lambda i, j, e: {"_id": i, "jurisdiction_id": j, "enterprise_id": e}, ids, MAYBE_J, MAYBE_E
     ),
+    "public_reports": st.builds(
+        lambda i, j, e, u: {
+            "_id": i,
+            "jurisdiction_id": j,
+            "enterprise_id": e,
+            "uploader_id": u or ObjectId(),
+        },
+        ids,
+        MAYBE_J,
+        MAYBE_E,
+        MAYBE_U,
+    ),
 }
 worlds = st.fixed_dictionaries(
     {
@@ -178,6 +194,7 @@ UNIQUE = {
     "enterprises": "credit_code",
     "jurisdictions": "code",
     "spaces": "code",
+    "public_reports": "code_hash",
 }
 
 
