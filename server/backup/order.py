@@ -36,9 +36,11 @@ from server.models import (
     Enterprise,
     Hazard,
     Inspection,
+    IssuingBody,
     JobRun,
     Jurisdiction,
     LoginWindow,
+    Order,
     OutboxEntry,
     Photo,
     PhotoContext,
@@ -63,6 +65,12 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
     (CHALLENGES, "one-time renewal challenges, minutes long; names a device id"),
     (AuthToken._get_collection_name(), "names its user"),
     (Device._get_collection_name(), "names its user"),
+    (
+        Order._get_collection_name(),
+        "names its hazards and inspection (written before it is numbered), its issuing body, "
+        "its users, the PDF and signature blobs (stored before it names them), the outbox "
+        "entry staged before it",
+    ),
     (
         Hazard._get_collection_name(),
         "names the inspection that found it (written after it, by its submission's job), its "
@@ -89,6 +97,7 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
     ),
     (User._get_collection_name(), "names its enterprise and jurisdiction"),
     (Enterprise._get_collection_name(), "names its jurisdiction"),
+    (IssuingBody._get_collection_name(), "names its jurisdiction"),
     (Jurisdiction._get_collection_name(), "named by users, enterprises and inspections"),
     (ChecklistVersion._get_collection_name(), "named by inspections"),
     (BLOBS, "a blob record is written after its chunks"),

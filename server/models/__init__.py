@@ -7,9 +7,11 @@ from server.models.device import Device
 from server.models.enterprise import Enterprise
 from server.models.hazard import Hazard
 from server.models.inspection import Inspection
+from server.models.issuing_body import IssuingBody
 from server.models.job_run import JobRun
 from server.models.jurisdiction import Jurisdiction
 from server.models.login_window import LoginWindow
+from server.models.order import Order
 from server.models.outbox_entry import OutboxEntry
 from server.models.photo import Photo, PhotoContext
 from server.models.space import Space
@@ -28,6 +30,8 @@ DOCUMENTS = (
     Inspection,
     Space,
     Hazard,
+    IssuingBody,
+    Order,
     Upload,
     Photo,
     PhotoContext,
@@ -51,9 +55,11 @@ __all__ = [
     "Enterprise",
     "Hazard",
     "Inspection",
+    "IssuingBody",
     "JobRun",
     "Jurisdiction",
     "LoginWindow",
+    "Order",
     "OutboxEntry",
     "Photo",
     "PhotoContext",
