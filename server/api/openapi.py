@@ -41,6 +41,11 @@ PARTICULAR = {
     "createHazard": ("404",),  # the enterprise named is not in the caller's scope
     # A transition decided on a version that is no longer current (409); unmet requirements.
     "takeHazardTransition": ("409", "422"),
+    # Unmet rules (422); the inspection, co-inspector, issuing body or order named (404).
+    "issueOrder": ("404", "422"),
+    # Served already in another way, or changed meanwhile (409); unmet rules (422).
+    "serveOrder": ("409", "422"),
+    "createIssuingBody": ("404", "422"),
     "registerDevice": ("409",),
     "syncPull": ("400",),  # a cursor this server did not issue
     "syncPush": ("413",),
