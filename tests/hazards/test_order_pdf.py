@@ -9,8 +9,8 @@ import base64
 import io
 import subprocess
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 import pytest
 import zxingcpp
