@@ -44,7 +44,7 @@ def test_one_key_taken_twice_at_once_never_moves_the_head_past_its_claims(db):
     for round_ in range(30):
         start = threading.Barrier(4)
 
-        def taker(_i: int, key=f"job-{round_}") -> int:
+        def taker(_i: int, key=f"job-{round_}", start=start) -> int:
             start.wait()
             return sequence.take(db, name, key=key)
 
