@@ -3,10 +3,16 @@ the caller may see, and writes cannot reach outside the caller's scope."""
 
 from __future__ import annotations
 
+import secrets
+import uuid
+
 import pytest
 
 from server.actor import Role
+from server.clock import utcnow
 from server.models.device import Device
+from server.models.issuing_body import IssuingBody
+from server.models.order import Order
 from tests.factories import (
     EnterpriseFactory,
     JurisdictionFactory,
@@ -40,7 +46,48 @@ def world(db):
             jurisdiction_id=u.jurisdiction_id,
             enterprise_id=u.enterprise_id,
         ).save()
-    return {"J1": j1, "J2": j2, "A": a, "B": b, "C": c, **users}
+    bodies = {
+        "BODY1": _issuing_body(j1),
+        "BODY2": _issuing_body(j2),
+    }
+    orders = {
+        "ORDER_A": _order(a, users["inspector1"], users["supervisor1"], bodies["BODY1"]),
+        "ORDER_A_UNNUMBERED": _order(
+            a, users["inspector1"], users["supervisor1"], bodies["BODY1"], numbered=False
+        ),
+        "ORDER_C": _order(c, users["supervisor2"], users["supervisor2"], bodies["BODY2"]),
+    }
+    return {"J1": j1, "J2": j2, "A": a, "B": b, "C": c, **users, **bodies, **orders}
+
+
+def _issuing_body(jurisdiction):
+    return IssuingBody(
+        name=f"应急管理局 {jurisdiction.code}",
+        jurisdiction_id=jurisdiction.id,
+        number_format="应急责改〔{year}〕第{n}号",
+        reconsideration_body="人民政府",
+        court="人民法院",
+    ).save()
+
+
+def _order(enterprise, inspector, co_inspector, body, *, numbered=True):
+    """An order as its job leaves it (numbered) or as requested."""
+    now = utcnow()
+    return Order(
+        id=str(uuid.uuid4()),
+        state="issued" if numbered else "requested",
+        number="应急责改〔2026〕第1号" if numbered else None,
+        issuing_body_id=body.id,
+        enterprise_id=enterprise.id,
+        jurisdiction_id=enterprise.jurisdiction_id,
+        inspection_id=str(uuid.uuid4()),
+        inspector_id=inspector.id,
+        co_inspector_id=co_inspector.id,
+        check_token=secrets.token_urlsafe(18),
+        requested_by=inspector.id,
+        requested_at=now,
+        issued_at=now if numbered else None,
+    ).save()
 
 
 ALL = [
@@ -64,6 +111,13 @@ READS = [
     ("/api/v1/users/{supervisor2}", {"admin", "supervisor2"}),
     ("/api/v1/devices/device-workerA", {"admin", "supervisor1", "workerA"}),
     ("/api/v1/devices/device-managerB", {"admin", "supervisor1", "managerB"}),
+    ("/api/v1/issuing-bodies/{BODY1}", {"admin", "supervisor1", "inspector1"}),
+    ("/api/v1/issuing-bodies/{BODY2}", {"admin", "supervisor2"}),
+    # Both inspectors of an order (here an inspector and a supervisor), the jurisdiction's
+    # supervisors, and the enterprise once it is numbered.
+    ("/api/v1/orders/{ORDER_A}", {"admin", "supervisor1", "inspector1", "managerA"}),
+    ("/api/v1/orders/{ORDER_A_UNNUMBERED}", {"admin", "supervisor1", "inspector1"}),
+    ("/api/v1/orders/{ORDER_C}", {"admin", "supervisor2", "managerC"}),
 ]
 
 
@@ -93,6 +147,26 @@ LISTS = {
         "workerA": {"A"},
         "managerB": {"B"},
         "managerC": {"C"},
+    },
+    "/api/v1/issuing-bodies": {
+        "admin": {"BODY1", "BODY2"},
+        "supervisor1": {"BODY1"},
+        "inspector1": {"BODY1"},
+        "supervisor2": {"BODY2"},
+        "managerA": set(),
+        "workerA": set(),
+        "managerB": set(),
+        "managerC": set(),
+    },
+    "/api/v1/orders": {
+        "admin": {"ORDER_A", "ORDER_A_UNNUMBERED", "ORDER_C"},
+        "supervisor1": {"ORDER_A", "ORDER_A_UNNUMBERED"},
+        "inspector1": {"ORDER_A", "ORDER_A_UNNUMBERED"},
+        "supervisor2": {"ORDER_C"},
+        "managerA": {"ORDER_A"},
+        "workerA": set(),
+        "managerB": set(),
+        "managerC": {"ORDER_C"},
     },
     "/api/v1/jurisdictions": {
         "admin": {"J1", "J2"},
@@ -226,3 +300,43 @@ def test_checklists_are_readable_by_every_role(client, auth_headers, world, who,
 )
 def test_every_endpoint_needs_a_token(client, world, url):
     assert client.get(url).status_code == 401
+
+
+@pytest.mark.parametrize("who", ["supervisor1", "inspector1", "managerA", "workerA"])
+def test_only_admins_keep_issuing_bodies(client, auth_headers, world, who):
+    body = {
+        "name": "应急管理局",
+        "jurisdiction_id": str(world["J1"].id),
+        "number_format": "应急责改〔{year}〕第{n}号",
+        "reconsideration_body": "人民政府",
+        "court": "人民法院",
+    }
+    response = client.post("/api/v1/issuing-bodies", json=body, headers=auth_headers(world[who]))
+    assert response.status_code == 403
+    made = client.post("/api/v1/issuing-bodies", json=body, headers=auth_headers(world["admin"]))
+    assert made.status_code == 201 and made.get_json()["number_format"] == body["number_format"]
+
+
+@pytest.mark.parametrize("who", ["supervisor1", "inspector1", "managerA", "managerB", "managerC"])
+def test_another_tenants_order_cannot_be_served(client, auth_headers, world, who):
+    target = "ORDER_C" if who != "managerC" else "ORDER_A"
+    response = client.post(
+        f"/api/v1/orders/{world[target].id}/service",
+        json={"kind": "acknowledged"},
+        headers=auth_headers(world[who]),
+    )
+    assert response.status_code == 404
+
+
+def test_only_an_admin_sets_an_enforcement_certificate(client, auth_headers, world):
+    body = {"enforcement_certificate": "31010099"}
+
+    def patch(user, who):
+        url, headers = f"/api/v1/users/{world[user].id}", auth_headers(world[who])
+        etag = client.get(url, headers=headers).headers["ETag"]
+        return client.patch(url, json=body, headers={**headers, "If-Match": etag})
+
+    assert patch("inspector1", "supervisor1").status_code == 403
+    done = patch("inspector1", "admin")
+    assert done.status_code == 200 and done.get_json()["enforcement_certificate"] == "31010099"
+    assert patch("managerA", "admin").status_code == 422

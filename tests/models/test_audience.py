@@ -19,7 +19,9 @@ from server.models import (
     Enterprise,
     Hazard,
     Inspection,
+    IssuingBody,
     Jurisdiction,
+    Order,
     Photo,
     PhotoContext,
     Space,
@@ -47,6 +49,8 @@ MODELS = (
     Photo,
     PhotoContext,
     Space,
+    IssuingBody,
+    Order,
 )
 
 
@@ -99,6 +103,20 @@ def expected(collection: str, actor: Actor, doc: dict) -> bool:
         return firm and _same(actor.enterprise_id, doc["enterprise_id"])
     if collection == "jurisdictions":
         return regulator and _same(actor.jurisdiction_id, doc["_id"])
+    if collection == "issuing_bodies":
+        return regulator and _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+    if collection == "orders":  # both inspectors; the firm once the order has a number
+        if role is Role.SUPERVISOR:
+            return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+        if role is Role.ENTERPRISE_MANAGER:
+            return _same(actor.enterprise_id, doc["enterprise_id"]) and doc["state"] in (
+                "issued",
+                "served",
+            )
+        return role is Role.INSPECTOR and (
+            _same(actor.user_id, doc["inspector_id"])
+            or _same(actor.user_id, doc["co_inspector_id"])
+        )
     raise AssertionError(f"no expectation written for {collection}")
 
 
@@ -159,6 +177,23 @@ DOCUMENTS = {
     "spaces": st.builds(
         lambda i, j, e: {"_id": i, "jurisdiction_id": j, "enterprise_id": e}, ids, MAYBE_J, MAYBE_E
     ),
+    "issuing_bodies": st.builds(lambda i, j: {"_id": i, "jurisdiction_id": j}, ids, MAYBE_J),
+    "orders": st.builds(
+        lambda i, j, e, u, co, state: {
+            "_id": str(i),
+            "jurisdiction_id": j,
+            "enterprise_id": e,
+            "inspector_id": u,
+            "co_inspector_id": co,
+            "state": state,
+        },
+        ids,
+        MAYBE_J,
+        MAYBE_E,
+        MAYBE_U,
+        MAYBE_U,
+        st.sampled_from(["requested", "issued", "served", "refused"]),
+    ),
 }
 worlds = st.fixed_dictionaries(
     {
@@ -175,6 +210,7 @@ UNIQUE = {
     "enterprises": "credit_code",
     "jurisdictions": "code",
     "spaces": "code",
+    "orders": "check_token",
 }
 
 
