@@ -18,9 +18,11 @@ from tests.hazards.helpers import (
     GENERAL,
     MAJOR_TO_CONFIRM,
     failing_answers,
+    make_firm,
     make_issuing_world,
     submit_inspection,
 )
+from tests.sync.helpers import phone_for
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 ITEMS = [
@@ -110,3 +112,20 @@ def test_refusals_list_every_reason(world, db):
         )
     assert Order.objects.count() == 0
     assert db["outbox"].count_documents({"job": orders.NUMBER_JOB}) == 0
+
+
+def test_orders_reach_both_inspectors_and_the_firm_once_numbered(world, client, auth_headers, jobs):
+    order = _request(world)
+    manager = phone_for(client, world["manager"], auth_headers, device_id="manager-phone-1")
+    co = phone_for(client, world["co_inspector"], auth_headers, device_id="co-phone-1")
+    manager.pull()
+    assert order["id"] not in manager.server.get("orders", {})  # no number yet
+    jobs()
+    for phone in (world["phone"], co, manager):
+        phone.pull()
+        copy = phone.server["orders"][order["id"]]
+        assert copy["number"] == "（区）应急责改〔2026〕第1号" and copy["pdf"]["sha256"]
+    other = make_firm(client, auth_headers)
+    stranger = phone_for(client, other["manager"], auth_headers, device_id="manager-phone-2")
+    stranger.pull()
+    assert order["id"] not in stranger.server.get("orders", {})
