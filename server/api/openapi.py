@@ -46,6 +46,7 @@ PARTICULAR = {
     # Served already in another way, or changed meanwhile (409); unmet rules (422).
     "serveOrder": ("409", "422"),
     "createIssuingBody": ("404", "422"),
+    "getFieldRecordPdf": ("422",),  # the inspection is a draft
     "registerDevice": ("409",),
     "syncPull": ("400",),  # a cursor this server did not issue
     "syncPush": ("413",),

@@ -175,3 +175,29 @@ def test_a_numbered_order_is_corrected_only_by_a_new_numbered_order(client, worl
     assert [r["code"] for r in twice.get_json()["reasons"]] == ["SUPERSEDED"]
     check = client.get("/o/" + old["check_token"]).get_data(as_text=True)
     assert "已由新指令书更正" in check
+
+
+def test_the_field_record_lists_each_item_and_the_problems_found(client, world, tmp_path):
+    url = f"/api/v1/inspections/{world['inspection']}/field-record.pdf"
+    record = client.get(url, headers=world["headers"]["inspector"])
+    assert record.status_code == 200 and record.mimetype == "application/pdf"
+    path = tmp_path / "record.pdf"
+    path.write_bytes(record.data)
+    lines = subprocess.run(
+        ["pdftotext", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    text = "".join(lines.split())
+    for wanted in (
+        "现场检查记录",
+        "上海申华化工有限公司",
+        "李明（执法证号：31010012）",
+        f"[{GENERAL}]",
+        "：不符合（现场未见）",
+        "：符合",
+        "被检查单位负责人（签名）：",
+        "拒绝签名",
+    ):
+        assert wanted in text, wanted
+    assert text.count("：不符合") == 2
+    other = client.get(url, headers=world["headers"]["co_inspector"])
+    assert other.status_code == 404  # not their inspection
