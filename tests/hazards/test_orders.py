@@ -5,6 +5,7 @@ enterprise."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -129,3 +130,21 @@ def test_orders_reach_both_inspectors_and_the_firm_once_numbered(world, client, 
     stranger = phone_for(client, other["manager"], auth_headers, device_id="manager-phone-2")
     stranger.pull()
     assert order["id"] not in stranger.server.get("orders", {})
+
+
+def test_of_two_orders_requested_at_once_for_one_hazard_the_earlier_stands(world, db, jobs):
+    first = _request(world, items=ITEMS[1:])
+    # A second request that passed its checks at the same moment (no rival existed yet).
+    rival = {
+        **db["orders"].find_one({"_id": first["id"]}),
+        "_id": str(uuid.uuid4()),
+        "check_token": "rival-token-0123456789",
+        "requested_at": NOW + timedelta(seconds=1),
+    }
+    db["orders"].insert_one(rival)
+    window = timedelta(days=30)
+    # Whichever job runs first, the same one stands and only it takes a number.
+    assert "refused" in orders.number(rival["_id"], now=NOW, repeat_window=window)
+    assert orders.number(first["id"], now=NOW, repeat_window=window)["seq"] == 1
+    assert Order.objects.get(id=rival["_id"]).state == "refused"
+    assert db[CLAIMS].count_documents({}) == 1

@@ -322,6 +322,28 @@ def _unorderable(order: dict, hazards: dict[str, dict]) -> str | None:
             return f"hazard {hazard_id} does not exist"
         if hazard["state"] not in orderable:
             return f"hazard {hazard_id} is {hazard['state']}"
+    rival = _earlier_rival(order)
+    if rival is not None:
+        return f"order {rival} names the same hazards and was requested first"
+    return None
+
+
+def _earlier_rival(order: dict) -> str | None:
+    """Another standing order for one of these hazards requested before this one (two
+    requests that passed their checks at the same moment): the earlier stands, whichever job
+    runs first, so both jobs judge alike."""
+    mine = (order["requested_at"], order["_id"])
+    others = Order._get_collection().find(
+        {"hazard_ids": {"$in": order["hazard_ids"]}},
+        {"state": 1, "superseded_by": 1, "requested_at": 1},
+    )
+    for other in others:
+        if other["_id"] in (order["_id"], order.get("supersedes")):
+            continue
+        if other["state"] == OrderState.REFUSED or other.get("superseded_by"):
+            continue
+        if (other["requested_at"], other["_id"]) < mine:
+            return other["_id"]
     return None
 
 
