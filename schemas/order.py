@@ -11,9 +11,11 @@ import marshmallow as ma
 
 from schemas.common import ObjectIdString, RequestSchema, Timestamp
 from server.clock import DEVICE_TIMES
+from server.models.device import DEVICE_ID_PATTERN
+from server.models.number_block import NumberState
 from server.models.order import OrderState, ServiceKind
 from server.models.synced import UUID_PATTERN
-from server.services.hazards import order_text
+from server.services.hazards import number_blocks, order_text
 from server.services.hazards.service import MAX_SIGNATURE_BYTES
 
 _UUID = ma.validate.Regexp(UUID_PATTERN, error="a lower-case UUID")
@@ -52,6 +54,55 @@ class OrderCreateSchema(RequestSchema):
         load_default=None, metadata={"description": "default: the jurisdiction's only one"}
     )
     supersedes = ma.fields.String(load_default=None, validate=_UUID)
+    reserved_number = ma.fields.Nested(
+        "ReservedNumberSchema",
+        load_default=None,
+        metadata={"description": "issued offline under a number of the device's block"},
+    )
+
+
+class ReservedNumberSchema(RequestSchema):
+    block_id = ma.fields.String(required=True, validate=_UUID)
+    n = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(1, 10**9))
+
+
+class NumberBlockCreateSchema(RequestSchema):
+    """Reserve numbers for a device (the phone chooses the block id: a retry finds it)."""
+
+    id = ma.fields.String(required=True, validate=_UUID)
+    device_id = ma.fields.String(required=True, validate=ma.validate.Regexp(DEVICE_ID_PATTERN))
+    size = ma.fields.Integer(
+        required=True, strict=True, validate=ma.validate.Range(1, number_blocks.max_size())
+    )
+
+
+class VoidSchema(RequestSchema):
+    """Void (作废) a reserved number with a reason."""
+
+    n = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(1, 10**9))
+    reason = _text(1, 500, required=True)
+
+
+class BlockNumberSchema(ma.Schema):
+    n = ma.fields.Integer()
+    number = ma.fields.String()
+    state = ma.fields.String(metadata={"enum": list(NumberState.ALL)})
+    order_id = ma.fields.String(allow_none=True)
+    reason = ma.fields.String(allow_none=True)
+    at = Timestamp()
+
+
+class NumberBlockSchema(ma.Schema):
+    id = ma.fields.String()
+    issuing_body_id = ObjectIdString()
+    jurisdiction_id = ObjectIdString()
+    inspector_id = ObjectIdString()
+    device_id = ma.fields.String()
+    year = ma.fields.Integer()
+    size = ma.fields.Integer()
+    numbers = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(BlockNumberSchema))
+    version = ma.fields.Integer()
+    created_at = Timestamp()
 
 
 class Base64Image(ma.fields.String):
@@ -141,6 +192,7 @@ class OrderSchema(ma.Schema):
     hazard_ids = ma.fields.List(ma.fields.String())
     interim_duty = ma.fields.String()
     supersedes = ma.fields.String(allow_none=True)
+    reserved = ma.fields.Nested(ReservedNumberSchema, allow_none=True)
     superseded_by = ma.fields.String(allow_none=True)
     refused_reason = ma.fields.String(allow_none=True)
     check_token = ma.fields.String(metadata={"description": "the public check page /o/<token>"})

@@ -47,6 +47,8 @@ PARTICULAR = {
     "serveOrder": ("409", "422"),
     "createIssuingBody": ("404", "422"),
     "getFieldRecordPdf": ("422",),  # the inspection is a draft
+    "reserveNumberBlock": ("422",),  # no 执法证号, or no issuing body to choose
+    "voidReservedNumber": ("422",),  # the number is used or voided already
     "registerDevice": ("409",),
     "syncPull": ("400",),  # a cursor this server did not issue
     "syncPush": ("413",),

@@ -11,17 +11,20 @@ from flask.views import MethodView
 from schemas.order import (
     IssuingBodyCreateSchema,
     IssuingBodySchema,
+    NumberBlockCreateSchema,
+    NumberBlockSchema,
     OrderCreateSchema,
     OrderQuerySchema,
     OrderSchema,
     ServiceRequestSchema,
+    VoidSchema,
 )
 from server.api.blueprint import Blueprint
 from server.api.context import current_actor
 from server.api.openapi import BINARY
 from server.api.paging import QuerySetPage
 from server.clock import utcnow
-from server.services.hazards import issuing, orders, service
+from server.services.hazards import issuing, number_blocks, orders, service
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders to rectify")
 
@@ -103,3 +106,42 @@ class IssuingBodyById(MethodView):
     @blp.response(200, IssuingBodySchema)
     def get(self, body_id):
         return issuing.read(current_actor(), body_id)
+
+
+@blp.route("/number-blocks")
+class NumberBlocks(MethodView):
+    @blp.doc(operationId="listNumberBlocks")
+    @blp.response(200, NumberBlockSchema(many=True))
+    @blp.paginate(QuerySetPage)
+    def get(self):
+        """Reserved number blocks the caller may see (an inspector: their own)."""
+        return number_blocks.visible(current_actor())
+
+    @blp.doc(operationId="reserveNumberBlock")
+    @blp.arguments(NumberBlockCreateSchema)
+    @blp.response(201, NumberBlockSchema)
+    def post(self, body):
+        """Reserve numbers for orders issued offline (inspectors holding 执法证号); the same
+        block id again answers the same block."""
+        block_id = body.pop("id")
+        return number_blocks.reserve(current_actor(), block_id, now=utcnow(), **body)
+
+
+@blp.route("/number-blocks/<block_id>")
+class NumberBlockById(MethodView):
+    @blp.doc(operationId="getNumberBlock")
+    @blp.response(200, NumberBlockSchema)
+    def get(self, block_id):
+        return number_blocks.read(current_actor(), block_id)
+
+
+@blp.route("/number-blocks/<block_id>/void")
+class NumberBlockVoid(MethodView):
+    @blp.doc(operationId="voidReservedNumber")
+    @blp.arguments(VoidSchema)
+    @blp.response(200, NumberBlockSchema)
+    def post(self, body, block_id):
+        """Void (作废) a reserved number with a reason (its inspector or a supervisor)."""
+        return number_blocks.void(
+            current_actor(), block_id, body["n"], reason=body["reason"], now=utcnow()
+        )

@@ -40,6 +40,7 @@ from server.models import (
     JobRun,
     Jurisdiction,
     LoginWindow,
+    NumberBlock,
     Order,
     OutboxEntry,
     Photo,
@@ -65,6 +66,12 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
     (CHALLENGES, "one-time renewal challenges, minutes long; names a device id"),
     (AuthToken._get_collection_name(), "names its user"),
     (Device._get_collection_name(), "names its user"),
+    (
+        NumberBlock._get_collection_name(),
+        "names the orders using its numbers (written before it binds them) and its issuing "
+        "body (an order names its block too: the block, written first, may be missing when "
+        "it was reserved during the backup); its numbers' claims are taken before it lists them",
+    ),
     (
         Order._get_collection_name(),
         "names its hazards and inspection (written before it is numbered), its issuing body, "

@@ -11,6 +11,7 @@ from server.models.issuing_body import IssuingBody
 from server.models.job_run import JobRun
 from server.models.jurisdiction import Jurisdiction
 from server.models.login_window import LoginWindow
+from server.models.number_block import NumberBlock
 from server.models.order import Order
 from server.models.outbox_entry import OutboxEntry
 from server.models.photo import Photo, PhotoContext
@@ -31,6 +32,7 @@ DOCUMENTS = (
     Space,
     Hazard,
     IssuingBody,
+    NumberBlock,
     Order,
     Upload,
     Photo,
@@ -59,6 +61,7 @@ __all__ = [
     "JobRun",
     "Jurisdiction",
     "LoginWindow",
+    "NumberBlock",
     "Order",
     "OutboxEntry",
     "Photo",

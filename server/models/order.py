@@ -83,6 +83,8 @@ class Order(SyncedDocument):
     #: The numbered order this one corrects, and on that one the order that corrected it.
     supersedes = StringField()
     superseded_by = StringField()
+    #: Issued offline under a number of the device's block: {"block_id", "n"}.
+    reserved = DictField(default=None)
     #: `（区）应急责改〔2026〕第7号`; `seq` 7 of the body's `year` (Asia/Shanghai).
     number = StringField()
     seq = IntField()

@@ -12,6 +12,7 @@ from server.actor import Role
 from server.clock import utcnow
 from server.models.device import Device
 from server.models.issuing_body import IssuingBody
+from server.models.number_block import NumberBlock
 from server.models.order import Order
 from tests.factories import (
     EnterpriseFactory,
@@ -57,7 +58,24 @@ def world(db):
         ),
         "ORDER_C": _order(c, users["supervisor2"], users["supervisor2"], bodies["BODY2"]),
     }
-    return {"J1": j1, "J2": j2, "A": a, "B": b, "C": c, **users, **bodies, **orders}
+    blocks = {
+        "BLOCK1": _block(users["inspector1"], bodies["BODY1"]),
+        "BLOCK2": _block(users["supervisor2"], bodies["BODY2"]),
+    }
+    return {"J1": j1, "J2": j2, "A": a, "B": b, "C": c, **users, **bodies, **orders, **blocks}
+
+
+def _block(inspector, body):
+    """A reserved block as `reserve` leaves it (its numbers do not matter here)."""
+    return NumberBlock(
+        id=str(uuid.uuid4()),
+        issuing_body_id=body.id,
+        jurisdiction_id=body.jurisdiction_id,
+        inspector_id=inspector.id,
+        device_id="device-x",
+        year=2026,
+        size=1,
+    ).save()
 
 
 def _issuing_body(jurisdiction):
@@ -118,6 +136,8 @@ READS = [
     ("/api/v1/orders/{ORDER_A}", {"admin", "supervisor1", "inspector1", "managerA"}),
     ("/api/v1/orders/{ORDER_A_UNNUMBERED}", {"admin", "supervisor1", "inspector1"}),
     ("/api/v1/orders/{ORDER_C}", {"admin", "supervisor2", "managerC"}),
+    ("/api/v1/number-blocks/{BLOCK1}", {"admin", "supervisor1", "inspector1"}),
+    ("/api/v1/number-blocks/{BLOCK2}", {"admin", "supervisor2"}),
 ]
 
 
@@ -153,6 +173,16 @@ LISTS = {
         "supervisor1": {"BODY1"},
         "inspector1": {"BODY1"},
         "supervisor2": {"BODY2"},
+        "managerA": set(),
+        "workerA": set(),
+        "managerB": set(),
+        "managerC": set(),
+    },
+    "/api/v1/number-blocks": {
+        "admin": {"BLOCK1", "BLOCK2"},
+        "supervisor1": {"BLOCK1"},
+        "inspector1": {"BLOCK1"},
+        "supervisor2": {"BLOCK2"},
         "managerA": set(),
         "workerA": set(),
         "managerB": set(),

@@ -54,7 +54,7 @@ def test_concurrent_and_retried_numbering_jobs_give_consecutive_numbers(requeste
     ids = list(entries)
     # A worker died right after taking numbers for three orders: a claim, no order update.
     for oid in ids[:3]:
-        numbering.take(db, world["body"].id, 2026, order_id=oid, now=NOW)
+        numbering.take(db, world["body"].id, 2026, key=oid, now=NOW)
     # Every entry once, five of them twice at the same time.
     runs = [entries[oid] for oid in ids] + [entries[oid] for oid in ids[5:10]]
     with ThreadPoolExecutor(max_workers=8) as pool:

@@ -21,6 +21,7 @@ from server.models import (
     Inspection,
     IssuingBody,
     Jurisdiction,
+    NumberBlock,
     Order,
     Photo,
     PhotoContext,
@@ -51,6 +52,7 @@ MODELS = (
     Space,
     IssuingBody,
     Order,
+    NumberBlock,
 )
 
 
@@ -105,6 +107,10 @@ def expected(collection: str, actor: Actor, doc: dict) -> bool:
         return regulator and _same(actor.jurisdiction_id, doc["_id"])
     if collection == "issuing_bodies":
         return regulator and _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+    if collection == "number_blocks":  # an inspector's own device's numbers
+        if role is Role.SUPERVISOR:
+            return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+        return role is Role.INSPECTOR and _same(actor.user_id, doc["inspector_id"])
     if collection == "orders":  # both inspectors; the firm once the order has a number
         if role is Role.SUPERVISOR:
             return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
@@ -176,6 +182,12 @@ DOCUMENTS = {
     "jurisdictions": st.builds(lambda i: {"_id": i}, st.sampled_from(J) | ids),
     "spaces": st.builds(
         lambda i, j, e: {"_id": i, "jurisdiction_id": j, "enterprise_id": e}, ids, MAYBE_J, MAYBE_E
+    ),
+    "number_blocks": st.builds(
+        lambda i, j, u: {"_id": str(i), "jurisdiction_id": j, "inspector_id": u},
+        ids,
+        MAYBE_J,
+        MAYBE_U,
     ),
     "issuing_bodies": st.builds(lambda i, j: {"_id": i, "jurisdiction_id": j}, ids, MAYBE_J),
     "orders": st.builds(

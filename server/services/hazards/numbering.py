@@ -49,6 +49,7 @@ def format_number(number_format: str, *, year: int, n: int) -> str:
     return number_format.replace("{year}", str(year)).replace("{n}", str(n))
 
 
-def take(db: Database, issuing_body_id, year: int, *, order_id: str, now: datetime) -> int:
-    """The number of order `order_id` in its body's series of `year` (the same on every call)."""
-    return sequence.take(db, counter(issuing_body_id, year), key=order_id, now=now)
+def take(db: Database, issuing_body_id, year: int, *, key: str, now: datetime) -> int:
+    """The number taken under `key` (an order id, or a reserved block's slot) in the body's
+    series of `year`: the same on every call."""
+    return sequence.take(db, counter(issuing_body_id, year), key=key, now=now)

@@ -42,6 +42,7 @@ from server.services import outbox
 from server.services.audit import record
 from server.services.hazards import (
     issuing,
+    number_blocks,
     numbering,
     order_document,
     order_text,
@@ -77,6 +78,7 @@ def request(
     now: datetime,
     issuing_body_id=None,
     supersedes: str | None = None,
+    reserved_number: dict | None = None,
 ) -> dict:
     """Request an order for `items` (`{item_code, term_days, measures}`) of a submitted
     inspection; returns the order as the actor may read it (numbered later by its job)."""
@@ -98,6 +100,10 @@ def request(
     previous = _superseded(supersedes, inspection, reasons) if supersedes else None
     hazard_ids = [register.finding_id(inspection["_id"], c) for c in codes]
     reasons += _hazard_refusals(hazard_ids, previous)
+    if reserved_number:  # issued offline under a number of the device's block
+        block_id, n = reserved_number["block_id"], reserved_number["n"]
+        reasons += number_blocks.check_reserved(actor, block_id, n, oid)
+        issuing_body_id = number_blocks.read(actor, block_id)["issuing_body_id"]
     if reasons:
         raise RuleViolation("the order cannot be issued", reasons=reasons)
     body = issuing.for_jurisdiction(inspection["jurisdiction_id"], issuing_body_id)
@@ -119,6 +125,7 @@ def request(
         "hazard_ids": hazard_ids,
         "interim_duty": order_text.text()["interim_duty"],
         "supersedes": supersedes,
+        "reserved": reserved_number,
         "check_token": secrets.token_urlsafe(18),
         "pdf": None,
         "service": None,
@@ -260,13 +267,24 @@ def number(oid: str, *, now: datetime, repeat_window: timedelta) -> dict:
         if problem:
             _refuse(order, problem, now=now)
             return {"order": oid, "refused": problem}
-        year = numbering.year_of(order["requested_at"])
         body = issuing.IssuingBody.objects(id=order["issuing_body_id"]).first()
-        n = numbering.take(db, body.id, year, order_id=oid, now=now)
+        if order.get("reserved"):
+            reserved = order["reserved"]
+            slot = number_blocks.bind(reserved["block_id"], reserved["n"], oid, now=now)
+            if slot is None:
+                why = f"the reserved number {reserved['n']} was voided or used meanwhile"
+                _refuse(order, why, now=now)
+                return {"order": oid, "refused": why}
+            year = number_blocks.block_year(reserved["block_id"])
+            n, number_text = slot["n"], slot["number"]
+        else:
+            year = numbering.year_of(order["requested_at"])
+            n = numbering.take(db, body.id, year, key=oid, now=now)
+            number_text = numbering.format_number(body.number_format, year=year, n=n)
         items = [_ordered(item, hazards[item["hazard_id"]]) for item in order["items"]]
         sets = {
             "state": OrderState.ISSUED,
-            "number": numbering.format_number(body.number_format, year=year, n=n),
+            "number": number_text,
             "seq": n,
             "year": year,
             "items": items,
