@@ -93,7 +93,7 @@ def svg(card: Card, *, module_mm: float = 1.2) -> str:
     banner = 12.0
     left = (width - side) / 2
     path = "".join(
-        f"M{x} {y}h{run}v1h-{run}z" for y, row in enumerate(modules) for x, run in _runs(row)
+        f"M{x} {y}h{run}v1h-{run}z" for y, row in enumerate(modules) for x, run in runs(row)
     )
     texts = [(banner + side + 7, 5.5, "black", card.title)]
     y = banner + side + 7
@@ -153,7 +153,7 @@ def _pdf_card(doc: FPDF, card: Card, x0: float, y0: float, w: float, h: float) -
     top = y0 + 14
     doc.set_fill_color(0, 0, 0)
     for y, row in enumerate(modules):
-        for x, run in _runs(row):
+        for x, run in runs(row):
             doc.rect(left + x * module, top + y * module, run * module, module, style="F")
     doc.set_text_color(0, 0, 0)
     doc.set_xy(x0, top + len(modules) * module + 2)
@@ -169,7 +169,7 @@ def _pdf_card(doc: FPDF, card: Card, x0: float, y0: float, w: float, h: float) -
         doc.cell(w, 5.5, part, align="C", new_x="LEFT", new_y="NEXT")
 
 
-def _runs(row: list[bool]):
+def runs(row: list[bool]):
     """(start, length) of each run of dark modules in a row."""
     x = 0
     while x < len(row):

@@ -87,6 +87,9 @@ HistoryEntrySchema = ma.Schema.from_dict(
         "level_before": ma.fields.String(),
         "escalation": ma.fields.String(),
         "photos": ma.fields.List(ma.fields.String()),
+        # `issue` taken when an order is served: which order runs the deadline.
+        "order_id": ma.fields.String(),
+        "order_number": ma.fields.String(),
     },
     name="HazardHistoryEntrySchema",
 )

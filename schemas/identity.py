@@ -8,7 +8,7 @@ from checklists.regime import REGIMES, industries
 from schemas.common import GeoPoint, ObjectIdString, RequestSchema, Timestamp
 from server.actor import Role
 from server.models.device import DEVICE_ID_PATTERN
-from server.models.user import USERNAME_PATTERN
+from server.models.user import ENFORCEMENT_CERTIFICATE_PATTERN, USERNAME_PATTERN
 
 _text = ma.fields.String
 _len = ma.validate.Length
@@ -123,6 +123,9 @@ class UserSchema(ma.Schema):
     role = _text()
     jurisdiction_id = ObjectIdString(allow_none=True)
     enterprise_id = ObjectIdString(allow_none=True)
+    enforcement_certificate = _text(
+        allow_none=True, metadata={"description": "执法证号 of a regulator (set by an admin)"}
+    )
     active = ma.fields.Boolean()
     must_change_password = ma.fields.Boolean(
         metadata={"description": "reset by someone else: choose a new password first"}
@@ -161,6 +164,15 @@ class UserUpdateSchema(RequestSchema):
 
     display_name = _text(validate=_len(1, 100))
     active = ma.fields.Boolean()
+    enforcement_certificate = _text(
+        allow_none=True,
+        validate=ma.validate.Regexp(
+            ENFORCEMENT_CERTIFICATE_PATTERN, error="4-40 characters without spaces"
+        ),
+        metadata={
+            "description": "执法证号 of an inspector or supervisor; admins only; null clears"
+        },
+    )
 
 
 class PasswordChangeSchema(RequestSchema):

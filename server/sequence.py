@@ -69,8 +69,10 @@ def take(db: Database, name: str, *, key: str, now: datetime | None = None) -> i
                 {"_id": f"{name}:{n}", "counter": name, "n": n, "key": key, "at": now or utcnow()}
             )
         except DuplicateKeyError:
-            # Taken by another caller (or by ours, concurrently): catch the head up and retry.
-            _advance(db, name, n)
+            # Taken by another caller: catch the head up and retry. Or our key claimed another
+            # number meanwhile (the same job run twice at once): n is free, leave the head.
+            if claims.count_documents({"_id": f"{name}:{n}"}, limit=1):
+                _advance(db, name, n)
             continue
         _advance(db, name, n)
         return n

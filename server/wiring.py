@@ -12,11 +12,12 @@ from redis import Redis
 
 from media import links
 from server.config import Settings
-from server.jobs import audit, feed, hazards, media
+from server.jobs import audit, feed, hazards, media, orders
 from server.jobs.outbox import RqDispatcher
 from server.services import inspections, outbox
 from server.services.hazards import lifecycle as hazard_lifecycle
 from server.services.hazards import public_reports
+from server.services.hazards.orders import NUMBER_JOB, RENDER_JOB
 from server.services.hazards.register import FINDINGS_JOB
 from server.services.spaces import ledger as space_ledger
 from sync.handler import handlers
@@ -29,6 +30,8 @@ JOBS = (
     ("audit.append", audit.append_audit_events),
     (links.ARRIVAL_JOB, media.photo_arrived),
     (FINDINGS_JOB, hazards.register_findings),
+    (NUMBER_JOB, orders.number_order),
+    (RENDER_JOB, orders.render_order),
 )
 
 

@@ -11,7 +11,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from server.actor import Actor
-from server.models import checklist, enterprise, gas_limits, hazard, inspection, space
+from server.models import (
+    checklist,
+    enterprise,
+    gas_limits,
+    hazard,
+    inspection,
+    number_block,
+    order,
+    space,
+)
 from server.models.audience import Audience
 from server.services.hazards.lifecycle import shown_to as hazard_shown_to
 from server.services.inspections import shown_to as inspection_shown_to
@@ -103,6 +112,13 @@ REGISTRY: tuple[SyncedCollection, ...] = (
         name="hazards",
         document=hazard.Hazard,
         shown=hazard_shown_to,
+    ),
+    # The inspectors' and the enterprise's copy of an order (the check token is printed on
+    # it anyway).
+    SyncedCollection(name="orders", document=order.Order),
+    # The numbers an inspector's device holds for orders issued offline.
+    SyncedCollection(
+        name="number_blocks", document=number_block.NumberBlock, omit=frozenset({"rev"})
     ),
 )
 

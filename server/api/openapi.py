@@ -49,6 +49,14 @@ PARTICULAR = {
     "addPublicReportPhoto": ("409", "413", "415", "422", "503"),
     "verifyPublicReport": ("409", "422"),
     "dismissPublicReport": ("409",),
+    # Unmet rules (422); the inspection, co-inspector, issuing body or order named (404).
+    "issueOrder": ("404", "422"),
+    # Served already in another way, or changed meanwhile (409); unmet rules (422).
+    "serveOrder": ("409", "422"),
+    "createIssuingBody": ("404", "422"),
+    "getFieldRecordPdf": ("422",),  # the inspection is a draft
+    "reserveNumberBlock": ("422",),  # no 执法证号, or no issuing body to choose
+    "voidReservedNumber": ("422",),  # the number is used or voided already
     "registerDevice": ("409",),
     "syncPull": ("400",),  # a cursor this server did not issue
     "getGasLimits": ("404",),  # none published yet

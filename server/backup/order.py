@@ -37,9 +37,12 @@ from server.models import (
     GasLimitsVersion,
     Hazard,
     Inspection,
+    IssuingBody,
     JobRun,
     Jurisdiction,
     LoginWindow,
+    NumberBlock,
+    Order,
     OutboxEntry,
     Photo,
     PhotoContext,
@@ -70,6 +73,18 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
         "names the hazard its verification made and its photos, each written before it",
     ),
     (
+        NumberBlock._get_collection_name(),
+        "names the orders using its numbers (written before it binds them) and its issuing "
+        "body (an order names its block too: the block, written first, may be missing when "
+        "it was reserved during the backup); its numbers' claims are taken before it lists them",
+    ),
+    (
+        Order._get_collection_name(),
+        "names its hazards and inspection (written before it is numbered), its issuing body, "
+        "its users, the PDF and signature blobs (stored before it names them), the outbox "
+        "entry staged before it",
+    ),
+    (
         Hazard._get_collection_name(),
         "names the inspection that found it (written after it, by its submission's job), its "
         "enterprise, its photos and the earlier hazard it repeats",
@@ -95,6 +110,7 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
     ),
     (User._get_collection_name(), "names its enterprise and jurisdiction"),
     (Enterprise._get_collection_name(), "names its jurisdiction"),
+    (IssuingBody._get_collection_name(), "names its jurisdiction"),
     (Jurisdiction._get_collection_name(), "named by users, enterprises and inspections"),
     (ChecklistVersion._get_collection_name(), "named by inspections"),
     (GasLimitsVersion._get_collection_name(), "names nothing; decisions may name its versions"),

@@ -8,9 +8,12 @@ from server.models.enterprise import Enterprise
 from server.models.gas_limits import GasLimitsVersion
 from server.models.hazard import Hazard
 from server.models.inspection import Inspection
+from server.models.issuing_body import IssuingBody
 from server.models.job_run import JobRun
 from server.models.jurisdiction import Jurisdiction
 from server.models.login_window import LoginWindow
+from server.models.number_block import NumberBlock
+from server.models.order import Order
 from server.models.outbox_entry import OutboxEntry
 from server.models.photo import Photo, PhotoContext
 from server.models.public_report import PublicReport
@@ -32,6 +35,9 @@ DOCUMENTS = (
     Space,
     Hazard,
     PublicReport,
+    IssuingBody,
+    NumberBlock,
+    Order,
     Upload,
     Photo,
     PhotoContext,
@@ -56,9 +62,12 @@ __all__ = [
     "GasLimitsVersion",
     "Hazard",
     "Inspection",
+    "IssuingBody",
     "JobRun",
     "Jurisdiction",
     "LoginWindow",
+    "NumberBlock",
+    "Order",
     "OutboxEntry",
     "Photo",
     "PhotoContext",

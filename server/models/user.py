@@ -16,6 +16,8 @@ from server.clock import utcnow
 from server.models.audience import EVERYONE, Audience, Match, ScopedQuerySet
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,63}$"
+#: 4-40 printable characters without spaces (issuers mix digits, letters and 汉字).
+ENFORCEMENT_CERTIFICATE_PATTERN = r"^\S{4,40}$"
 
 
 _SELF = (Match("_id", "user_id"),)
@@ -44,6 +46,9 @@ class User(Document):
     jurisdiction_id = ObjectIdField()
     #: Set for enterprise managers and workers.
     enterprise_id = ObjectIdField()
+    #: Enforcement certificate number (执法证号) of a regulator, set by an admin: an order to
+    #: rectify needs two inspectors who hold one (docs/domain.md, "Orders").
+    enforcement_certificate = StringField(regex=ENFORCEMENT_CERTIFICATE_PATTERN)
     active = BooleanField(required=True, default=True)
     #: Set by a password reset: until the user chooses their own, a login only lets them do so.
     must_change_password = BooleanField(required=True, default=False)

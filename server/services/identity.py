@@ -291,6 +291,11 @@ def update_user(actor: Actor, user: User, *, now: datetime, **changes) -> User:
         updates["set__display_name"] = changes["display_name"]
     if "active" in changes:
         updates["set__active"] = changes["active"]
+    if "enforcement_certificate" in changes:
+        _require(actor.is_admin, "only an admin sets an enforcement certificate number")
+        if Role(user.role) not in REGULATOR_ROLES and changes["enforcement_certificate"]:
+            raise RuleViolation("only inspectors and supervisors hold an enforcement certificate")
+        updates["set__enforcement_certificate"] = changes["enforcement_certificate"]
     n = User.objects(id=user.id, version=user.version).update_one(
         **updates, set__updated_at=now, inc__version=1
     )

@@ -4,12 +4,18 @@ the caller may see, and writes cannot reach outside the caller's scope."""
 from __future__ import annotations
 
 import os
+import secrets
+import uuid
 
 import pytest
 from bson import ObjectId
 
 from server.actor import Role
+from server.clock import utcnow
 from server.models.device import Device
+from server.models.issuing_body import IssuingBody
+from server.models.number_block import NumberBlock
+from server.models.order import Order
 from server.models.public_report import PublicReport
 from tests.factories import (
     EnterpriseFactory,
@@ -45,7 +51,76 @@ def world(db):
             enterprise_id=u.enterprise_id,
         ).save()
     reports = {name: _public_report(j) for name, j in (("R1", j1), ("R2", j2))}
-    return {"J1": j1, "J2": j2, "A": a, "B": b, "C": c, **users, **reports}
+    bodies = {
+        "BODY1": _issuing_body(j1),
+        "BODY2": _issuing_body(j2),
+    }
+    orders = {
+        "ORDER_A": _order(a, users["inspector1"], users["supervisor1"], bodies["BODY1"]),
+        "ORDER_A_UNNUMBERED": _order(
+            a, users["inspector1"], users["supervisor1"], bodies["BODY1"], numbered=False
+        ),
+        "ORDER_C": _order(c, users["supervisor2"], users["supervisor2"], bodies["BODY2"]),
+    }
+    blocks = {
+        "BLOCK1": _block(users["inspector1"], bodies["BODY1"]),
+        "BLOCK2": _block(users["supervisor2"], bodies["BODY2"]),
+    }
+    return {
+        "J1": j1,
+        "J2": j2,
+        "A": a,
+        "B": b,
+        "C": c,
+        **users,
+        **reports,
+        **bodies,
+        **orders,
+        **blocks,
+    }
+
+
+def _block(inspector, body):
+    """A reserved block as `reserve` leaves it (its numbers do not matter here)."""
+    return NumberBlock(
+        id=str(uuid.uuid4()),
+        issuing_body_id=body.id,
+        jurisdiction_id=body.jurisdiction_id,
+        inspector_id=inspector.id,
+        device_id="device-x",
+        year=2026,
+        size=1,
+    ).save()
+
+
+def _issuing_body(jurisdiction):
+    return IssuingBody(
+        name=f"应急管理局 {jurisdiction.code}",
+        jurisdiction_id=jurisdiction.id,
+        number_format="应急责改〔{year}〕第{n}号",
+        reconsideration_body="人民政府",
+        court="人民法院",
+    ).save()
+
+
+def _order(enterprise, inspector, co_inspector, body, *, numbered=True):
+    """An order as its job leaves it (numbered) or as requested."""
+    now = utcnow()
+    return Order(
+        id=str(uuid.uuid4()),
+        state="issued" if numbered else "requested",
+        number="应急责改〔2026〕第1号" if numbered else None,
+        issuing_body_id=body.id,
+        enterprise_id=enterprise.id,
+        jurisdiction_id=enterprise.jurisdiction_id,
+        inspection_id=str(uuid.uuid4()),
+        inspector_id=inspector.id,
+        co_inspector_id=co_inspector.id,
+        check_token=secrets.token_urlsafe(18),
+        requested_by=inspector.id,
+        requested_at=now,
+        issued_at=now if numbered else None,
+    ).save()
 
 
 def _public_report(jurisdiction) -> PublicReport:
@@ -84,6 +159,15 @@ READS = [
     # jurisdiction's inspectors nor any enterprise.
     ("/api/v1/public-reports/{R1}", {"admin", "supervisor1"}),
     ("/api/v1/public-reports/{R2}", {"admin", "supervisor2"}),
+    ("/api/v1/issuing-bodies/{BODY1}", {"admin", "supervisor1", "inspector1"}),
+    ("/api/v1/issuing-bodies/{BODY2}", {"admin", "supervisor2"}),
+    # Both inspectors of an order (here an inspector and a supervisor), the jurisdiction's
+    # supervisors, and the enterprise once it is numbered.
+    ("/api/v1/orders/{ORDER_A}", {"admin", "supervisor1", "inspector1", "managerA"}),
+    ("/api/v1/orders/{ORDER_A_UNNUMBERED}", {"admin", "supervisor1", "inspector1"}),
+    ("/api/v1/orders/{ORDER_C}", {"admin", "supervisor2", "managerC"}),
+    ("/api/v1/number-blocks/{BLOCK1}", {"admin", "supervisor1", "inspector1"}),
+    ("/api/v1/number-blocks/{BLOCK2}", {"admin", "supervisor2"}),
 ]
 
 
@@ -133,6 +217,36 @@ LISTS = {
         "workerA": set(),
         "managerB": set(),
         "managerC": set(),
+    },
+    "/api/v1/issuing-bodies": {
+        "admin": {"BODY1", "BODY2"},
+        "supervisor1": {"BODY1"},
+        "inspector1": {"BODY1"},
+        "supervisor2": {"BODY2"},
+        "managerA": set(),
+        "workerA": set(),
+        "managerB": set(),
+        "managerC": set(),
+    },
+    "/api/v1/number-blocks": {
+        "admin": {"BLOCK1", "BLOCK2"},
+        "supervisor1": {"BLOCK1"},
+        "inspector1": {"BLOCK1"},
+        "supervisor2": {"BLOCK2"},
+        "managerA": set(),
+        "workerA": set(),
+        "managerB": set(),
+        "managerC": set(),
+    },
+    "/api/v1/orders": {
+        "admin": {"ORDER_A", "ORDER_A_UNNUMBERED", "ORDER_C"},
+        "supervisor1": {"ORDER_A", "ORDER_A_UNNUMBERED"},
+        "inspector1": {"ORDER_A", "ORDER_A_UNNUMBERED"},
+        "supervisor2": {"ORDER_C"},
+        "managerA": {"ORDER_A"},
+        "workerA": set(),
+        "managerB": set(),
+        "managerC": {"ORDER_C"},
     },
     "/api/v1/users": {
         "admin": set(ALL),
@@ -275,3 +389,43 @@ def test_only_admins_override_a_regime_and_others_cannot_see_other_tenants(
     expected = 200 if who == "admin" else 403 if who in readers else 404
     assert response.status_code == expected, response.get_json()
     assert world["A"].reload().regime == ("hazchem" if who == "admin" else before)
+
+
+@pytest.mark.parametrize("who", ["supervisor1", "inspector1", "managerA", "workerA"])
+def test_only_admins_keep_issuing_bodies(client, auth_headers, world, who):
+    body = {
+        "name": "应急管理局",
+        "jurisdiction_id": str(world["J1"].id),
+        "number_format": "应急责改〔{year}〕第{n}号",
+        "reconsideration_body": "人民政府",
+        "court": "人民法院",
+    }
+    response = client.post("/api/v1/issuing-bodies", json=body, headers=auth_headers(world[who]))
+    assert response.status_code == 403
+    made = client.post("/api/v1/issuing-bodies", json=body, headers=auth_headers(world["admin"]))
+    assert made.status_code == 201 and made.get_json()["number_format"] == body["number_format"]
+
+
+@pytest.mark.parametrize("who", ["supervisor1", "inspector1", "managerA", "managerB", "managerC"])
+def test_another_tenants_order_cannot_be_served(client, auth_headers, world, who):
+    target = "ORDER_C" if who != "managerC" else "ORDER_A"
+    response = client.post(
+        f"/api/v1/orders/{world[target].id}/service",
+        json={"kind": "acknowledged"},
+        headers=auth_headers(world[who]),
+    )
+    assert response.status_code == 404
+
+
+def test_only_an_admin_sets_an_enforcement_certificate(client, auth_headers, world):
+    body = {"enforcement_certificate": "31010099"}
+
+    def patch(user, who):
+        url, headers = f"/api/v1/users/{world[user].id}", auth_headers(world[who])
+        etag = client.get(url, headers=headers).headers["ETag"]
+        return client.patch(url, json=body, headers={**headers, "If-Match": etag})
+
+    assert patch("inspector1", "supervisor1").status_code == 403
+    done = patch("inspector1", "admin")
+    assert done.status_code == 200 and done.get_json()["enforcement_certificate"] == "31010099"
+    assert patch("managerA", "admin").status_code == 422

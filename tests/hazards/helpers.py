@@ -50,3 +50,38 @@ def submit_inspection(world, answers: dict, *, version: int = 2, **extra) -> str
     receipts = phone.push()
     assert [r["status"] for r in receipts] == ["applied", "applied"], receipts
     return inspection_id
+
+
+NUMBER_FORMAT = "（区）应急责改〔{year}〕第{n}号"
+
+
+def make_issuing_world(client, auth_headers, *, firm_name="上海申华化工有限公司"):
+    """A firm as `make_firm` makes it, with an issuing body for its jurisdiction and two
+    inspectors holding enforcement certificates (执法证号)."""
+    from datetime import UTC, datetime
+
+    from server.services.hazards import issuing
+    from tests.factories import UserFactory
+
+    world = make_firm(client, auth_headers)
+    world["firm"].update(set__name=firm_name)
+    world["firm"].reload()
+    world["inspector"].update(set__display_name="李明", set__enforcement_certificate="31010012")
+    world["inspector"].reload()
+    world["co_inspector"] = regulator(
+        Role.INSPECTOR,
+        world["jurisdiction"],
+        display_name="王芳",
+        enforcement_certificate="31010034",
+    )
+    world["admin"] = UserFactory(role=Role.ADMIN.value)
+    world["body"] = issuing.create(
+        world["admin"].actor(),
+        now=datetime(2026, 1, 1, tzinfo=UTC),
+        jurisdiction_id=world["jurisdiction"].id,
+        name="上海市浦东新区应急管理局",
+        number_format=NUMBER_FORMAT,
+        reconsideration_body="上海市浦东新区人民政府",
+        court="上海市浦东新区人民法院",
+    )
+    return world

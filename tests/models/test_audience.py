@@ -20,7 +20,10 @@ from server.models import (
     GasLimitsVersion,
     Hazard,
     Inspection,
+    IssuingBody,
     Jurisdiction,
+    NumberBlock,
+    Order,
     Photo,
     PhotoContext,
     PublicReport,
@@ -51,6 +54,9 @@ MODELS = (
     PhotoContext,
     Space,
     PublicReport,
+    IssuingBody,
+    Order,
+    NumberBlock,
 )
 
 
@@ -105,6 +111,24 @@ def expected(collection: str, actor: Actor, doc: dict) -> bool:
         return regulator and _same(actor.jurisdiction_id, doc["_id"])
     if collection == "public_reports":  # never the firm reported, nor the inspectors
         return role is Role.SUPERVISOR and _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+    if collection == "issuing_bodies":
+        return regulator and _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+    if collection == "number_blocks":  # an inspector's own device's numbers
+        if role is Role.SUPERVISOR:
+            return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+        return role is Role.INSPECTOR and _same(actor.user_id, doc["inspector_id"])
+    if collection == "orders":  # both inspectors; the firm once the order has a number
+        if role is Role.SUPERVISOR:
+            return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+        if role is Role.ENTERPRISE_MANAGER:
+            return _same(actor.enterprise_id, doc["enterprise_id"]) and doc["state"] in (
+                "issued",
+                "served",
+            )
+        return role is Role.INSPECTOR and (
+            _same(actor.user_id, doc["inspector_id"])
+            or _same(actor.user_id, doc["co_inspector_id"])
+        )
     raise AssertionError(f"no expectation written for {collection}")
 
 
@@ -178,6 +202,29 @@ DOCUMENTS = {
         MAYBE_E,
         MAYBE_U,
     ),
+    "number_blocks": st.builds(
+        lambda i, j, u: {"_id": str(i), "jurisdiction_id": j, "inspector_id": u},
+        ids,
+        MAYBE_J,
+        MAYBE_U,
+    ),
+    "issuing_bodies": st.builds(lambda i, j: {"_id": i, "jurisdiction_id": j}, ids, MAYBE_J),
+    "orders": st.builds(
+        lambda i, j, e, u, co, state: {
+            "_id": str(i),
+            "jurisdiction_id": j,
+            "enterprise_id": e,
+            "inspector_id": u,
+            "co_inspector_id": co,
+            "state": state,
+        },
+        ids,
+        MAYBE_J,
+        MAYBE_E,
+        MAYBE_U,
+        MAYBE_U,
+        st.sampled_from(["requested", "issued", "served", "refused"]),
+    ),
 }
 worlds = st.fixed_dictionaries(
     {
@@ -195,6 +242,7 @@ UNIQUE = {
     "jurisdictions": "code",
     "spaces": "code",
     "public_reports": "code_hash",
+    "orders": "check_token",
 }
 
 

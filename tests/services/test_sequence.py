@@ -37,6 +37,22 @@ def test_twenty_concurrent_takers_some_retried_get_one_gapless_series(db):
     assert claims == list(range(1, 21))
 
 
+def test_one_key_taken_twice_at_once_never_moves_the_head_past_its_claims(db):
+    # A job run twice at once (its lease expired while it still ran): the loser's attempt on
+    # the next number fails on the key, not the number, and must not count that number.
+    name = "notices:Z:2026"
+    for round_ in range(30):
+        start = threading.Barrier(4)
+
+        def taker(_i: int, key=f"job-{round_}", start=start) -> int:
+            start.wait()
+            return sequence.take(db, name, key=key)
+
+        with ThreadPoolExecutor(4) as pool:
+            assert len(set(pool.map(taker, range(4)))) == 1
+        assert sequence.value(db, name) == db[sequence.CLAIMS].count_documents({"counter": name})
+
+
 def test_a_taker_that_died_before_moving_the_head_leaves_no_gap(db):
     name = "notices:Y:2026"
     assert sequence.take(db, name, key="a") == 1

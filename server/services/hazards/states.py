@@ -115,10 +115,11 @@ TRANSITIONS: tuple[Transition, ...] = (
         "issue",
         (FOUND,),
         ISSUED,
-        INSPECTING,
+        # The system: when an order is served (server.services.hazards.service).
+        INSPECTING | {SYSTEM},
         ("deadline",),
         ("deadline_ahead",),
-        "责令限期整改 (15号令 Art.17)",
+        "责令限期整改 (15号令 Art.17); deadlines run from the order's service",
     ),
     Transition(
         "acknowledge",
