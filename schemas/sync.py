@@ -114,6 +114,22 @@ class SpaceCopySchema(ma.Schema):
     updated_at = Timestamp()
 
 
+class NotificationCopySchema(ma.Schema):
+    """A notification to the reader (a hazard's deadline nears, it is overdue, a due date
+    passed unanswered), as the feed delivers it."""
+
+    id = ma.fields.String()
+    recipient_id = ObjectIdString()
+    kind = ma.fields.String(metadata={"enum": ["reminder", "overdue", "escalation"]})
+    subject_collection = ma.fields.String()
+    subject_id = ma.fields.String()
+    text_zh = ma.fields.String()
+    text_en = ma.fields.String()
+    due_at = Timestamp(allow_none=True)
+    version = ma.fields.Integer()
+    created_at = Timestamp()
+
+
 class BilingualTextSchema(ma.Schema):
     zh_cn = ma.fields.String(data_key="zh-CN")
     en = ma.fields.String()
@@ -178,6 +194,7 @@ COPIES = {
     "inspections": InspectionCopySchema,
     "spaces": SpaceCopySchema,
     "hazards": HazardCopySchema,
+    "notifications": NotificationCopySchema,
 }
 CHANGES = {name: _change_schema(name, copy) for name, copy in COPIES.items()}
 

@@ -17,6 +17,7 @@ from server.jobs.outbox import RqDispatcher
 from server.services import inspections, outbox
 from server.services.hazards import lifecycle as hazard_lifecycle
 from server.services.hazards.register import FINDINGS_JOB
+from server.services.hazards.timers import TIMER_JOB as HAZARD_TIMER_JOB
 from server.services.spaces import ledger as space_ledger
 from sync.handler import handlers
 from sync.handlers.hazard import HazardHandler
@@ -28,6 +29,7 @@ JOBS = (
     ("audit.append", audit.append_audit_events),
     (links.ARRIVAL_JOB, media.photo_arrived),
     (FINDINGS_JOB, hazards.register_findings),
+    (HAZARD_TIMER_JOB, hazards.fire_hazard_timer),
 )
 
 

@@ -35,10 +35,12 @@ from server.models import (
     Device,
     Enterprise,
     Hazard,
+    HazardListing,
     Inspection,
     JobRun,
     Jurisdiction,
     LoginWindow,
+    Notification,
     OutboxEntry,
     Photo,
     PhotoContext,
@@ -63,6 +65,11 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
     (CHALLENGES, "one-time renewal challenges, minutes long; names a device id"),
     (AuthToken._get_collection_name(), "names its user"),
     (Device._get_collection_name(), "names its user"),
+    (Notification._get_collection_name(), "names its recipient and the hazard it is about"),
+    (
+        HazardListing._get_collection_name(),
+        "names its hazard (written after the hazard's listing transition)",
+    ),
     (
         Hazard._get_collection_name(),
         "names the inspection that found it (written after it, by its submission's job), its "

@@ -6,10 +6,12 @@ from server.models.counter import CounterClaim
 from server.models.device import Device
 from server.models.enterprise import Enterprise
 from server.models.hazard import Hazard
+from server.models.hazard_listing import HazardListing
 from server.models.inspection import Inspection
 from server.models.job_run import JobRun
 from server.models.jurisdiction import Jurisdiction
 from server.models.login_window import LoginWindow
+from server.models.notification import Notification
 from server.models.outbox_entry import OutboxEntry
 from server.models.photo import Photo, PhotoContext
 from server.models.space import Space
@@ -28,6 +30,8 @@ DOCUMENTS = (
     Inspection,
     Space,
     Hazard,
+    HazardListing,
+    Notification,
     Upload,
     Photo,
     PhotoContext,
@@ -50,10 +54,12 @@ __all__ = [
     "Device",
     "Enterprise",
     "Hazard",
+    "HazardListing",
     "Inspection",
     "JobRun",
     "Jurisdiction",
     "LoginWindow",
+    "Notification",
     "OutboxEntry",
     "Photo",
     "PhotoContext",

@@ -9,8 +9,7 @@ on (the REST `If-Match`), and a newer one is a conflict instead.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from media.links import LinkTarget
 from server.actor import Actor
@@ -18,21 +17,14 @@ from server.errors import Conflict, Forbidden, NotFound, RuleViolation
 from server.models.hazard import Hazard
 from server.models.synced import mark_dirty
 from server.services.audit import record
-from server.services.hazards import states
+from server.services.hazards import listing, states
+from server.services.hazards.timers import rearm
+from server.services.hazards.timings import end_of_day
 
-#: Deadlines and a number's year are reckoned in China's time (issue 11).
-CHINA = ZoneInfo("Asia/Shanghai")
 #: What an enterprise is not shown of a hazard an inspection found: where the inspector
 #: stood (as for the inspection itself, server.services.inspections.HIDDEN_FROM_ENTERPRISES).
 HIDDEN_FROM_ENTERPRISES = ("location",)
 COLLECTION = Hazard._get_collection_name()
-
-
-def end_of_day(day: date) -> datetime:
-    """A deadline "by this day" ends at 24:00 of it in Asia/Shanghai (as an aware UTC instant)."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA).astimezone(
-        ZoneInfo("UTC")
-    )
 
 
 def shown_to(actor: Actor | None, hazard: dict) -> dict:
@@ -112,6 +104,12 @@ def take(
         # changed meanwhile: judge the transition again against what is there now
     mark_dirty(COLLECTION)
     after = collection.find_one({"_id": current["_id"]})
+    rearm(current, after, now=now)
+    if action == "list":
+        by = actor.user_id if actor else None
+        listing.listed(after, by=by, reason=params.get("reason") or "supervisor", now=now)
+    elif action == "delist":
+        listing.delisted(after["_id"], now=now)
     record.record(
         actor,
         f"hazard.{action}",

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from server.actor import Role
 from server.models.hazard import Level
+from server.services.hazards.timings import load as load_timings
 
 FOUND = "found"
 RECTIFIED_ON_SITE = "rectified_on_site"
@@ -68,8 +69,8 @@ ESCALATIONS = ("remind", "supervise", "notify", "summon", "letter", "expose")
 #: The plan of a major hazard (五落实: 责任、措施、资金、时限、预案; docs/domain.md).
 PLAN_FIELDS = ("measures", "funds", "deadline", "responsible_person", "contingency")
 #: An extension is requested within the last 10 days before the deadline (15号令 Art.17,
-#: calendar days: docs/domain.md).
-EXTENSION_WINDOW = timedelta(days=10)
+#: calendar days: server/services/hazards/rectification.yaml).
+EXTENSION_WINDOW = load_timings().extension_window
 
 
 @dataclass(frozen=True)
@@ -251,10 +252,11 @@ TRANSITIONS: tuple[Transition, ...] = (
         "list",
         OPEN,
         None,
-        SUPERVISING,
+        SUPERVISING | {SYSTEM},
         (),
         ("confirmed_major", "not_listed"),
-        "挂牌督办, published (docs/domain.md)",
+        "挂牌督办, published; by the system when a confirmed major is overdue "
+        "(server/services/hazards/rectification.yaml)",
     ),
     Transition(
         "delist",
