@@ -8,7 +8,7 @@ import marshmallow as ma
 from schemas.common import ObjectIdString, RequestSchema, Timestamp
 from server.models.hazard import Level, Source
 from server.services.hazards import states
-from sync.handlers.hazard import HazardPlaceSchema, photo_list
+from sync.handlers.hazard import HazardPlaceSchema, ReinspectionSchema, photo_list
 
 
 class HazardCreateSchema(RequestSchema):
@@ -70,6 +70,10 @@ class TransitionSchema(RequestSchema):
         validate=ma.validate.Length(1, 2000),
         metadata={"description": "the firm's written application (closing a major)"},
     )
+    reinspection = ma.fields.Nested(
+        ReinspectionSchema,
+        metadata={"description": "the re-inspection at the hazard's place (close-out)"},
+    )
 
 
 #: Transitions taken, oldest first ("from" is a Python keyword: built from a dict).
@@ -95,6 +99,25 @@ HistoryEntrySchema = ma.Schema.from_dict(
 class EscalationSchema(ma.Schema):
     kind = ma.fields.String(metadata={"enum": list(states.ESCALATIONS)})
     note = ma.fields.String()
+    by = ObjectIdString(allow_none=True)
+    at = Timestamp()
+
+
+class ReinspectionRecordSchema(ReinspectionSchema):
+    """The re-inspection as recorded: who, when."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    by = ObjectIdString(allow_none=True)
+    role = ma.fields.String()
+    at = Timestamp()
+
+
+class CloseoutApplicationSchema(ma.Schema):
+    """A major's close-out application by the firm (16号令 Art.18)."""
+
+    text = ma.fields.String()
     by = ObjectIdString(allow_none=True)
     at = Timestamp()
 
@@ -137,6 +160,8 @@ class HazardSchema(ma.Schema):
     repeat_of = ma.fields.String(allow_none=True)
     repeat_ids = ma.fields.List(ma.fields.String())
     withdrawn_reason = ma.fields.String(allow_none=True)
+    reinspection = ma.fields.Nested(ReinspectionRecordSchema, allow_none=True)
+    closeout_application = ma.fields.Nested(CloseoutApplicationSchema, allow_none=True)
     version = ma.fields.Integer()
     received_at = Timestamp()
     created_at = Timestamp()

@@ -40,6 +40,8 @@ def register_evidence_links() -> None:
     links.register_link_kind(space_ledger.LINK_KIND, space_ledger.photo_link_target)
     links.register_arrival_hook(space_ledger.LINK_KIND, space_ledger.on_photo_arrived)
     links.register_link_kind("hazard", hazard_lifecycle.photo_link_target)
+    # The firm's "after" photos of its rectification: seen by whoever sees the hazard.
+    links.register_link_kind("rectification", hazard_lifecycle.photo_link_target)
 
 
 def register_push_handlers() -> None:

@@ -37,6 +37,22 @@ class HazardPlaceSchema(ma.Schema):
     text = ma.fields.String(validate=ma.validate.Length(1, 200))
 
 
+class ReinspectionSchema(ma.Schema):
+    """A re-inspection at the hazard's place: the device's GPS fix and/or the space's QR label
+    as scanned, and the photos taken there (server.services.hazards.closeout)."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    location = ma.fields.Nested(InspectionDataLocationSchema)
+    label = ma.fields.String(
+        validate=ma.validate.Length(1, 1000),
+        metadata={"description": "the space's QR label as scanned (its URL or bare token)"},
+    )
+    photos = photo_list()
+    note = ma.fields.String(validate=ma.validate.Length(1, 2000))
+
+
 class HazardSelfReportSchema(ma.Schema):
     """What a manager pushes to report a hazard of their enterprise (op `create`)."""
 

@@ -17,7 +17,7 @@ from server.errors import Conflict, Forbidden, NotFound, RuleViolation
 from server.models.hazard import Hazard
 from server.models.synced import mark_dirty
 from server.services.audit import record
-from server.services.hazards import listing, states
+from server.services.hazards import closeout, listing, states
 from server.services.hazards.timers import rearm
 from server.services.hazards.timings import end_of_day
 
@@ -74,10 +74,12 @@ def take(
     *,
     now: datetime,
     version: int | None = None,
+    label_keys: tuple = (),
 ) -> dict:
     """Take transition `action` on a hazard (`actor` None: the system); returns the hazard as
     the actor may read it. NotFound outside their scope, Forbidden for a role the table does
-    not name, RuleViolation with every failed requirement, Conflict when `version` is stale."""
+    not name, RuleViolation with every failed requirement, Conflict when `version` is stale.
+    `label_keys` verify a space's QR label scanned at a re-inspection."""
     transition = states.BY_ACTION.get(action)
     if transition is None:
         raise RuleViolation(f"no transition {action}", reasons=[{"code": "UNKNOWN_ACTION"}])
@@ -92,6 +94,8 @@ def take(
             raise Forbidden(f"{action} is taken by {', '.join(sorted(map(str, transition.who)))}")
         if version is not None and current["version"] != version:
             raise Conflict(f"hazard {hazard_id} changed since version {version}")
+        if action in PLACE_CHECKED:
+            params["place_reasons"] = _place_reasons(action, current, params, actor, label_keys)
         reasons = states.refusals(transition, current, params, now)
         if reasons:
             raise RuleViolation(f"{action} is not possible now", reasons=reasons)
@@ -124,6 +128,18 @@ def take(
     return _with_id(shown_to(actor, after))
 
 
+#: Transitions that need a re-inspection at the hazard's place (server.services.hazards.closeout).
+PLACE_CHECKED = ("record_reinspection", "close")
+
+
+def _place_reasons(action, current: dict, params: dict, actor, label_keys) -> list[dict]:
+    record = params.get("reinspection")
+    if record is None and action == "close" and current.get("reinspection"):
+        return []  # recorded at the place before (a major's supervisor approves later)
+    by = actor.user_id if actor else None
+    return closeout.place_reasons(current, record, by=by, label_keys=label_keys)
+
+
 def _stored(params: dict) -> dict:
     """Request values as stored: a day (a deadline) as the instant it ends."""
     out = dict(params)
@@ -132,6 +148,11 @@ def _stored(params: dict) -> dict:
     if isinstance(out.get("plan"), dict) and isinstance(out["plan"].get("deadline"), date):
         out["plan"] = {**out["plan"], "deadline": end_of_day(out["plan"]["deadline"])}
     return out
+
+
+#: Params not copied into a history entry: the caller's role (it has its own field) and the
+#: place check's verdict (a refusal is never recorded).
+_UNRECORDED = ("role", "place_reasons")
 
 
 def _update(transition, current: dict, params: dict, actor: Actor | None, now) -> dict:
@@ -165,6 +186,19 @@ def _update(transition, current: dict, params: dict, actor: Actor | None, now) -
         sets["penalty"] = params["penalty"]
     elif action == "withdraw":
         sets["withdrawn_reason"] = params["reason"]
+    elif action == "apply_closeout":
+        sets["closeout_application"] = {
+            "text": params["application"],
+            "by": actor.user_id if actor else None,
+            "at": now,
+        }
+    if action in PLACE_CHECKED and params.get("reinspection"):
+        sets["reinspection"] = {
+            **params["reinspection"],
+            "by": actor.user_id if actor else None,
+            "role": str(actor.role) if actor else states.SYSTEM,
+            "at": now,
+        }
     entry = {
         "action": action,
         "from": current["state"],
@@ -172,7 +206,7 @@ def _update(transition, current: dict, params: dict, actor: Actor | None, now) -
         "by": actor.user_id if actor else None,
         "role": str(actor.role) if actor else states.SYSTEM,
         "at": now,
-        **{k: v for k, v in params.items() if k != "role" and v not in (None, "", [], {})},
+        **{k: v for k, v in params.items() if k not in _UNRECORDED and v not in (None, "", [], {})},
     }
     if action == "set_level":
         entry["level_before"] = current["level"]
