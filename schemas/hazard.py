@@ -8,7 +8,7 @@ import marshmallow as ma
 from schemas.common import ObjectIdString, RequestSchema, Timestamp
 from server.models.hazard import Level, Source
 from server.services.hazards import states
-from sync.handlers.hazard import HazardPlaceSchema, ReinspectionSchema, photo_list
+from sync.handlers.hazard import HazardPlaceSchema, PlanSchema, ReinspectionSchema, photo_list
 
 
 class HazardCreateSchema(RequestSchema):
@@ -20,19 +20,6 @@ class HazardCreateSchema(RequestSchema):
     legal_basis = ma.fields.List(ma.fields.String(validate=ma.validate.Length(1, 200)))
     place = ma.fields.Nested(HazardPlaceSchema)
     photos = photo_list()
-
-
-class PlanSchema(ma.Schema):
-    """五落实: measures, funds, deadline, responsible person, contingency (docs/domain.md)."""
-
-    class Meta:
-        unknown = ma.RAISE
-
-    measures = ma.fields.String(validate=ma.validate.Length(1, 2000))
-    funds = ma.fields.String(validate=ma.validate.Length(1, 200))
-    deadline = ma.fields.Date()
-    responsible_person = ma.fields.String(validate=ma.validate.Length(1, 100))
-    contingency = ma.fields.String(validate=ma.validate.Length(1, 2000))
 
 
 class PenaltySchema(ma.Schema):

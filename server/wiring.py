@@ -19,6 +19,7 @@ from server.services.hazards import lifecycle as hazard_lifecycle
 from server.services.hazards.register import FINDINGS_JOB
 from server.services.hazards.timers import TIMER_JOB as HAZARD_TIMER_JOB
 from server.services.spaces import ledger as space_ledger
+from server.services.spaces.label_sheets import label_keys
 from sync.handler import handlers
 from sync.handlers.hazard import HazardHandler
 from sync.handlers.inspection import InspectionHandler
@@ -44,10 +45,11 @@ def register_evidence_links() -> None:
     links.register_link_kind("rectification", hazard_lifecycle.photo_link_target)
 
 
-def register_push_handlers() -> None:
-    """Every pushable collection with its handler."""
+def register_push_handlers(settings: Settings | None = None) -> None:
+    """Every pushable collection with its handler (hazards verify space labels with the
+    settings' keys: none without settings)."""
     handlers.register(InspectionHandler())
-    handlers.register(HazardHandler())
+    handlers.register(HazardHandler(label_keys(settings) if settings else ()))
 
 
 def register_jobs() -> None:
@@ -58,6 +60,6 @@ def register_jobs() -> None:
 def wire(settings: Settings, redis: Redis) -> None:
     """Everything a process of the service needs registered before it serves or works."""
     register_evidence_links()
-    register_push_handlers()
+    register_push_handlers(settings)
     register_jobs()
     outbox.configure_dispatch(RqDispatcher(redis, settings.rq_queue))

@@ -80,26 +80,16 @@ def take(
     the actor may read it. NotFound outside their scope, Forbidden for a role the table does
     not name, RuleViolation with every failed requirement, Conflict when `version` is stale.
     `label_keys` verify a space's QR label scanned at a re-inspection."""
-    transition = states.BY_ACTION.get(action)
-    if transition is None:
-        raise RuleViolation(f"no transition {action}", reasons=[{"code": "UNKNOWN_ACTION"}])
     collection = Hazard._get_collection()
-    params = {**_stored(params), "role": actor.role if actor else None}
     while True:
         current = collection.find_one({"_id": str(hazard_id)})
         if current is None or (actor is not None and not Hazard.audience.allows(actor, current)):
             raise NotFound(f"hazard {hazard_id} not found")
-        who = actor.role if actor is not None else states.SYSTEM
-        if who not in transition.who:
-            raise Forbidden(f"{action} is taken by {', '.join(sorted(map(str, transition.who)))}")
         if version is not None and current["version"] != version:
+            # Who may act is still told first: a stale version is no reason to hint otherwise.
+            _transition(action, actor)
             raise Conflict(f"hazard {hazard_id} changed since version {version}")
-        if action in PLACE_CHECKED:
-            params["place_reasons"] = _place_reasons(action, current, params, actor, label_keys)
-        reasons = states.refusals(transition, current, params, now)
-        if reasons:
-            raise RuleViolation(f"{action} is not possible now", reasons=reasons)
-        update = _update(transition, current, params, actor, now)
+        update = decide(actor, current, action, params, now=now, label_keys=label_keys)
         result = collection.update_one(
             {"_id": current["_id"], "sync_rev": current["sync_rev"]}, update
         )
@@ -108,12 +98,7 @@ def take(
         # changed meanwhile: judge the transition again against what is there now
     mark_dirty(COLLECTION)
     after = collection.find_one({"_id": current["_id"]})
-    rearm(current, after, now=now)
-    if action == "list":
-        by = actor.user_id if actor else None
-        listing.listed(after, by=by, reason=params.get("reason") or "supervisor", now=now)
-    elif action == "delist":
-        listing.delisted(after["_id"], now=now)
+    after_write(current, after, actor, now=now)
     record.record(
         actor,
         f"hazard.{action}",
@@ -126,6 +111,49 @@ def take(
         key=f"hazard.{action}:{current['_id']}:{after['version']}",
     )
     return _with_id(shown_to(actor, after))
+
+
+def _transition(action: str, actor: Actor | None) -> states.Transition:
+    transition = states.BY_ACTION.get(action)
+    if transition is None:
+        raise RuleViolation(f"no transition {action}", reasons=[{"code": "UNKNOWN_ACTION"}])
+    who = actor.role if actor is not None else states.SYSTEM
+    if who not in transition.who:
+        raise Forbidden(f"{action} is taken by {', '.join(sorted(map(str, transition.who)))}")
+    return transition
+
+
+def decide(
+    actor: Actor | None,
+    current: dict,
+    action: str,
+    params: dict,
+    *,
+    now: datetime,
+    label_keys: tuple = (),
+) -> dict:
+    """The update (`$set`, `$inc`, `$push`) that takes `action` on `current` (a raw hazard the
+    actor may see): Forbidden for a role the table does not name, RuleViolation with every
+    failed requirement. The REST transitions and the phones' pushes both decide here."""
+    transition = _transition(action, actor)
+    params = {**_stored(params), "role": actor.role if actor else None}
+    if action in PLACE_CHECKED:
+        params["place_reasons"] = _place_reasons(action, current, params, actor, label_keys)
+    reasons = states.refusals(transition, current, params, now)
+    if reasons:
+        raise RuleViolation(f"{action} is not possible now", reasons=reasons)
+    return _update(transition, current, params, actor, now)
+
+
+def after_write(before: dict, after: dict, actor: Actor | None, *, now: datetime) -> None:
+    """What follows a transition once written: its timers armed again, a listing recorded."""
+    rearm(before, after, now=now)
+    last = (after.get("history") or [{}])[-1]
+    if last.get("action") == "list":
+        by = actor.user_id if actor else None
+        listing.listed(after, by=by, reason=last.get("reason") or "supervisor", now=now)
+    elif last.get("action") == "delist":
+        listing.delisted(after["_id"], now=now)
 
 
 #: Transitions that need a re-inspection at the hazard's place (server.services.hazards.closeout).
