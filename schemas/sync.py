@@ -210,8 +210,9 @@ class PullPageSchema(ma.Schema):
 class MutationSchema(ma.Schema):
     """One pushed mutation (sync.mutation checks it; `data` per operation by the collection's
     handler: for inspections, `create` needs checklist_code, checklist_version, enterprise_id,
-    and later operations may not name them; hazards take only `create`, an enterprise
-    manager's self-report: description, level, place, photos)."""
+    and later operations may not name them; hazards take `create`, an enterprise manager's
+    self-report: description, level, place, photos, and `update`, a transition of the
+    lifecycle: action and its fields, as sync.handlers.hazard.HazardTransitionDataSchema)."""
 
     mutation_id = ma.fields.String(required=True, validate=ma.validate.Regexp(UUID_PATTERN))
     collection = ma.fields.String(

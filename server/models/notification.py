@@ -24,7 +24,7 @@ class Notification(SyncedDocument):
 
     id = StringField(primary_key=True)
     recipient_id = ObjectIdField(required=True)
-    #: What happened: `reminder`, `overdue`, `escalation`, `listed`.
+    #: What happened: `reminder`, `overdue`, `escalation`.
     kind = StringField(required=True)
     #: The document it is about, e.g. ("hazards", "<uuid>").
     subject_collection = StringField(required=True)

@@ -274,3 +274,17 @@ def test_notifications_reach_their_recipients_phones_only(world, client, auth_he
     stranger = phone_for(client, other["manager"], auth_headers, device_id="manager-phone-2")
     stranger.pull()
     assert stranger.server.get("notifications", {}) == {}
+
+
+def test_timers_are_armed_before_the_write_and_a_write_that_never_happened_leaves_them_stale(
+    world, db, jobs
+):
+    current = db["hazards"].find_one({"_id": world["general"]})
+    # Decided and armed, never written (a crash before the write, or a race it lost).
+    lifecycle.decide(
+        world["inspector"].actor(), current, "issue", {"deadline": date(2026, 12, 15)}, now=NOW
+    )
+    assert db["timers"].count_documents({"state": SCHEDULED}) == 2
+    assert _tick(jobs, DEADLINE) == 2
+    assert lifecycle.read(world["supervisor"].actor(), world["general"])["state"] == "found"
+    assert _told(world, "manager") == [] and _told(world, "supervisor") == []

@@ -18,7 +18,7 @@ from server.models.hazard import Hazard
 from server.models.synced import mark_dirty
 from server.services.audit import record
 from server.services.hazards import closeout, listing, states
-from server.services.hazards.timers import rearm
+from server.services.hazards.timers import arm, rearm
 from server.services.hazards.timings import end_of_day
 
 #: What an enterprise is not shown of a hazard an inspection found: where the inspector
@@ -142,7 +142,19 @@ def decide(
     reasons = states.refusals(transition, current, params, now)
     if reasons:
         raise RuleViolation(f"{action} is not possible now", reasons=reasons)
-    return _update(transition, current, params, actor, now)
+    update = _update(transition, current, params, actor, now)
+    # The timers of the state it leads to are armed before it is written, so a crash after
+    # the write loses none; one armed for a write that then lost is stale when it fires.
+    arm(_prospective(current, update), now=now)
+    return update
+
+
+def _prospective(current: dict, update: dict) -> dict:
+    """The hazard as `update` will leave it (what its timers are computed from)."""
+    after = {**current, **update["$set"]}
+    for field, value in update.get("$push", {}).items():
+        after[field] = [*(current.get(field) or ()), value]
+    return after
 
 
 def after_write(before: dict, after: dict, actor: Actor | None, *, now: datetime) -> None:

@@ -10,6 +10,8 @@ deadline or a new report is a new key: a key fires once, and the old one is canc
 `rearm(before, after, now=...)` is the one function every writer of a hazard's state or
 deadline calls after its write (the lifecycle's transitions; an order's service setting the
 deadline): it schedules what `after` needs (idempotent) and cancels what only `before` needed.
+The lifecycle also `arm`s the state a transition leads to before writing it, so a crash
+between the write and `rearm` leaves no hazard without its timers.
 A timer that fires is judged again against the hazard as it is then (`current`), so one left
 armed by a crash between a write and its `rearm`, or a cancel that lost a race with the tick,
 does nothing.
@@ -81,12 +83,18 @@ def wanted(hazard: dict, *, now: datetime | None = None) -> dict[str, Armed]:
     return out
 
 
+def arm(hazard: dict, *, now: datetime) -> dict[str, Armed]:
+    """Schedule every timer `hazard` needs (idempotent); returns them by key."""
+    armed = wanted(hazard, now=now)
+    for timer in armed.values():
+        timers.schedule(timer.key, timer.due_at, timer.job, now=now)
+    return armed
+
+
 def rearm(before: dict | None, after: dict, *, now: datetime) -> list[str]:
     """Schedule the timers `after` needs and cancel those only `before` needed; returns the
     keys armed. Call it after every write that changes a hazard's state or deadline."""
-    armed = wanted(after, now=now)
-    for timer in armed.values():
-        timers.schedule(timer.key, timer.due_at, timer.job, now=now)
+    armed = arm(after, now=now)
     for key in wanted(before) if before else ():
         if key not in armed:
             timers.cancel(key, now=now)
