@@ -12,6 +12,7 @@ from server.api import (
     cors,
     devices,
     enterprises,
+    gas_limits,
     hazards,
     headers,
     health,
@@ -19,6 +20,7 @@ from server.api import (
     jobs,
     jurisdictions,
     photos,
+    public_reports,
     request_log,
     spaces,
     uploads,
@@ -34,6 +36,7 @@ from server.config import Settings
 from server.db import connect_mongo, redis_client
 from server.logs import configure_logging
 from server.services.login_throttle import LoginThrottle
+from server.web import report as web_report
 from server.wiring import wire
 from sync.mutation import MAX_BATCH, MAX_RECORD_BYTES
 
@@ -45,10 +48,12 @@ BLUEPRINTS = (
     users.blp,
     devices.blp,
     checklists.blp,
+    gas_limits.blp,
     sync_api.blp,
     inspections.blp,
     spaces.blp,
     hazards.blp,
+    public_reports.blp,
     uploads.blp,
     photos.blp,
     audit.blp,
@@ -91,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings=settings,
         redis=redis,
         login_throttle=LoginThrottle(redis, settings.login_rate_limit),
+        report_throttle=LoginThrottle(redis, settings.public_report_rate_limit),
     )
     request_log.install(app)
     headers.install(app)
@@ -109,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     def swagger_assets(filename):
         return send_from_directory(swagger_ui_path, filename, max_age=86400)
 
+    app.register_blueprint(web_report.bp)
     register_commands(app)
     app.wsgi_app = TusRequests(app.wsgi_app, prefix="/api/v1/uploads")
     return app

@@ -16,6 +16,7 @@ from server.jobs import audit, feed, hazards, media
 from server.jobs.outbox import RqDispatcher
 from server.services import inspections, outbox
 from server.services.hazards import lifecycle as hazard_lifecycle
+from server.services.hazards import public_reports
 from server.services.hazards.register import FINDINGS_JOB
 from server.services.hazards.timers import TIMER_JOB as HAZARD_TIMER_JOB
 from server.services.spaces import ledger as space_ledger
@@ -43,6 +44,7 @@ def register_evidence_links() -> None:
     links.register_link_kind("hazard", hazard_lifecycle.photo_link_target)
     # The firm's "after" photos of its rectification: seen by whoever sees the hazard.
     links.register_link_kind("rectification", hazard_lifecycle.photo_link_target)
+    links.register_link_kind(public_reports.LINK_KIND, public_reports.photo_link_target)
 
 
 def register_push_handlers(settings: Settings | None = None) -> None:

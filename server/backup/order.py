@@ -34,6 +34,7 @@ from server.models import (
     ChecklistVersion,
     Device,
     Enterprise,
+    GasLimitsVersion,
     Hazard,
     HazardListing,
     Inspection,
@@ -44,6 +45,7 @@ from server.models import (
     OutboxEntry,
     Photo,
     PhotoContext,
+    PublicReport,
     Space,
     Timer,
     Upload,
@@ -69,6 +71,10 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
     (
         HazardListing._get_collection_name(),
         "names its hazard (written after the hazard's listing transition)",
+    ),
+    (
+        PublicReport._get_collection_name(),
+        "names the hazard its verification made and its photos, each written before it",
     ),
     (
         Hazard._get_collection_name(),
@@ -98,6 +104,7 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
     (Enterprise._get_collection_name(), "names its jurisdiction"),
     (Jurisdiction._get_collection_name(), "named by users, enterprises and inspections"),
     (ChecklistVersion._get_collection_name(), "named by inspections"),
+    (GasLimitsVersion._get_collection_name(), "names nothing; decisions may name its versions"),
     (BLOBS, "a blob record is written after its chunks"),
     (UNLISTED, "collections no entry names"),
     ("_meta", "marks a database this project created"),

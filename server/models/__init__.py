@@ -5,6 +5,7 @@ from server.models.checklist import ChecklistVersion
 from server.models.counter import CounterClaim
 from server.models.device import Device
 from server.models.enterprise import Enterprise
+from server.models.gas_limits import GasLimitsVersion
 from server.models.hazard import Hazard
 from server.models.hazard_listing import HazardListing
 from server.models.inspection import Inspection
@@ -14,6 +15,7 @@ from server.models.login_window import LoginWindow
 from server.models.notification import Notification
 from server.models.outbox_entry import OutboxEntry
 from server.models.photo import Photo, PhotoContext
+from server.models.public_report import PublicReport
 from server.models.space import Space
 from server.models.timer import Timer
 from server.models.token import AuthToken
@@ -27,11 +29,13 @@ DOCUMENTS = (
     AuthToken,
     Device,
     ChecklistVersion,
+    GasLimitsVersion,
     Inspection,
     Space,
     Hazard,
     HazardListing,
     Notification,
+    PublicReport,
     Upload,
     Photo,
     PhotoContext,
@@ -53,6 +57,7 @@ __all__ = [
     "CounterClaim",
     "Device",
     "Enterprise",
+    "GasLimitsVersion",
     "Hazard",
     "HazardListing",
     "Inspection",
@@ -63,6 +68,7 @@ __all__ = [
     "OutboxEntry",
     "Photo",
     "PhotoContext",
+    "PublicReport",
     "Space",
     "Timer",
     "Upload",

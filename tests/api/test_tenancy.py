@@ -3,10 +3,14 @@ the caller may see, and writes cannot reach outside the caller's scope."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from bson import ObjectId
 
 from server.actor import Role
 from server.models.device import Device
+from server.models.public_report import PublicReport
 from tests.factories import (
     EnterpriseFactory,
     JurisdictionFactory,
@@ -40,7 +44,19 @@ def world(db):
             jurisdiction_id=u.jurisdiction_id,
             enterprise_id=u.enterprise_id,
         ).save()
-    return {"J1": j1, "J2": j2, "A": a, "B": b, "C": c, **users}
+    reports = {name: _public_report(j) for name, j in (("R1", j1), ("R2", j2))}
+    return {"J1": j1, "J2": j2, "A": a, "B": b, "C": c, **users, **reports}
+
+
+def _public_report(jurisdiction) -> PublicReport:
+    return PublicReport(
+        code_hash=os.urandom(32).hex(),
+        jurisdiction_id=jurisdiction.id,
+        enterprise_name="某企业",
+        description="消防通道堵塞",
+        contact="13800138000",
+        uploader_id=ObjectId(),
+    ).save()
 
 
 ALL = [
@@ -64,6 +80,10 @@ READS = [
     ("/api/v1/users/{supervisor2}", {"admin", "supervisor2"}),
     ("/api/v1/devices/device-workerA", {"admin", "supervisor1", "workerA"}),
     ("/api/v1/devices/device-managerB", {"admin", "supervisor1", "managerB"}),
+    # Public reports: the supervisors of their jurisdiction alone (and admins), never the
+    # jurisdiction's inspectors nor any enterprise.
+    ("/api/v1/public-reports/{R1}", {"admin", "supervisor1"}),
+    ("/api/v1/public-reports/{R2}", {"admin", "supervisor2"}),
 ]
 
 
@@ -99,6 +119,16 @@ LISTS = {
         "supervisor1": {"J1"},
         "inspector1": {"J1"},
         "supervisor2": {"J2"},
+        "managerA": set(),
+        "workerA": set(),
+        "managerB": set(),
+        "managerC": set(),
+    },
+    "/api/v1/public-reports": {
+        "admin": {"R1", "R2"},
+        "supervisor1": {"R1"},
+        "inspector1": set(),
+        "supervisor2": {"R2"},
         "managerA": set(),
         "workerA": set(),
         "managerB": set(),
@@ -222,7 +252,26 @@ def test_checklists_are_readable_by_every_role(client, auth_headers, world, who,
         "/api/v1/devices",
         "/api/v1/jurisdictions",
         "/api/v1/me",
+        "/api/v1/public-reports",
     ],
 )
 def test_every_endpoint_needs_a_token(client, world, url):
     assert client.get(url).status_code == 401
+
+
+@pytest.mark.parametrize("who", ALL)
+def test_only_admins_override_a_regime_and_others_cannot_see_other_tenants(
+    client, auth_headers, world, who
+):
+    url = f"/api/v1/enterprises/{world['A'].id}"
+    before = world["A"].regime
+    etag = client.get(url, headers=auth_headers(world["admin"])).headers["ETag"]
+    response = client.put(
+        f"{url}/regime",
+        json={"regime": "hazchem", "reason": "储存危险化学品"},
+        headers={**auth_headers(world[who]), "If-Match": etag},
+    )
+    readers = {"admin", "supervisor1", "inspector1", "managerA", "workerA"}
+    expected = 200 if who == "admin" else 403 if who in readers else 404
+    assert response.status_code == expected, response.get_json()
+    assert world["A"].reload().regime == ("hazchem" if who == "admin" else before)

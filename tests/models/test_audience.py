@@ -17,6 +17,7 @@ from server.models import (
     ChecklistVersion,
     Device,
     Enterprise,
+    GasLimitsVersion,
     Hazard,
     HazardListing,
     Inspection,
@@ -24,6 +25,7 @@ from server.models import (
     Notification,
     Photo,
     PhotoContext,
+    PublicReport,
     Space,
     Upload,
     User,
@@ -39,6 +41,7 @@ MAYBE_J, MAYBE_E, MAYBE_U = (st.sampled_from([*pool, None]) for pool in (J, E, U
 
 MODELS = (
     ChecklistVersion,
+    GasLimitsVersion,
     Enterprise,
     Inspection,
     Hazard,
@@ -51,6 +54,7 @@ MODELS = (
     Space,
     HazardListing,
     Notification,
+    PublicReport,
 )
 
 
@@ -63,7 +67,7 @@ def expected(collection: str, actor: Actor, doc: dict) -> bool:
     role = actor.role
     if collection == "notifications":  # each user their own, admins too
         return _same(actor.user_id, doc["recipient_id"])
-    if role is Role.ADMIN or collection == "checklist_versions":
+    if role is Role.ADMIN or collection in ("checklist_versions", "gas_limit_versions"):
         return True
     regulator = role in (Role.SUPERVISOR, Role.INSPECTOR)
     firm = role in (Role.ENTERPRISE_MANAGER, Role.WORKER)
@@ -109,6 +113,8 @@ def expected(collection: str, actor: Actor, doc: dict) -> bool:
         return firm and _same(actor.enterprise_id, doc["enterprise_id"])
     if collection == "jurisdictions":
         return regulator and _same(actor.jurisdiction_id, doc["_id"])
+    if collection == "public_reports":  # never the firm reported, nor the inspectors
+        return role is Role.SUPERVISOR and _same(actor.jurisdiction_id, doc["jurisdiction_id"])
     raise AssertionError(f"no expectation written for {collection}")
 
 
@@ -124,6 +130,7 @@ DOCUMENTS = {
     "checklist_versions": st.builds(
         lambda n: {"_id": f"CS:{n}", "code": "CS", "version": n}, st.integers(1, 50)
     ),
+    "gas_limit_versions": st.builds(lambda n: {"_id": n}, st.integers(1, 50)),
     "enterprises": st.builds(
         lambda i, j: {"_id": i, "jurisdiction_id": j}, st.sampled_from(E) | ids, MAYBE_J
     ),
@@ -176,6 +183,18 @@ DOCUMENTS = {
     "spaces": st.builds(
         lambda i, j, e: {"_id": i, "jurisdiction_id": j, "enterprise_id": e}, ids, MAYBE_J, MAYBE_E
     ),
+    "public_reports": st.builds(
+        lambda i, j, e, u: {
+            "_id": i,
+            "jurisdiction_id": j,
+            "enterprise_id": e,
+            "uploader_id": u or ObjectId(),
+        },
+        ids,
+        MAYBE_J,
+        MAYBE_E,
+        MAYBE_U,
+    ),
 }
 worlds = st.fixed_dictionaries(
     {
@@ -192,6 +211,7 @@ UNIQUE = {
     "enterprises": "credit_code",
     "jurisdictions": "code",
     "spaces": "code",
+    "public_reports": "code_hash",
 }
 
 
