@@ -8,7 +8,7 @@ import marshmallow as ma
 from schemas.common import ObjectIdString, RequestSchema, Timestamp
 from server.models.hazard import Level, Source
 from server.services.hazards import states
-from sync.handlers.hazard import HazardPlaceSchema, photo_list
+from sync.handlers.hazard import HazardPlaceSchema, PlanSchema, ReinspectionSchema, photo_list
 
 
 class HazardCreateSchema(RequestSchema):
@@ -20,19 +20,6 @@ class HazardCreateSchema(RequestSchema):
     legal_basis = ma.fields.List(ma.fields.String(validate=ma.validate.Length(1, 200)))
     place = ma.fields.Nested(HazardPlaceSchema)
     photos = photo_list()
-
-
-class PlanSchema(ma.Schema):
-    """五落实: measures, funds, deadline, responsible person, contingency (docs/domain.md)."""
-
-    class Meta:
-        unknown = ma.RAISE
-
-    measures = ma.fields.String(validate=ma.validate.Length(1, 2000))
-    funds = ma.fields.String(validate=ma.validate.Length(1, 200))
-    deadline = ma.fields.Date()
-    responsible_person = ma.fields.String(validate=ma.validate.Length(1, 100))
-    contingency = ma.fields.String(validate=ma.validate.Length(1, 2000))
 
 
 class PenaltySchema(ma.Schema):
@@ -70,6 +57,10 @@ class TransitionSchema(RequestSchema):
         validate=ma.validate.Length(1, 2000),
         metadata={"description": "the firm's written application (closing a major)"},
     )
+    reinspection = ma.fields.Nested(
+        ReinspectionSchema,
+        metadata={"description": "the re-inspection at the hazard's place (close-out)"},
+    )
 
 
 #: Transitions taken, oldest first ("from" is a Python keyword: built from a dict).
@@ -98,6 +89,25 @@ HistoryEntrySchema = ma.Schema.from_dict(
 class EscalationSchema(ma.Schema):
     kind = ma.fields.String(metadata={"enum": list(states.ESCALATIONS)})
     note = ma.fields.String()
+    by = ObjectIdString(allow_none=True)
+    at = Timestamp()
+
+
+class ReinspectionRecordSchema(ReinspectionSchema):
+    """The re-inspection as recorded: who, when."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    by = ObjectIdString(allow_none=True)
+    role = ma.fields.String()
+    at = Timestamp()
+
+
+class CloseoutApplicationSchema(ma.Schema):
+    """A major's close-out application by the firm (16号令 Art.18)."""
+
+    text = ma.fields.String()
     by = ObjectIdString(allow_none=True)
     at = Timestamp()
 
@@ -140,6 +150,8 @@ class HazardSchema(ma.Schema):
     repeat_of = ma.fields.String(allow_none=True)
     repeat_ids = ma.fields.List(ma.fields.String())
     withdrawn_reason = ma.fields.String(allow_none=True)
+    reinspection = ma.fields.Nested(ReinspectionRecordSchema, allow_none=True)
+    closeout_application = ma.fields.Nested(CloseoutApplicationSchema, allow_none=True)
     version = ma.fields.Integer()
     received_at = Timestamp()
     created_at = Timestamp()

@@ -115,6 +115,22 @@ class SpaceCopySchema(ma.Schema):
     updated_at = Timestamp()
 
 
+class NotificationCopySchema(ma.Schema):
+    """A notification to the reader (a hazard's deadline nears, it is overdue, a due date
+    passed unanswered), as the feed delivers it."""
+
+    id = ma.fields.String()
+    recipient_id = ObjectIdString()
+    kind = ma.fields.String(metadata={"enum": ["reminder", "overdue", "escalation"]})
+    subject_collection = ma.fields.String()
+    subject_id = ma.fields.String()
+    text_zh = ma.fields.String()
+    text_en = ma.fields.String()
+    due_at = Timestamp(allow_none=True)
+    version = ma.fields.Integer()
+    created_at = Timestamp()
+
+
 class BilingualTextSchema(ma.Schema):
     zh_cn = ma.fields.String(data_key="zh-CN")
     en = ma.fields.String()
@@ -192,6 +208,7 @@ COPIES = {
     "inspections": InspectionCopySchema,
     "spaces": SpaceCopySchema,
     "hazards": HazardCopySchema,
+    "notifications": NotificationCopySchema,
 }
 CHANGES = {name: _change_schema(name, copy) for name, copy in COPIES.items()}
 
@@ -207,8 +224,9 @@ class PullPageSchema(ma.Schema):
 class MutationSchema(ma.Schema):
     """One pushed mutation (sync.mutation checks it; `data` per operation by the collection's
     handler: for inspections, `create` needs checklist_code, checklist_version, enterprise_id,
-    and later operations may not name them; hazards take only `create`, an enterprise
-    manager's self-report: description, level, place, photos)."""
+    and later operations may not name them; hazards take `create`, an enterprise manager's
+    self-report: description, level, place, photos, and `update`, a transition of the
+    lifecycle: action and its fields, as sync.handlers.hazard.HazardTransitionDataSchema)."""
 
     mutation_id = ma.fields.String(required=True, validate=ma.validate.Regexp(UUID_PATTERN))
     collection = ma.fields.String(

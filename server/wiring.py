@@ -19,7 +19,9 @@ from server.services.hazards import lifecycle as hazard_lifecycle
 from server.services.hazards import public_reports
 from server.services.hazards.orders import NUMBER_JOB, RENDER_JOB
 from server.services.hazards.register import FINDINGS_JOB
+from server.services.hazards.timers import TIMER_JOB as HAZARD_TIMER_JOB
 from server.services.spaces import ledger as space_ledger
+from server.services.spaces.label_sheets import label_keys
 from sync.handler import handlers
 from sync.handlers.hazard import HazardHandler
 from sync.handlers.inspection import InspectionHandler
@@ -32,6 +34,7 @@ JOBS = (
     (FINDINGS_JOB, hazards.register_findings),
     (NUMBER_JOB, orders.number_order),
     (RENDER_JOB, orders.render_order),
+    (HAZARD_TIMER_JOB, hazards.fire_hazard_timer),
 )
 
 
@@ -42,13 +45,16 @@ def register_evidence_links() -> None:
     links.register_link_kind(space_ledger.LINK_KIND, space_ledger.photo_link_target)
     links.register_arrival_hook(space_ledger.LINK_KIND, space_ledger.on_photo_arrived)
     links.register_link_kind("hazard", hazard_lifecycle.photo_link_target)
+    # The firm's "after" photos of its rectification: seen by whoever sees the hazard.
+    links.register_link_kind("rectification", hazard_lifecycle.photo_link_target)
     links.register_link_kind(public_reports.LINK_KIND, public_reports.photo_link_target)
 
 
-def register_push_handlers() -> None:
-    """Every pushable collection with its handler."""
+def register_push_handlers(settings: Settings | None = None) -> None:
+    """Every pushable collection with its handler (hazards verify space labels with the
+    settings' keys: none without settings)."""
     handlers.register(InspectionHandler())
-    handlers.register(HazardHandler())
+    handlers.register(HazardHandler(label_keys(settings) if settings else ()))
 
 
 def register_jobs() -> None:
@@ -59,6 +65,6 @@ def register_jobs() -> None:
 def wire(settings: Settings, redis: Redis) -> None:
     """Everything a process of the service needs registered before it serves or works."""
     register_evidence_links()
-    register_push_handlers()
+    register_push_handlers(settings)
     register_jobs()
     outbox.configure_dispatch(RqDispatcher(redis, settings.rq_queue))

@@ -17,6 +17,7 @@ from server.models import (
     gas_limits,
     hazard,
     inspection,
+    notification,
     number_block,
     order,
     space,
@@ -120,6 +121,7 @@ REGISTRY: tuple[SyncedCollection, ...] = (
     SyncedCollection(
         name="number_blocks", document=number_block.NumberBlock, omit=frozenset({"rev"})
     ),
+    SyncedCollection(name="notifications", document=notification.Notification),
 )
 
 BY_NAME = {c.name: c for c in REGISTRY}

@@ -20,6 +20,7 @@ from server.api.context import current_actor, settings
 from server.api.paging import QuerySetPage
 from server.clock import utcnow
 from server.services.hazards import lifecycle, register, states
+from server.services.spaces.label_sheets import label_keys
 
 blp = Blueprint("hazards", __name__, url_prefix="/api/v1", description="Hazards")
 
@@ -78,5 +79,11 @@ class HazardTransitionById(MethodView):
         requirement (`reasons`)."""
         action, version = body.pop("action"), body.pop("version")
         return lifecycle.take(
-            current_actor(), hazard_id, action, body, now=utcnow(), version=version
+            current_actor(),
+            hazard_id,
+            action,
+            body,
+            now=utcnow(),
+            version=version,
+            label_keys=label_keys(settings()),
         )

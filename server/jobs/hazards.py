@@ -1,5 +1,6 @@
 """RQ jobs of the hazard register: the findings of a submitted inspection become hazards
-(queued through the outbox with the submission, so none is lost or made twice)."""
+(queued through the outbox with the submission, so none is lost or made twice); a hazard's
+timer does what it stands for (fired by the periodic tick through the outbox)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,15 @@ from datetime import timedelta
 
 from server.clock import utcnow
 from server.jobs import context
-from server.services.hazards import register
+from server.services.hazards import escalation, register
 
 
 def register_findings(inspection_id: str) -> list:
     """A hazard for every failed item of the inspection (idempotent: ids derive from it)."""
     window = timedelta(days=context.settings().hazard_repeat_days)
     return register.register_findings(inspection_id, now=utcnow(), repeat_window=window)
+
+
+def fire_hazard_timer(hazard_id: str, key: str) -> str:
+    """What a hazard's timer stands for (reminder, overdue, escalation); idempotent per timer."""
+    return escalation.on_timer(hazard_id, key, now=utcnow())

@@ -7,11 +7,13 @@ from server.models.device import Device
 from server.models.enterprise import Enterprise
 from server.models.gas_limits import GasLimitsVersion
 from server.models.hazard import Hazard
+from server.models.hazard_listing import HazardListing
 from server.models.inspection import Inspection
 from server.models.issuing_body import IssuingBody
 from server.models.job_run import JobRun
 from server.models.jurisdiction import Jurisdiction
 from server.models.login_window import LoginWindow
+from server.models.notification import Notification
 from server.models.number_block import NumberBlock
 from server.models.order import Order
 from server.models.outbox_entry import OutboxEntry
@@ -34,6 +36,8 @@ DOCUMENTS = (
     Inspection,
     Space,
     Hazard,
+    HazardListing,
+    Notification,
     PublicReport,
     IssuingBody,
     NumberBlock,
@@ -61,6 +65,7 @@ __all__ = [
     "Enterprise",
     "GasLimitsVersion",
     "Hazard",
+    "HazardListing",
     "Inspection",
     "IssuingBody",
     "JobRun",
@@ -68,6 +73,7 @@ __all__ = [
     "LoginWindow",
     "NumberBlock",
     "Order",
+    "Notification",
     "OutboxEntry",
     "Photo",
     "PhotoContext",

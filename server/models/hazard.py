@@ -100,6 +100,11 @@ class Hazard(SyncedDocument):
     escalations = ListField(DictField())
     #: 一案双罚: {"firm": ..., "persons": [...]}
     penalty = DictField(default=None)
+    #: The re-inspection at the place: {"location", "label", "photos", "note", "by", "role",
+    #: "at"} (server.services.hazards.closeout judged it at the place).
+    reinspection = DictField(default=None)
+    #: A major's close-out application by the firm: {"text", "by", "at"} (16号令 Art.18).
+    closeout_application = DictField(default=None)
     #: Every transition taken: {"action", "from", "to", "by", "role", "at", "reason"}.
     history = ListField(DictField())
     #: The earliest hazard this one repeats (same item, same enterprise, within the period),

@@ -24,6 +24,9 @@ from tests.hazards.helpers import (
 )
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+#: Where the inspection found its hazards; a re-inspection there is at their place.
+HERE = {"longitude": 121.4737, "latitude": 31.2304}
+AT_PLACE = {"location": HERE, "photos": [PHOTO]}
 PLAN = {
     "measures": "增设通风设备并设专人监护",
     "funds": "5万元",
@@ -36,7 +39,9 @@ PLAN = {
 @pytest.fixture
 def world(client, auth_headers, published, job_settings, jobs):
     found = make_firm(client, auth_headers)
-    inspection_id = submit_inspection(found, failing_answers(MAJOR_TO_CONFIRM, GENERAL))
+    inspection_id = submit_inspection(
+        found, failing_answers(MAJOR_TO_CONFIRM, GENERAL), location={**HERE, "accuracy_m": 5}
+    )
     jobs()
     found["major"] = finding_id(inspection_id, MAJOR_TO_CONFIRM)
     found["general"] = finding_id(inspection_id, GENERAL)
@@ -81,7 +86,7 @@ def test_a_general_hazard_from_found_to_closed(world, db, jobs):
     reported = take("manager", "report_rectified", photos=[PHOTO], note="已设置警示标志")
     assert reported["state"] == "reported"
     assert take("inspector", "start_reinspection")["state"] == "reinspection"
-    closed = take("inspector", "close", note="已整改合格")
+    closed = take("inspector", "close", note="已整改合格", reinspection=AT_PLACE)
     assert closed["state"] == "closed" and closed["version"] == 6
     assert [h["action"] for h in closed["history"]] == [
         "found",
@@ -91,6 +96,7 @@ def test_a_general_hazard_from_found_to_closed(world, db, jobs):
         "start_reinspection",
         "close",
     ]
+    assert closed["reinspection"]["by"] == world["inspector"].id
     assert closed["history"][3]["photos"] == [PHOTO]
     jobs()
     chain = actions(db, str(world["jurisdiction"].id))
@@ -130,6 +136,7 @@ def test_a_major_is_confirmed_planned_listed_closed_on_application_and_delisted(
     with pytest.raises(RuleViolation) as refused:
         take("supervisor", "close", note="合格")
     assert "written application" in refused.value.reasons[0]["detail"]
+    take("inspector", "record_reinspection", reinspection=AT_PLACE)
     closed = take("supervisor", "close", note="合格", application="销号申请书")
     assert closed["state"] == "closed"
     delisted = take("supervisor", "delist")

@@ -18,6 +18,7 @@ from PIL import Image
 
 from server.models.audit_event import AuditEvent
 from server.models.hazard import Hazard
+from server.models.timer import Timer
 from server.services.hazards.register import finding_id
 from tests.hazards.helpers import (
     GENERAL,
@@ -141,6 +142,9 @@ def test_service_starts_each_hazards_deadline_from_the_day_after(client, world, 
         assert deadline.time().hour == 0
         assert (deadline.date() - day).days == item["term_days"] + 1  # 24:00 of the last day
         assert hazard.history[-1]["order_number"] == "（区）应急责改〔2026〕第1号"
+        # The deadline the service set is on the hazard's timers (overdue at it, reminders).
+        due = {t.due_at for t in Timer.objects(id__startswith=f"hazard:{hazard.id}:")}
+        assert hazard.deadline in due
     again = client.post(url, json={"kind": "acknowledged"}, headers=world["headers"]["manager"])
     assert again.status_code == 409
     jobs()

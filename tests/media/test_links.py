@@ -64,20 +64,20 @@ def test_check_link_target(world, hazards):
     with pytest.raises(NotFound):
         links.check_link_target(world["users"]["manager_b"].actor(), "finding", "h-1")
     with pytest.raises(UnknownLinkKind):
-        links.check_link_target(inspector, "rectification", "r-1")
+        links.check_link_target(inspector, "stand_in", "r-1")
     with pytest.raises(RuleViolation):
         links.check_link_target(inspector, "finding", "bad id!")
 
 
 def test_a_resolver_may_answer_true_false_or_none(world):
     inspector = world["users"]["inspector"].actor()
-    links.register_link_kind("rectification", lambda actor, link_id: link_id == "ok")
+    links.register_link_kind("stand_in", lambda actor, link_id: link_id == "ok")
     try:
-        assert links.check_link_target(inspector, "rectification", "ok") == links.LinkTarget()
+        assert links.check_link_target(inspector, "stand_in", "ok") == links.LinkTarget()
         with pytest.raises(NotFound):
-            links.check_link_target(inspector, "rectification", "no")
+            links.check_link_target(inspector, "stand_in", "no")
     finally:
-        links.unregister_link_kind("rectification")
+        links.unregister_link_kind("stand_in")
 
 
 def test_arrival_hooks_run_through_the_outbox_once_per_link_and_a_failure_is_retried(

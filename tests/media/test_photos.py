@@ -140,11 +140,11 @@ def test_links_into_another_tenants_file_are_not_shown(client, world, hazards, a
     def rectifications(actor, link_id):
         return actor.is_admin or actor.enterprise_id == b.id
 
-    links.register_link_kind("rectification", rectifications)
+    links.register_link_kind("stand_in", rectifications)
     try:
         data = h.jpeg()
         assert h.upload(client, world["headers"]["inspector"], data).status_code == 204
-        meta = h.photo_metadata(data, "r-7", kind="rectification")
+        meta = h.photo_metadata(data, "r-7", kind="stand_in")
         assert h.upload(client, world["headers"]["manager_b"], data, meta=meta).status_code == 204
         url = f"/api/v1/photos/{h.sha256(data)}"
         seen_by_a = client.get(url, headers=world["headers"]["manager"]).get_json()
@@ -154,7 +154,7 @@ def test_links_into_another_tenants_file_are_not_shown(client, world, hazards, a
             f"{url}?context={seen_by_admin['contexts'][1]}", headers=world["headers"]["admin"]
         ).get_json()
     finally:
-        links.unregister_link_kind("rectification")
+        links.unregister_link_kind("stand_in")
     assert [x["id"] for x in seen_by_a["links"]] == ["h-1"]
     assert [x["id"] for x in seen_by_b["links"]] == ["r-7"]
     assert len(seen_by_a["contexts"]) == len(seen_by_b["contexts"]) == 1

@@ -18,7 +18,7 @@ from tests.media import helpers as h
 
 @pytest.fixture
 def rectifications(world):
-    """`rectification` links: enterprise B's objects (only its users and admins see them)."""
+    """`stand_in` links: enterprise B's objects (only its users and admins see them)."""
     b = world["other_enterprise"]
 
     def resolve(actor, link_id):
@@ -26,9 +26,9 @@ def rectifications(world):
             return links.LinkTarget(enterprise_id=b.id)
         return None
 
-    links.register_link_kind("rectification", resolve)
+    links.register_link_kind("stand_in", resolve)
     yield
-    links.unregister_link_kind("rectification")
+    links.unregister_link_kind("stand_in")
 
 
 def _link(kind, link_id, user, at, item_code=None):
@@ -57,7 +57,7 @@ def legacy(db, store, world, hazards, rectifications):
     made = [
         _link("finding", "h-1", users["inspector"], now),
         _link("finding", "h-1", users["inspector"], now, item_code="CS-02"),
-        _link("rectification", "r-7", users["manager_b"], now + timedelta(hours=1)),
+        _link("stand_in", "r-7", users["manager_b"], now + timedelta(hours=1)),
         _link("finding", "h-1", stranger, now + timedelta(hours=2)),  # ahead of nothing of theirs
     ]
     db["photos"].insert_one(
@@ -104,7 +104,7 @@ def test_init_db_splits_a_record_into_one_context_per_uploader_and_object(
     photo = db["photos"].find_one({"_id": sha})
     assert "links" not in photo and "uploader_id" not in photo and "review" not in photo
     first = context_key(sha, users["inspector"].id, "finding", "h-1")
-    second = context_key(sha, users["manager_b"].id, "rectification", "r-7")
+    second = context_key(sha, users["manager_b"].id, "stand_in", "r-7")
     third = context_key(sha, legacy["stranger"].id, "finding", "h-1")
     assert photo["contexts"] == [first, second, third]
     a = PhotoContext.objects.get(id=first)

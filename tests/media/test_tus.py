@@ -221,12 +221,12 @@ def test_bad_metadata_is_422_naming_the_key(client, world, hazards, meta, field)
 
 def test_an_unregistered_link_kind_is_422(client, world):
     data = h.jpeg()
-    # Rectifications do not exist yet, so nothing registers them.
-    meta = h.photo_metadata(data, kind="rectification", link_id="r-1")
+    # A kind nothing registers.
+    meta = h.photo_metadata(data, kind="stand_in", link_id="r-1")
     body = _problem(
         h.create(client, world["headers"]["inspector"], data, meta), 422, "unknown-link-kind"
     )
-    assert body["reasons"] == [{"rule": "link_kind_registered", "kind": "rectification"}]
+    assert body["reasons"] == [{"rule": "link_kind_registered", "kind": "stand_in"}]
 
 
 def test_another_tenants_object_is_404(client, world, hazards, db):

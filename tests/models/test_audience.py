@@ -19,9 +19,11 @@ from server.models import (
     Enterprise,
     GasLimitsVersion,
     Hazard,
+    HazardListing,
     Inspection,
     IssuingBody,
     Jurisdiction,
+    Notification,
     NumberBlock,
     Order,
     Photo,
@@ -53,6 +55,8 @@ MODELS = (
     Photo,
     PhotoContext,
     Space,
+    HazardListing,
+    Notification,
     PublicReport,
     IssuingBody,
     Order,
@@ -67,6 +71,8 @@ def _same(mine, theirs) -> bool:
 def expected(collection: str, actor: Actor, doc: dict) -> bool:
     """Who sees what (README.md, "Who uses it") per role, written out by hand."""
     role = actor.role
+    if collection == "notifications":  # each user their own, admins too
+        return _same(actor.user_id, doc["recipient_id"])
     if role is Role.ADMIN or collection in ("checklist_versions", "gas_limit_versions"):
         return True
     regulator = role in (Role.SUPERVISOR, Role.INSPECTOR)
@@ -87,6 +93,10 @@ def expected(collection: str, actor: Actor, doc: dict) -> bool:
         if role is Role.ENTERPRISE_MANAGER:
             return _same(actor.enterprise_id, doc["enterprise_id"])
         return role is Role.INSPECTOR and _same(actor.user_id, doc["inspector_id"])
+    if collection == "hazard_listings":  # the supervisors and the firm, as the hazard's
+        if role is Role.SUPERVISOR:
+            return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+        return role is Role.ENTERPRISE_MANAGER and _same(actor.enterprise_id, doc["enterprise_id"])
     if collection in ("media_uploads", "photo_contexts"):
         # A context shows through what it is evidence for too: media.links.can_see, tested
         # per role in tests/media/test_photo_tenancy.py.
@@ -174,6 +184,13 @@ DOCUMENTS = {
         MAYBE_U,
         MAYBE_E,
     ),
+    "hazard_listings": st.builds(
+        lambda i, j, e: {"_id": str(i), "jurisdiction_id": j, "enterprise_id": e},
+        ids,
+        MAYBE_J,
+        MAYBE_E,
+    ),
+    "notifications": st.builds(lambda i, u: {"_id": str(i), "recipient_id": u}, ids, MAYBE_U),
     "media_uploads": st.builds(lambda i, u: {"_id": str(i), "uploader_id": u}, ids, MAYBE_U),
     "photo_contexts": st.builds(lambda i, u: {"_id": str(i), "uploader_id": u}, ids, MAYBE_U),
     "photos": st.builds(lambda i: {"_id": str(i)}, ids),

@@ -9,8 +9,7 @@ on (the REST `If-Match`), and a newer one is a conflict instead.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from media.links import LinkTarget
 from server.actor import Actor
@@ -18,21 +17,14 @@ from server.errors import Conflict, Forbidden, NotFound, RuleViolation
 from server.models.hazard import Hazard
 from server.models.synced import mark_dirty
 from server.services.audit import record
-from server.services.hazards import states
+from server.services.hazards import closeout, listing, states
+from server.services.hazards.timers import arm, rearm
+from server.services.hazards.timings import end_of_day
 
-#: Deadlines and a number's year are reckoned in China's time (issue 11).
-CHINA = ZoneInfo("Asia/Shanghai")
 #: What an enterprise is not shown of a hazard an inspection found: where the inspector
 #: stood (as for the inspection itself, server.services.inspections.HIDDEN_FROM_ENTERPRISES).
 HIDDEN_FROM_ENTERPRISES = ("location",)
 COLLECTION = Hazard._get_collection_name()
-
-
-def end_of_day(day: date) -> datetime:
-    """A deadline "by this day" ends at 24:00 of it in Asia/Shanghai (as an aware UTC instant)."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA).astimezone(
-        ZoneInfo("UTC")
-    )
 
 
 def shown_to(actor: Actor | None, hazard: dict) -> dict:
@@ -82,28 +74,22 @@ def take(
     *,
     now: datetime,
     version: int | None = None,
+    label_keys: tuple = (),
 ) -> dict:
     """Take transition `action` on a hazard (`actor` None: the system); returns the hazard as
     the actor may read it. NotFound outside their scope, Forbidden for a role the table does
-    not name, RuleViolation with every failed requirement, Conflict when `version` is stale."""
-    transition = states.BY_ACTION.get(action)
-    if transition is None:
-        raise RuleViolation(f"no transition {action}", reasons=[{"code": "UNKNOWN_ACTION"}])
+    not name, RuleViolation with every failed requirement, Conflict when `version` is stale.
+    `label_keys` verify a space's QR label scanned at a re-inspection."""
     collection = Hazard._get_collection()
-    params = {**_stored(params), "role": actor.role if actor else None}
     while True:
         current = collection.find_one({"_id": str(hazard_id)})
         if current is None or (actor is not None and not Hazard.audience.allows(actor, current)):
             raise NotFound(f"hazard {hazard_id} not found")
-        who = actor.role if actor is not None else states.SYSTEM
-        if who not in transition.who:
-            raise Forbidden(f"{action} is taken by {', '.join(sorted(map(str, transition.who)))}")
         if version is not None and current["version"] != version:
+            # Who may act is still told first: a stale version is no reason to hint otherwise.
+            _transition(action, actor)
             raise Conflict(f"hazard {hazard_id} changed since version {version}")
-        reasons = states.refusals(transition, current, params, now)
-        if reasons:
-            raise RuleViolation(f"{action} is not possible now", reasons=reasons)
-        update = _update(transition, current, params, actor, now)
+        update = decide(actor, current, action, params, now=now, label_keys=label_keys)
         result = collection.update_one(
             {"_id": current["_id"], "sync_rev": current["sync_rev"]}, update
         )
@@ -112,6 +98,7 @@ def take(
         # changed meanwhile: judge the transition again against what is there now
     mark_dirty(COLLECTION)
     after = collection.find_one({"_id": current["_id"]})
+    after_write(current, after, actor, now=now)
     record.record(
         actor,
         f"hazard.{action}",
@@ -126,6 +113,73 @@ def take(
     return _with_id(shown_to(actor, after))
 
 
+def _transition(action: str, actor: Actor | None) -> states.Transition:
+    transition = states.BY_ACTION.get(action)
+    if transition is None:
+        raise RuleViolation(f"no transition {action}", reasons=[{"code": "UNKNOWN_ACTION"}])
+    who = actor.role if actor is not None else states.SYSTEM
+    if who not in transition.who:
+        raise Forbidden(f"{action} is taken by {', '.join(sorted(map(str, transition.who)))}")
+    return transition
+
+
+def decide(
+    actor: Actor | None,
+    current: dict,
+    action: str,
+    params: dict,
+    *,
+    now: datetime,
+    label_keys: tuple = (),
+) -> dict:
+    """The update (`$set`, `$inc`, `$push`) that takes `action` on `current` (a raw hazard the
+    actor may see): Forbidden for a role the table does not name, RuleViolation with every
+    failed requirement. The REST transitions and the phones' pushes both decide here."""
+    transition = _transition(action, actor)
+    params = {**_stored(params), "role": actor.role if actor else None}
+    if action in PLACE_CHECKED:
+        params["place_reasons"] = _place_reasons(action, current, params, actor, label_keys)
+    reasons = states.refusals(transition, current, params, now)
+    if reasons:
+        raise RuleViolation(f"{action} is not possible now", reasons=reasons)
+    update = _update(transition, current, params, actor, now)
+    # The timers of the state it leads to are armed before it is written, so a crash after
+    # the write loses none; one armed for a write that then lost is stale when it fires.
+    arm(_prospective(current, update), now=now)
+    return update
+
+
+def _prospective(current: dict, update: dict) -> dict:
+    """The hazard as `update` will leave it (what its timers are computed from)."""
+    after = {**current, **update["$set"]}
+    for field, value in update.get("$push", {}).items():
+        after[field] = [*(current.get(field) or ()), value]
+    return after
+
+
+def after_write(before: dict, after: dict, actor: Actor | None, *, now: datetime) -> None:
+    """What follows a transition once written: its timers armed again, a listing recorded."""
+    rearm(before, after, now=now)
+    last = (after.get("history") or [{}])[-1]
+    if last.get("action") == "list":
+        by = actor.user_id if actor else None
+        listing.listed(after, by=by, reason=last.get("reason") or "supervisor", now=now)
+    elif last.get("action") == "delist":
+        listing.delisted(after["_id"], now=now)
+
+
+#: Transitions that need a re-inspection at the hazard's place (server.services.hazards.closeout).
+PLACE_CHECKED = ("record_reinspection", "close")
+
+
+def _place_reasons(action, current: dict, params: dict, actor, label_keys) -> list[dict]:
+    record = params.get("reinspection")
+    if record is None and action == "close" and current.get("reinspection"):
+        return []  # recorded at the place before (a major's supervisor approves later)
+    by = actor.user_id if actor else None
+    return closeout.place_reasons(current, record, by=by, label_keys=label_keys)
+
+
 def _stored(params: dict) -> dict:
     """Request values as stored: a day (a deadline) as the instant it ends."""
     out = dict(params)
@@ -134,6 +188,11 @@ def _stored(params: dict) -> dict:
     if isinstance(out.get("plan"), dict) and isinstance(out["plan"].get("deadline"), date):
         out["plan"] = {**out["plan"], "deadline": end_of_day(out["plan"]["deadline"])}
     return out
+
+
+#: Params not copied into a history entry: the caller's role (it has its own field) and the
+#: place check's verdict (a refusal is never recorded).
+_UNRECORDED = ("role", "place_reasons")
 
 
 def _update(transition, current: dict, params: dict, actor: Actor | None, now) -> dict:
@@ -167,6 +226,19 @@ def _update(transition, current: dict, params: dict, actor: Actor | None, now) -
         sets["penalty"] = params["penalty"]
     elif action == "withdraw":
         sets["withdrawn_reason"] = params["reason"]
+    elif action == "apply_closeout":
+        sets["closeout_application"] = {
+            "text": params["application"],
+            "by": actor.user_id if actor else None,
+            "at": now,
+        }
+    if action in PLACE_CHECKED and params.get("reinspection"):
+        sets["reinspection"] = {
+            **params["reinspection"],
+            "by": actor.user_id if actor else None,
+            "role": str(actor.role) if actor else states.SYSTEM,
+            "at": now,
+        }
     entry = {
         "action": action,
         "from": current["state"],
@@ -174,7 +246,7 @@ def _update(transition, current: dict, params: dict, actor: Actor | None, now) -
         "by": actor.user_id if actor else None,
         "role": str(actor.role) if actor else states.SYSTEM,
         "at": now,
-        **{k: v for k, v in params.items() if k != "role" and v not in (None, "", [], {})},
+        **{k: v for k, v in params.items() if k not in _UNRECORDED and v not in (None, "", [], {})},
     }
     if action == "set_level":
         entry["level_before"] = current["level"]

@@ -15,7 +15,7 @@ from pymongo.database import Database
 
 from server import sequence
 from server.models.issuing_body import PLACEHOLDERS
-from server.services.hazards.lifecycle import CHINA
+from server.services.hazards.timings import CHINA
 
 _BRACES = re.compile(r"[{}]")
 

@@ -9,8 +9,8 @@ from datetime import datetime
 from media import documents
 from server.models.issuing_body import IssuingBody
 from server.services.hazards import order_text
-from server.services.hazards.lifecycle import CHINA
 from server.services.hazards.service import deadline
+from server.services.hazards.timings import CHINA
 
 #: The check page of an order: `<public url>/o/<token>` (server.web.order_check).
 CHECK_PATH = "/o/"

@@ -23,7 +23,7 @@ from server.models.order import Order, OrderState, ServiceKind
 from server.models.synced import mark_dirty
 from server.services.audit import record
 from server.services.hazards import lifecycle, states
-from server.services.hazards.lifecycle import CHINA, end_of_day
+from server.services.hazards.timings import CHINA, end_of_day
 
 #: A signature is a small picture of a pen stroke; anything larger is not one.
 MAX_SIGNATURE_BYTES = 256 * 1024

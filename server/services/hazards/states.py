@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from server.actor import Role
 from server.models.hazard import Level
+from server.services.hazards.timings import load as load_timings
 
 FOUND = "found"
 RECTIFIED_ON_SITE = "rectified_on_site"
@@ -68,8 +69,8 @@ ESCALATIONS = ("remind", "supervise", "notify", "summon", "letter", "expose")
 #: The plan of a major hazard (五落实: 责任、措施、资金、时限、预案; docs/domain.md).
 PLAN_FIELDS = ("measures", "funds", "deadline", "responsible_person", "contingency")
 #: An extension is requested within the last 10 days before the deadline (15号令 Art.17,
-#: calendar days: docs/domain.md).
-EXTENSION_WINDOW = timedelta(days=10)
+#: calendar days: server/services/hazards/rectification.yaml).
+EXTENSION_WINDOW = load_timings().extension_window
 
 
 @dataclass(frozen=True)
@@ -194,14 +195,34 @@ TRANSITIONS: tuple[Transition, ...] = (
         "re-inspection within 10 日 of the report or the deadline (15号令 Art.17)",
     ),
     Transition(
+        "record_reinspection",
+        (REINSPECTION,),
+        None,
+        INSPECTING,
+        ("reinspection",),
+        ("reinspected_at_place",),
+        "the re-inspection on site, its record and photos taken at the hazard's place (GPS "
+        "within the radius, or the space's label): not on paper (16号令 Art.18; "
+        "server/services/hazards/closeout.py)",
+    ),
+    Transition(
+        "apply_closeout",
+        (REPORTED, REINSPECTION),
+        None,
+        FIRM,
+        ("application",),
+        (),
+        "a major's close-out on the firm's written application (16号令 Art.18)",
+    ),
+    Transition(
         "close",
         (REINSPECTION,),
         CLOSED,
         INSPECTING,
         ("note",),
-        ("major_by_supervisor_on_application",),
-        "销号; major: the firm's written application and the regulator's approval after an "
-        "on-site check (16号令 Art.18)",
+        ("major_by_supervisor_on_application", "reinspected_at_place"),
+        "销号 after a re-inspection at the place; major: the firm's written application and "
+        "the regulator's approval after an on-site check (16号令 Art.18)",
     ),
     Transition(
         "fail",
@@ -252,10 +273,11 @@ TRANSITIONS: tuple[Transition, ...] = (
         "list",
         OPEN,
         None,
-        SUPERVISING,
+        SUPERVISING | {SYSTEM},
         (),
         ("confirmed_major", "not_listed"),
-        "挂牌督办, published (docs/domain.md)",
+        "挂牌督办, published; by the system when a confirmed major is overdue "
+        "(server/services/hazards/rectification.yaml)",
     ),
     Transition(
         "delist",
@@ -322,9 +344,15 @@ def _major_by_supervisor_on_application(hazard: dict, params: dict, now: datetim
         return None
     if params.get("role") is not Role.SUPERVISOR:
         return "a major hazard is closed by a supervisor"
-    if not params.get("application"):
+    if not params.get("application") and not hazard.get("closeout_application"):
         return "a major hazard is closed on the firm's written application"
     return None
+
+
+def _reinspected_at_place(hazard: dict, params: dict, now: datetime) -> list[dict] | None:
+    # Judged by server.services.hazards.closeout (it reads the place, the label and the
+    # photos) before the rules run; here only its verdict.
+    return params.get("place_reasons") or None
 
 
 def _both_penalized(hazard: dict, params: dict, now: datetime) -> str | None:
@@ -354,14 +382,16 @@ def _listed(hazard: dict, params: dict, now: datetime) -> str | None:
     return None if hazard.get("listing") == "listed" else "the hazard is not listed"
 
 
-#: Rules by name: `rule(hazard, params, now)` → why it fails, or None.
-RULES: Mapping[str, Callable[[dict, dict, datetime], str | None]] = {
+#: Rules by name: `rule(hazard, params, now)` → why it fails (a sentence, or reasons with
+#: their own codes), or None.
+RULES: Mapping[str, Callable[[dict, dict, datetime], str | list[dict] | None]] = {
     "general_only": _general_only,
     "deadline_ahead": _deadline_ahead,
     "plan_if_major": _plan_if_major,
     "within_extension_window": _within_extension_window,
     "later_deadline": _later_deadline,
     "major_by_supervisor_on_application": _major_by_supervisor_on_application,
+    "reinspected_at_place": _reinspected_at_place,
     "both_penalized": _both_penalized,
     "level_unconfirmed": _level_unconfirmed,
     "confirmed_major": _confirmed_major,
@@ -388,7 +418,9 @@ def refusals(transition: Transition, hazard: dict, params: dict, now: datetime) 
         return reasons
     for name in transition.rules:
         why = RULES[name](hazard, params, now)
-        if why:
+        if isinstance(why, list):
+            reasons += why
+        elif why:
             reasons.append({"code": name.upper(), "detail": why})
     return reasons
 

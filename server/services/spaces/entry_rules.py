@@ -46,9 +46,9 @@ from bson import ObjectId
 from checklists.gas import GasUnitError, convert
 from checklists.regime import INDUSTRIES_FILE
 from checklists.template import GasLimits, GasRegime
+from server.geo import distance_m
 
 RULES_FILE = INDUSTRIES_FILE.parent / "entry_rules.yaml"
-EARTH_RADIUS_M = 6_371_008.8
 
 DENY = "deny"
 WARN = "warn"
@@ -222,7 +222,7 @@ def decide(facts: EntryFacts, limits: GasLimits, rules: EntryRules | None = None
     if facts.fix is not None and facts.space.location is not None:
         accuracy = facts.fix.accuracy_m
         if accuracy is not None and accuracy <= rules.usable_fix_accuracy_m:
-            distance = _distance_m(facts.space.location, (facts.fix.longitude, facts.fix.latitude))
+            distance = distance_m(facts.space.location, (facts.fix.longitude, facts.fix.latitude))
             if distance > facts.space.geofence_radius_m + accuracy:
                 fail("LOCATION", f"{distance:.0f} m from the entrance")
     reasons = tuple(_reason(rules, code, severity, detail) for code, severity, detail in found)
@@ -375,13 +375,3 @@ def _reason(rules: EntryRules, code: str, severity: str, detail: str | None) -> 
 
 def _minutes(value: float) -> timedelta:
     return timedelta(minutes=value)
-
-
-def _distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle distance of two (longitude, latitude) points (haversine)."""
-    lon1, lat1, lon2, lat2 = map(math.radians, (*a, *b))
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
