@@ -21,6 +21,7 @@ from server.services.spaces import ledger as space_ledger
 from sync.handler import handlers
 from sync.handlers.hazard import HazardHandler
 from sync.handlers.inspection import InspectionHandler
+from sync.handlers.permit import PermitHandler, PermitRecordHandler
 
 #: Outbox jobs by name: (name, function). Entries name these, never import paths.
 JOBS = (
@@ -44,6 +45,8 @@ def register_push_handlers() -> None:
     """Every pushable collection with its handler."""
     handlers.register(InspectionHandler())
     handlers.register(HazardHandler())
+    handlers.register(PermitHandler())
+    handlers.register(PermitRecordHandler())
 
 
 def register_jobs() -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from server.actor import Actor
-from server.models import checklist, enterprise, hazard, inspection, space
+from server.models import checklist, enterprise, hazard, inspection, permit, space
 from server.models.audience import Audience
 from server.services.hazards.lifecycle import shown_to as hazard_shown_to
 from server.services.inspections import shown_to as inspection_shown_to
@@ -99,6 +99,8 @@ REGISTRY: tuple[SyncedCollection, ...] = (
         document=hazard.Hazard,
         shown=hazard_shown_to,
     ),
+    SyncedCollection(name="permits", document=permit.Permit),
+    SyncedCollection(name="permit_records", document=permit.PermitRecord),
 )
 
 BY_NAME = {c.name: c for c in REGISTRY}

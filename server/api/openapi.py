@@ -41,6 +41,11 @@ PARTICULAR = {
     "createHazard": ("404",),  # the enterprise named is not in the caller's scope
     # A transition decided on a version that is no longer current (409); unmet requirements.
     "takeHazardTransition": ("409", "422"),
+    # Permits: the space named is out of scope (404); a stale version (409), a wrong state.
+    "createPermit": ("404",),
+    "takePermitTransition": ("409", "422"),
+    "appendPermitRecord": ("404",),
+    "scanSpace": ("409",),  # a replayed request
     "registerDevice": ("409",),
     "syncPull": ("400",),  # a cursor this server did not issue
     "syncPush": ("413",),

@@ -5,12 +5,14 @@ from server.models.checklist import ChecklistVersion
 from server.models.counter import CounterClaim
 from server.models.device import Device
 from server.models.enterprise import Enterprise
+from server.models.entry import EntryEvent, Roster, ScanNonce
 from server.models.hazard import Hazard
 from server.models.inspection import Inspection
 from server.models.job_run import JobRun
 from server.models.jurisdiction import Jurisdiction
 from server.models.login_window import LoginWindow
 from server.models.outbox_entry import OutboxEntry
+from server.models.permit import Permit, PermitRecord
 from server.models.photo import Photo, PhotoContext
 from server.models.space import Space
 from server.models.timer import Timer
@@ -27,6 +29,11 @@ DOCUMENTS = (
     ChecklistVersion,
     Inspection,
     Space,
+    Permit,
+    PermitRecord,
+    Roster,
+    EntryEvent,
+    ScanNonce,
     Hazard,
     Upload,
     Photo,
@@ -49,14 +56,19 @@ __all__ = [
     "CounterClaim",
     "Device",
     "Enterprise",
+    "EntryEvent",
     "Hazard",
     "Inspection",
     "JobRun",
     "Jurisdiction",
     "LoginWindow",
     "OutboxEntry",
+    "Permit",
+    "PermitRecord",
     "Photo",
     "PhotoContext",
+    "Roster",
+    "ScanNonce",
     "Space",
     "Timer",
     "Upload",

@@ -219,14 +219,79 @@ def decide(facts: EntryFacts, limits: GasLimits, rules: EntryRules | None = None
         _people_rules(facts, permit, fail)
         _record_rules(facts, permit, fail)
         _gas_rules(facts, permit, regime, limits, rules, fail)
+    _location_rule(facts, rules, fail)
+    return _decision(rules, found)
+
+
+def decide_exit(facts: EntryFacts, rules: EntryRules | None = None) -> Decision:
+    """An exit: the label verifies and the worker is inside (an exit is never refused for
+    anything else: whoever is inside must be able to come out)."""
+    rules = rules or load_rules()
+    found: list[tuple[str, str, str | None]] = []
+    if not facts.label_ok:
+        found.append(("QR_INVALID", DENY, None))
+    if facts.worker not in facts.inside:
+        found.append(("NOT_INSIDE", DENY, None))
+    return _decision(rules, found)
+
+
+def decide_check_in(facts: EntryFacts, rules: EntryRules | None = None) -> Decision:
+    """An attendant's check-in: the label verifies, the space is in use, a permit in force
+    now names the worker as attendant, and a usable fix (if any) is at the space. The
+    check-in is the binding proof of the attendant's presence (M13 Art.15)."""
+    rules = rules or load_rules()
+    found: list[tuple[str, str, str | None]] = []
+
+    def fail(code: str, detail: str | None = None, severity: str = DENY) -> None:
+        found.append((code, severity, detail))
+
+    if not facts.label_ok or not facts.space.active:
+        fail("QR_INVALID")
+    permit = facts.permit
+    if permit is None or permit.status not in ("approved", "active", "suspended"):
+        fail("NO_PERMIT")
+    else:
+        if not permit.valid_from <= facts.now <= permit.valid_to:
+            fail("NO_PERMIT", "outside the permit's window")
+        if facts.worker not in permit.attendants:
+            fail("NOT_ATTENDANT")
+    if facts.worker in facts.attendants_present:
+        fail("ALREADY_CHECKED_IN")
+    _location_rule(facts, rules, fail)
+    return _decision(rules, found)
+
+
+def decide_check_out(facts: EntryFacts, rules: EntryRules | None = None) -> Decision:
+    """An attendant's check-out: allowed for one checked in; a warning when it leaves
+    entrants inside with no other attendant (M13 Art.15: the attendant must not leave)."""
+    rules = rules or load_rules()
+    found: list[tuple[str, str, str | None]] = []
+    if not facts.label_ok:
+        found.append(("QR_INVALID", DENY, None))
+    if facts.worker not in facts.attendants_present:
+        found.append(("NOT_CHECKED_IN", DENY, None))
+    elif facts.inside and not facts.attendants_present - {facts.worker}:
+        found.append(("ATTENDANT_LEFT", WARN, f"{len(facts.inside)} inside"))
+    return _decision(rules, found)
+
+
+def _location_rule(facts: EntryFacts, rules: EntryRules, fail) -> None:
     if facts.fix is not None and facts.space.location is not None:
         accuracy = facts.fix.accuracy_m
         if accuracy is not None and accuracy <= rules.usable_fix_accuracy_m:
             distance = _distance_m(facts.space.location, (facts.fix.longitude, facts.fix.latitude))
             if distance > facts.space.geofence_radius_m + accuracy:
                 fail("LOCATION", f"{distance:.0f} m from the entrance")
+
+
+def _decision(rules: EntryRules, found) -> Decision:
     reasons = tuple(_reason(rules, code, severity, detail) for code, severity, detail in found)
     return Decision(allowed=not any(r.severity == DENY for r in reasons), reasons=reasons)
+
+
+def denial(code: str, detail: str | None = None, rules: EntryRules | None = None) -> Decision:
+    """A denial for one reason found outside the rules (the roster refused the change)."""
+    return _decision(rules or load_rules(), [(code, DENY, detail)])
 
 
 def _permit_rules(facts, permit, regime: GasRegime, rules: EntryRules, fail) -> None:
