@@ -13,13 +13,15 @@ from schemas.scan import ScanOutcomeSchema, ScanSchema
 from server.api.blueprint import Blueprint
 from server.api.context import current_actor, settings
 from server.clock import utcnow
-from server.services.spaces import label_sheets, scan
+from server.services.spaces import labels, scan
 from server.services.spaces.entry_rules import Fix
 
 blp = Blueprint("scan", __name__, url_prefix="/api/v1", description="Confined spaces")
 
 #: The shipped gas-test rules, read once.
 _limits = cache(load_gas_limits)
+#: The label keys of the configured seeds, derived once per seed.
+_keys = cache(labels.keys_from)
 
 
 @blp.route("/spaces/scan")
@@ -43,5 +45,7 @@ class SpaceScan(MethodView):
             fix=Fix(fix["longitude"], fix["latitude"], fix.get("accuracy_m")) if fix else None,
         )
         window = timedelta(seconds=config.scan_nonce_window_seconds)
-        rules = scan.ScanSettings(label_sheets.label_keys(config), _limits(), window)
+        rules = scan.ScanSettings(
+            _keys(config.label_signing_keys, config.audit_signing_key), _limits(), window
+        )
         return scan.scan(actor, request, rules, now=utcnow())

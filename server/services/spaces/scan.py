@@ -66,8 +66,9 @@ def scan(actor: Actor, request: ScanRequest, settings: ScanSettings, *, now: dat
         return _outcome(actor, request, worker, None, None, decision, None, now)
     permit = _permit(space["_id"], worker, now)
     _authorise(actor, worker, permit, space)
-    roster.ensure(space)
     present = roster.current(space["_id"])
+    if present.get("seq") is None:
+        roster.ensure(space)  # the space's first scan
     facts = EntryFacts(
         worker=worker,
         now=now,
@@ -131,10 +132,8 @@ def _space_of(token: str, keys, expected) -> tuple[dict | None, bool, str | None
     space = Space._get_collection().find_one({"_id": label.space_id})
     if space is None:
         return None, False, labels.OTHER_SPACE
-    try:
-        labels.verify(token, keys, current_version=space.get("label_version"))
-    except labels.LabelError as error:
-        return space, False, error.code
+    if label.version != space.get("label_version"):
+        return space, False, labels.ROTATED
     return space, True, None
 
 
