@@ -29,6 +29,11 @@ checklists/data/entry_rules.yaml. The rules, in the order they are reported:
   followed by a passing test, denies.
 - FULL: the headcount is below the permit's maximum.
 - LOCATION: only when a usable fix is reported and the space has a location.
+
+The other scans have rules of their own: `decide_exit` (QR_INVALID, NOT_INSIDE: nothing else
+keeps anyone inside), `decide_check_in` (QR_INVALID, NO_PERMIT, NOT_ATTENDANT,
+ALREADY_CHECKED_IN, LOCATION) and `decide_check_out` (NOT_CHECKED_IN, and the warning
+ATTENDANT_LEFT when the last attendant leaves entrants inside).
 """
 
 from __future__ import annotations
