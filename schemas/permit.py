@@ -13,14 +13,14 @@ from sync.handlers.permit import PermitDataSchema, PermitRecordDataSchema, Readi
 _text = ma.fields.String
 
 
-class PermitCreateSchema(PermitDataSchema):
+class PermitCreateSchema(RequestSchema, PermitDataSchema):
     """A draft permit (the enterprise's manager, or an admin)."""
 
     def __init__(self, **kwargs):
         super().__init__("create", **kwargs)
 
 
-class PermitRecordCreateSchema(PermitRecordDataSchema):
+class PermitRecordCreateSchema(RequestSchema, PermitRecordDataSchema):
     """A record appended to a permit (its id is the path's)."""
 
     class Meta:

@@ -6,6 +6,7 @@ from flask import Flask, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
 from server.api import (
+    alarms,
     audit,
     auth,
     checklists,
@@ -52,6 +53,7 @@ BLUEPRINTS = (
     scan.blp,
     spaces.blp,
     permits.blp,
+    alarms.blp,
     hazards.blp,
     uploads.blp,
     photos.blp,

@@ -13,10 +13,12 @@ from redis import Redis
 from media import links
 from server.config import Settings
 from server.jobs import audit, feed, hazards, media
+from server.jobs import spaces as space_jobs
 from server.jobs.outbox import RqDispatcher
 from server.services import inspections, outbox
 from server.services.hazards import lifecycle as hazard_lifecycle
 from server.services.hazards.register import FINDINGS_JOB
+from server.services.spaces import alarms
 from server.services.spaces import ledger as space_ledger
 from sync.handler import handlers
 from sync.handlers.hazard import HazardHandler
@@ -29,6 +31,7 @@ JOBS = (
     ("audit.append", audit.append_audit_events),
     (links.ARRIVAL_JOB, media.photo_arrived),
     (FINDINGS_JOB, hazards.register_findings),
+    (alarms.OVERSTAY_JOB, space_jobs.check_overstay),
 )
 
 

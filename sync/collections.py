@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from server.actor import Actor
-from server.models import checklist, enterprise, hazard, inspection, permit, space
+from server.models import alarm, checklist, enterprise, hazard, inspection, permit, space
 from server.models.audience import Audience
 from server.services.hazards.lifecycle import shown_to as hazard_shown_to
 from server.services.inspections import shown_to as inspection_shown_to
@@ -101,6 +101,7 @@ REGISTRY: tuple[SyncedCollection, ...] = (
     ),
     SyncedCollection(name="permits", document=permit.Permit),
     SyncedCollection(name="permit_records", document=permit.PermitRecord),
+    SyncedCollection(name="alarms", document=alarm.Alarm),
 )
 
 BY_NAME = {c.name: c for c in REGISTRY}

@@ -28,6 +28,7 @@ from media.blobstore import BLOBS, CHUNKS
 from media.holder import HOLDERS
 from server import sequence
 from server.models import (
+    Alarm,
     AuditEvent,
     AuditSignature,
     AuthToken,
@@ -86,7 +87,12 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
         EntryEvent._get_collection_name(),
         "names its space, permit and worker, and the roster change it made (written after it)",
     ),
-    (Roster._get_collection_name(), "names its space and the permits of the workers inside"),
+    (
+        Roster._get_collection_name(),
+        "names its space, the permits of the workers inside and its open alarms (each "
+        "written before it is listed)",
+    ),
+    (Alarm._get_collection_name(), "names its space, permit and people"),
     (PermitRecord._get_collection_name(), "names its permit (written after it)"),
     (Permit._get_collection_name(), "names its space, enterprise and people"),
     (Space._get_collection_name(), "names its enterprise and jurisdiction, and its sign photo"),

@@ -1,5 +1,6 @@
 """mongoengine documents, one aggregate per module; `DOCUMENTS` lists every collection."""
 
+from server.models.alarm import Alarm
 from server.models.audit_event import AuditEvent, AuditSignature
 from server.models.checklist import ChecklistVersion
 from server.models.counter import CounterClaim
@@ -34,6 +35,7 @@ DOCUMENTS = (
     Roster,
     EntryEvent,
     ScanNonce,
+    Alarm,
     Hazard,
     Upload,
     Photo,
@@ -49,6 +51,7 @@ DOCUMENTS = (
 
 __all__ = [
     "DOCUMENTS",
+    "Alarm",
     "AuditEvent",
     "AuditSignature",
     "AuthToken",

@@ -67,6 +67,8 @@ class Roster(Document):
     attendants = ListField(ObjectIdField())
     #: When the space last became empty after people had been inside.
     emptied_at = DateTimeField()
+    #: Open alarms at the space (server.models.alarm): nobody enters while one is open.
+    alarms = ListField(StringField())
     #: Changes made so far; each entry event of a change carries the value it made.
     seq = IntField(required=True, default=0)
 

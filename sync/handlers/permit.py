@@ -14,7 +14,7 @@ import marshmallow as ma
 from server.clock import DEVICE_TIMES
 from server.errors import RuleViolation
 from server.models.permit import PermitStatus
-from server.services.spaces import permits
+from server.services.spaces import alarms, ledger, permits
 from sync.collections import BY_NAME
 from sync.handler import PushContext, PushHandler
 from sync.policy import Refusal
@@ -162,3 +162,8 @@ class PermitRecordHandler(PushHandler):
 
     def device_time(self, op: str, data: dict):
         return data.get("at")
+
+    def settle(self, ctx: PushContext, docs: list[dict]) -> None:
+        # A monitoring reading out of its limits while people are inside raises an alarm.
+        for doc in docs:
+            alarms.on_record(doc, ledger.gas_limits(), now=ctx.now)

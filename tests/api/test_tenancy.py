@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from server.actor import Role
+from server.models.alarm import Alarm
 from server.models.device import Device
 from server.models.permit import Permit
 from server.models.space import Space
@@ -46,7 +47,18 @@ def world(db):
             enterprise_id=u.enterprise_id,
         ).save()
     permits = {f"permit{e}": _permit(enterprise, users) for e, enterprise in (("A", a), ("C", c))}
-    return {"J1": j1, "J2": j2, "A": a, "B": b, "C": c, **users, **permits}
+    alarms = {
+        f"alarm{e}": Alarm(
+            id=f"overstay:{permits[f'permit{e}'].id}",
+            kind="overstay",
+            space_id=permits[f"permit{e}"].space_id,
+            permit_id=permits[f"permit{e}"].id,
+            enterprise_id=enterprise.id,
+            jurisdiction_id=enterprise.jurisdiction_id,
+        ).save()
+        for e, enterprise in (("A", a), ("C", c))
+    }
+    return {"J1": j1, "J2": j2, "A": a, "B": b, "C": c, **users, **permits, **alarms}
 
 
 def _permit(enterprise, users) -> Permit:
@@ -97,6 +109,8 @@ READS = [
     ("/api/v1/permits/{permitA}", {"admin", "supervisor1", "managerA", "workerA"}),
     ("/api/v1/permits/{permitA}/records", {"admin", "supervisor1", "managerA", "workerA"}),
     ("/api/v1/permits/{permitC}", {"admin", "supervisor2", "managerC"}),
+    ("/api/v1/alarms/{alarmA}", {"admin", "supervisor1", "managerA", "workerA"}),
+    ("/api/v1/alarms/{alarmC}", {"admin", "supervisor2", "managerC"}),
 ]
 
 
@@ -117,6 +131,16 @@ def test_reads_are_scoped(client, auth_headers, world, template, readers, who):
 
 
 LISTS = {
+    "/api/v1/alarms": {
+        "admin": {"alarmA", "alarmC"},
+        "supervisor1": {"alarmA"},
+        "inspector1": set(),
+        "supervisor2": {"alarmC"},
+        "managerA": {"alarmA"},
+        "workerA": {"alarmA"},
+        "managerB": set(),
+        "managerC": {"alarmC"},
+    },
     "/api/v1/permits": {
         "admin": {"permitA", "permitC"},
         "supervisor1": {"permitA"},
@@ -286,6 +310,7 @@ def test_checklists_are_readable_by_every_role(client, auth_headers, world, who,
         "/api/v1/jurisdictions",
         "/api/v1/me",
         "/api/v1/permits",
+        "/api/v1/alarms",
     ],
 )
 def test_every_endpoint_needs_a_token(client, world, url):

@@ -106,6 +106,19 @@ class SpaceFacts:
     geofence_radius_m: float = 50
 
 
+def space_facts(space: Mapping) -> SpaceFacts:
+    """A ledger entry (the stored document) as the rules read it."""
+    location = space.get("location")
+    return SpaceFacts(
+        id=space["_id"],
+        active=space.get("status") == "active",
+        gases=tuple(space.get("gases") or ()),
+        explosive=bool(space.get("explosive")),
+        location=tuple(location["coordinates"]) if location else None,
+        geofence_radius_m=space.get("geofence_radius_m") or 50,
+    )
+
+
 @dataclass(frozen=True)
 class PermitFacts:
     status: str
@@ -380,6 +393,29 @@ def _gas_rules(facts, permit, regime, limits, rules, fail) -> None:
     bad = [m for m in monitoring if m.at >= test.at and _judge(m, facts, regime, limits, rules)[1]]
     if facts.alarm_open or bad:
         fail("ALARM")
+
+
+def out_of_limits(
+    record: Record,
+    space: SpaceFacts,
+    limits: GasLimits,
+    *,
+    regime: str = "industrial",
+    altitude_m: float | None = None,
+    rules: EntryRules | None = None,
+) -> list[str]:
+    """The readings of a test or monitoring record outside the regime's limits (an alarm
+    while people are inside: GB46768 6.2.5; GB30871 6.5)."""
+    rules = rules or load_rules()
+    facts = EntryFacts(
+        worker=ObjectId(),
+        now=record.at,
+        space=space,
+        permit=None,
+        regime=regime,
+        altitude_m=altitude_m,
+    )
+    return _judge(record, facts, limits.regime_for(regime, "confined"), limits, rules)[1]
 
 
 def _judge(record, facts, regime, limits, rules) -> tuple[list[str], list[str]]:

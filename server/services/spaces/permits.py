@@ -36,6 +36,7 @@ from server.models.synced import mark_dirty
 from server.models.user import User
 from server.services import identity
 from server.services.audit import record as audit
+from server.services.spaces import alarms, ledger
 from server.services.spaces.entry_rules import Kind, PermitFacts, Reading, Record
 
 S = PermitStatus
@@ -220,6 +221,8 @@ def take(
     mark_dirty(_COLLECTION)
     after = _permits().find_one({"_id": current["_id"]})
     _audit(actor, f"permit.{action}", current, after, now, key=f"permit.{action}:{after['_id']}")
+    if action == "approve":
+        alarms.schedule_overstay(after, now=now)
     return after
 
 
@@ -289,6 +292,7 @@ def append_record(actor: Actor, data: dict, *, now: datetime) -> dict:
     _records().insert_one(doc)
     mark_dirty(PermitRecord._get_collection_name())
     _audit(actor, "permit_record.create", None, doc, now, kind="permit_record")
+    alarms.on_record(doc, ledger.gas_limits(), now=now)
     return doc
 
 

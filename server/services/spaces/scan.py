@@ -22,13 +22,14 @@ from pymongo.errors import DuplicateKeyError
 from checklists.template import GasLimits
 from server.actor import Actor
 from server.errors import Conflict, Forbidden, RuleViolation
+from server.models.alarm import AlarmKind
 from server.models.entry import Action, EntryEvent, ScanNonce
 from server.models.permit import Permit, PermitStatus
-from server.models.space import Space, SpaceStatus
+from server.models.space import Space
 from server.services.audit import record as audit
+from server.services.spaces import alarms, labels, permits, roster
 from server.services.spaces import entry_rules as rules
-from server.services.spaces import labels, permits, roster
-from server.services.spaces.entry_rules import Decision, EntryFacts, Fix, SpaceFacts
+from server.services.spaces.entry_rules import Decision, EntryFacts, Fix
 
 
 @dataclass(frozen=True)
@@ -72,11 +73,12 @@ def scan(actor: Actor, request: ScanRequest, settings: ScanSettings, *, now: dat
     facts = EntryFacts(
         worker=worker,
         now=now,
-        space=_space_facts(space),
+        space=rules.space_facts(space),
         permit=permits.facts(permit, permits.records_of(permit["_id"])) if permit else None,
         attendants_present=frozenset(present.get("attendants") or ()),
         inside=frozenset(present.get("inside") or ()),
         emptied_at=present.get("emptied_at"),
+        alarm_open=bool(present.get("alarms")),
         label_ok=label_ok,
         fix=request.fix,
         regime=permit["regime"] if permit else "industrial",
@@ -100,6 +102,14 @@ def scan(actor: Actor, request: ScanRequest, settings: ScanSettings, *, now: dat
                 chain=space["jurisdiction_id"],
                 key=f"roster:{space['_id']}:{after['seq']}",
             )
+            if "ATTENDANT_LEFT" in decision.warnings:
+                alarms.raise_alarm(
+                    AlarmKind.ATTENDANT_LEFT,
+                    space=space,
+                    permit=permit,
+                    ref=f"{space['_id']}:{after['seq']}",
+                    now=now,
+                )
     return _outcome(actor, request, worker, space, permit, decision, after, now)
 
 
@@ -170,18 +180,6 @@ def _authorise(actor: Actor, worker: ObjectId, permit: dict | None, space: dict)
     if actor.enterprise_id == space["enterprise_id"] and actor.role.value == "enterprise_manager":
         return
     raise Forbidden("only the worker, an attendant of the permit or the manager scans for them")
-
-
-def _space_facts(space: dict) -> SpaceFacts:
-    location = space.get("location")
-    return SpaceFacts(
-        id=space["_id"],
-        active=space.get("status") == SpaceStatus.ACTIVE,
-        gases=tuple(space.get("gases") or ()),
-        explosive=bool(space.get("explosive")),
-        location=tuple(location["coordinates"]) if location else None,
-        geofence_radius_m=space.get("geofence_radius_m") or 50,
-    )
 
 
 def _decide(action: str, facts: EntryFacts, limits: GasLimits) -> Decision:
