@@ -14,14 +14,19 @@ from hypothesis import strategies as st
 
 from server.actor import Actor, Role
 from server.models import (
+    Alarm,
     ChecklistVersion,
     Device,
     Enterprise,
+    EntryEvent,
     Hazard,
     Inspection,
     Jurisdiction,
+    Permit,
+    PermitRecord,
     Photo,
     PhotoContext,
+    Roster,
     Space,
     Upload,
     User,
@@ -47,7 +52,15 @@ MODELS = (
     Photo,
     PhotoContext,
     Space,
+    Permit,
+    PermitRecord,
+    Roster,
+    EntryEvent,
+    Alarm,
 )
+#: A confined space's permits, records, roster, scans and alarms: its enterprise's people and
+#: the supervisors of its jurisdiction (not inspectors: they inspect, they do not run work).
+AT_A_SPACE = ("permits", "permit_records", "rosters", "entry_events", "alarms")
 
 
 def _same(mine, theirs) -> bool:
@@ -99,6 +112,10 @@ def expected(collection: str, actor: Actor, doc: dict) -> bool:
         return firm and _same(actor.enterprise_id, doc["enterprise_id"])
     if collection == "jurisdictions":
         return regulator and _same(actor.jurisdiction_id, doc["_id"])
+    if collection in AT_A_SPACE:
+        if role is Role.SUPERVISOR:
+            return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+        return firm and _same(actor.enterprise_id, doc["enterprise_id"])
     raise AssertionError(f"no expectation written for {collection}")
 
 
@@ -159,6 +176,25 @@ DOCUMENTS = {
     "spaces": st.builds(
         lambda i, j, e: {"_id": i, "jurisdiction_id": j, "enterprise_id": e}, ids, MAYBE_J, MAYBE_E
     ),
+    **{
+        name: st.builds(
+            lambda i, j, e, as_text=as_text: {
+                "_id": str(i) if as_text else i,
+                "jurisdiction_id": j,
+                "enterprise_id": e,
+            },
+            ids,
+            MAYBE_J,
+            MAYBE_E,
+        )
+        for name, as_text in (
+            ("permits", True),
+            ("permit_records", True),
+            ("rosters", False),
+            ("entry_events", False),
+            ("alarms", True),
+        )
+    },
 }
 worlds = st.fixed_dictionaries(
     {

@@ -237,9 +237,13 @@ def activate_on_entry(permit_id: str, *, now: datetime) -> bool:
             "$push": {"history": step},
         },
     )
-    if result.modified_count:
-        mark_dirty(_COLLECTION)
-    return bool(result.modified_count)
+    if not result.modified_count:
+        return False
+    mark_dirty(_COLLECTION)
+    after = _permits().find_one({"_id": permit_id})
+    before = {**after, "status": S.APPROVED}
+    _audit(None, "permit.activate", before, after, now, key=f"permit.activate:{permit_id}")
+    return True
 
 
 def new_record(actor: Actor, data: dict) -> dict:
