@@ -18,6 +18,7 @@ from checklists.schema import (
     SOURCE_ID_ERROR,
     SOURCE_ID_PATTERN,
     AltitudeBandSchema,
+    ChangeEntrySchema,
     LocalizedTextSchema,
     PassRuleSchema,
     StrictBoolean,
@@ -159,8 +160,22 @@ class MinimumSetSchema(StrictSchema):
     source = fields.String(required=True, validate=not_blank)
 
 
+class GasChangeEntrySchema(ChangeEntrySchema):
+    """One changelog line of the gas rules: `items` name the facts changed (`params.CO2`,
+    `regimes.GB46768.limits.co`), not checklist items."""
+
+    items = fields.List(
+        fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_-]+)*$")),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+
+
 class GasLimitsSchema(StrictSchema):
     """The whole gas_limits.yaml file; cross-references are checked once it has loaded."""
+
+    edition = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1))
+    changelog = fields.List(fields.Nested(GasChangeEntrySchema), load_default=list)
 
     sources = fields.Dict(
         keys=fields.String(validate=validate.Regexp(SOURCE_ID_PATTERN, error=SOURCE_ID_ERROR)),
@@ -233,9 +248,12 @@ class GasLimitsSchema(StrictSchema):
         if errors:
             raise ValidationError(errors)
 
-    @post_load
-    def _make(self, data: dict[str, Any], **kwargs: Any) -> GasLimits:
+    @post_load(pass_original=True)
+    def _make(self, data: dict[str, Any], original: dict[str, Any], **kwargs: Any) -> GasLimits:
         return GasLimits(
+            edition=data["edition"],
+            changelog=tuple(data["changelog"]),
+            document=original,
             sources=MappingProxyType(dict(data["sources"])),
             params=MappingProxyType({code: _param(code, p) for code, p in data["params"].items()}),
             minimum_set=tuple(data["minimum_set"]["params"]),

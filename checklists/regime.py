@@ -11,6 +11,7 @@ poisoning risk for the M10 Art.13 majors), pinned on the inspection when it is c
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -52,14 +53,36 @@ class Industries:
     industries: Any
     default_regime: str
     default_reason: dict[str, str]
+    #: Gases of a space that give confined-space work the M10 Art.13 poisoning risk.
+    poisoning_risk_gases: frozenset[str] = frozenset()
 
     def get(self, code: str | None) -> Industry | None:
         return self.industries.get(code) if code else None
+
+    def match(self, text: str | None) -> Industry | None:
+        """The listed industry a free-text industry names exactly: its code, or its name in
+        either language, ignoring case, spaces and a parenthesised gloss ("非金属矿物制品业"
+        names C30); None when it names none (free text is never guessed at)."""
+        wanted = _plain(text or "")
+        if not wanted:
+            return None
+        for industry in self.industries.values():
+            names = (industry.code, *industry.name.values())
+            if wanted in {_plain(n) for n in names} | {_plain(_GLOSS.sub("", n)) for n in names}:
+                return industry
+        return None
 
     def regime_of(self, code: str | None) -> str:
         """The regime an industry maps to (the default for None or an unlisted code)."""
         found = self.get(code)
         return found.regime if found else self.default_regime
+
+
+_GLOSS = re.compile(r"[（(][^）)]*[）)]")
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\s+", "", text).casefold()
 
 
 @cache
@@ -88,6 +111,7 @@ def industries() -> Industries:
         industries=MappingProxyType(listed),
         default_regime=raw["default_regime"],
         default_reason=raw["default_reason"],
+        poisoning_risk_gases=frozenset(raw["poisoning_risk_gases"]),
     )
 
 

@@ -577,6 +577,20 @@ class GasLimits:
     applies: Mapping[str, Mapping[str, str]] = field(
         default_factory=lambda: MappingProxyType({}), hash=False
     )
+    #: The edition of the file: published as the gas-limits version of that number.
+    edition: int = 1
+    changelog: tuple[ChangeEntry, ...] = ()
+    #: The file as read (plain JSON values): what phones receive to decide entries offline.
+    document: Mapping[str, Any] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False, compare=False
+    )
+
+    def content_hash(self) -> str:
+        """SHA-256 of the file's canonical JSON: equal rules, equal hash."""
+        encoded = json.dumps(
+            self.document, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        )
+        return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
     @property
     def general(self) -> GasRegime:

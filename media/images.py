@@ -350,6 +350,22 @@ def review_and_thumbnail(
     return review, thumb
 
 
+def without_metadata(
+    data: bytes, *, max_pixels: int, draft_px: int, long_side: int, quality: int
+) -> bytes:
+    """The photo checked and decoded by rules 1-4, re-encoded upright as a JPEG of at most
+    `long_side` pixels that carries no metadata at all (no EXIF, no GPS, no maker notes, no
+    comments): for uploads whose bytes must not say who took them, or with which phone."""
+    checked = check(io.BytesIO(data), len(data), max_pixels=max_pixels, draft_px=draft_px)
+    try:
+        orientation = checked.image.getexif().get(0x0112)
+    except Exception:  # noqa: BLE001 - unreadable EXIF: as taken (media.exif does the same)
+        orientation = None
+    image = upright_rgb(checked.image, orientation if orientation in _ORIENT else None)
+    image.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
+    return jpeg_bytes(image, quality)
+
+
 def jpeg_bytes(image: Image.Image, quality: int) -> bytes:
     """Baseline JPEG without metadata (derived copies carry no EXIF, hence no GPS)."""
     out = io.BytesIO()

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from mongoengine import NotUniqueError
+from pymongo.errors import DuplicateKeyError
 
 from media import exif, holder, images, watermark
 from media.blobstore import CHUNK_SIZE, BlobStore, blob_parts
@@ -42,7 +43,7 @@ from media.errors import Sha256Mismatch
 from media.links import ARRIVAL_JOB, LinkRef, arrival_args, check_link_target, registry
 from server.actor import REGULATOR_ROLES, Actor, Role
 from server.config import Settings
-from server.errors import DomainError
+from server.errors import DomainError, NotFound
 from server.models.enterprise import Enterprise
 from server.models.photo import Gps, Photo, PhotoContext, PhotoLink, context_key, link_key
 from server.models.upload import COMPLETE, INGESTING, Upload
@@ -342,6 +343,53 @@ def derive_context(
         thumbnail=images.jpeg_bytes(thumb, THUMBNAIL_QUALITY) if new_content else b"",
         review=images.jpeg_bytes(review, REVIEW_QUALITY),
     )
+
+
+def link_copy(context_id: str, kind: str, link_id: str, *, actor: Actor, now: datetime) -> str:
+    """The evidence of one upload context linked to another object, as a context of its own:
+    the same uploader, camera facts and review copy, linked by `actor` (who must see the
+    object). For an object that adopts another's evidence — a verified public report's photos
+    become its hazard's. Idempotent; returns the new context's id."""
+    source = PhotoContext._get_collection().find_one({"_id": context_id})
+    if source is None:
+        raise NotFound(f"photo context {context_id} not found")
+    target = check_link_target(actor, kind, link_id)
+    new_id = context_key(source["photo"], source["uploader_id"], kind, link_id)
+    link = PhotoLink(
+        key=link_key(kind, link_id, None),
+        kind=kind,
+        id=link_id,
+        linked_by=actor.user_id,
+        linked_at=now,
+    )
+    copy = {
+        **source,
+        "_id": new_id,
+        "target_kind": kind,
+        "target_id": link_id,
+        "pending": False,
+        "enterprise_id": target.enterprise_id or source.get("enterprise_id"),
+        "links": [link.to_mongo().to_dict()],
+        "link_keys": [link.key],
+    }
+    _announce(source["photo"], new_id)
+    try:
+        PhotoContext._get_collection().insert_one(copy)
+    except DuplicateKeyError:
+        pass  # linked by an earlier call
+    record.record(
+        actor,
+        "photo.link",
+        "photo_context",
+        new_id,
+        before=None,
+        after=PhotoContext._get_collection().find_one({"_id": new_id}),
+        now=now,
+        photos=[source["photo"]],
+        chain=actor.jurisdiction_id,
+        key=f"photo.link:{new_id}",
+    )
+    return new_id
 
 
 def _link(upload: Upload, now: datetime) -> PhotoLink:

@@ -37,6 +37,13 @@ class EnterpriseSchema(ma.Schema):
     has_confined_spaces = ma.fields.Boolean(allow_none=True)
     altitude_m = ma.fields.Float(allow_none=True)
     poisoning_risk = ma.fields.Boolean(allow_none=True)
+    poisoning_risk_from = _text(
+        allow_none=True,
+        metadata={
+            "enum": ["ledger", "admin"],
+            "description": "ledger: derived from the gases of its spaces in use; admin: stated",
+        },
+    )
     location = GeoPoint(allow_none=True)
     jurisdiction_id = ObjectIdString()
     version = ma.fields.Integer()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from schemas.common import (
+    JSON_VALUE,
     MONGO_INT_MAX,
     AsIs,
     ObjectIdString,
@@ -148,6 +149,18 @@ class ChecklistVersionCopySchema(ma.Schema):
     )
 
 
+class GasLimitsVersionCopySchema(ma.Schema):
+    """A published gas-limits version as the feed delivers it: the whole rules, with which
+    the attendant's phone decides entries offline (format: checklists/loader.py)."""
+
+    id = ma.fields.Integer(metadata={"description": "the version number"})
+    content_hash = ma.fields.String()
+    content = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Raw(metadata=JSON_VALUE))
+    changelog = ma.fields.List(ma.fields.Nested(ChangeEntryCopySchema))
+    published_at = Timestamp()
+    published_by = ObjectIdString(allow_none=True)
+
+
 class InspectionCopySchema(InspectionSchema):
     """An inspection as the feed (and a conflict's server copy) delivers it: the REST reading,
     and its deletion (a tombstone follows); enterprise users are not sent where the inspector
@@ -174,6 +187,7 @@ def _change_schema(name: str, copy: type[ma.Schema]) -> type[ma.Schema]:
 #: The document schema of each collection in the feed, by its name there.
 COPIES = {
     "checklist_versions": ChecklistVersionCopySchema,
+    "gas_limit_versions": GasLimitsVersionCopySchema,
     "enterprises": EnterpriseCopySchema,
     "inspections": InspectionCopySchema,
     "spaces": SpaceCopySchema,

@@ -13,6 +13,7 @@ from server.api import (
     cors,
     devices,
     enterprises,
+    gas_limits,
     hazards,
     headers,
     health,
@@ -21,6 +22,7 @@ from server.api import (
     jurisdictions,
     permits,
     photos,
+    public_reports,
     request_log,
     scan,
     spaces,
@@ -37,6 +39,7 @@ from server.config import Settings
 from server.db import connect_mongo, redis_client
 from server.logs import configure_logging
 from server.services.login_throttle import LoginThrottle
+from server.web import report as web_report
 from server.wiring import wire
 from sync.mutation import MAX_BATCH, MAX_RECORD_BYTES
 
@@ -48,6 +51,7 @@ BLUEPRINTS = (
     users.blp,
     devices.blp,
     checklists.blp,
+    gas_limits.blp,
     sync_api.blp,
     inspections.blp,
     scan.blp,
@@ -55,6 +59,7 @@ BLUEPRINTS = (
     permits.blp,
     alarms.blp,
     hazards.blp,
+    public_reports.blp,
     uploads.blp,
     photos.blp,
     audit.blp,
@@ -97,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings=settings,
         redis=redis,
         login_throttle=LoginThrottle(redis, settings.login_rate_limit),
+        report_throttle=LoginThrottle(redis, settings.public_report_rate_limit),
     )
     request_log.install(app)
     headers.install(app)
@@ -115,6 +121,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     def swagger_assets(filename):
         return send_from_directory(swagger_ui_path, filename, max_age=86400)
 
+    app.register_blueprint(web_report.bp)
     register_commands(app)
     app.wsgi_app = TusRequests(app.wsgi_app, prefix="/api/v1/uploads")
     return app

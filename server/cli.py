@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from mongoengine.connection import get_db
 
+from checklists import gas_versions
 from checklists.loader import load_editions
 from checklists.versions import publish_editions
 from media.blobstore import BlobStore
@@ -38,6 +39,12 @@ def init_db():
     db = get_db()
     sequencer.migrate_counter(db)
     click.echo(f"indexes ensured for {len(DOCUMENTS)} collections")
+    classified, left = identity.classify_industries(now=utcnow())
+    if classified or left:
+        click.echo(
+            f"{classified} enterprises given the industry code their industry names; "
+            f"{len(left)} left for an admin to classify (default regime until then)"
+        )
     split = split_legacy_photos(db, settings=_settings(), store=BlobStore(db))
     if split:
         click.echo(f"{split} photo records split into upload contexts")
@@ -45,8 +52,13 @@ def init_db():
 
 @click.command("publish-checklists")
 def publish_checklists():
-    """Publish every checklist template whose content changed as a new version."""
-    for p in publish_editions(load_editions(), now=utcnow()):
+    """Publish every checklist template, and the gas limits, whose content changed as a new
+    version."""
+    now = utcnow()
+    for p in [
+        *publish_editions(load_editions(), now=now),
+        gas_versions.publish_editions(gas_versions.load_gas_editions(), now=now),
+    ]:
         state = "published" if p.created else "unchanged"
         click.echo(f"{p.code} v{p.version} {state} ({p.content_hash[:12]})")
 

@@ -70,6 +70,11 @@ class Settings:
     #: A scan request's `sent_at` may differ from the server's clock by this many seconds;
     #: its nonce is kept twice as long, so a replay is refused as stale or as seen.
     scan_nonce_window_seconds: int = 120
+    #: Public reports (群众举报) one client address may send per window, and the photos of one
+    #: report: how many, and the largest in bytes (anonymous uploads are bounded).
+    public_report_rate_limit: str = "5 per hour"
+    public_report_max_photos: int = 5
+    public_report_max_photo_bytes: int = 10 * 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
@@ -121,6 +126,14 @@ class Settings:
             parse_rate_limit(self.login_rate_limit)
         except ValueError as exc:
             raise ConfigError(f"LOGIN_RATE_LIMIT is not a rate limit: {exc}") from exc
+        try:
+            parse_rate_limit(self.public_report_rate_limit)
+        except ValueError as exc:
+            raise ConfigError(f"PUBLIC_REPORT_RATE_LIMIT is not a rate limit: {exc}") from exc
+        if not 0 <= self.public_report_max_photos <= 20:
+            raise ConfigError("PUBLIC_REPORT_MAX_PHOTOS must be 0-20")
+        if not 0 < self.public_report_max_photo_bytes <= 1024**3:
+            raise ConfigError("PUBLIC_REPORT_MAX_PHOTO_BYTES must be 1 to 1073741824")
         return self
 
     def _validate_audit_key(self) -> None:

@@ -17,6 +17,7 @@ from server.jobs import spaces as space_jobs
 from server.jobs.outbox import RqDispatcher
 from server.services import inspections, outbox
 from server.services.hazards import lifecycle as hazard_lifecycle
+from server.services.hazards import public_reports
 from server.services.hazards.register import FINDINGS_JOB
 from server.services.spaces import alarms
 from server.services.spaces import ledger as space_ledger
@@ -42,6 +43,7 @@ def register_evidence_links() -> None:
     links.register_link_kind(space_ledger.LINK_KIND, space_ledger.photo_link_target)
     links.register_arrival_hook(space_ledger.LINK_KIND, space_ledger.on_photo_arrived)
     links.register_link_kind("hazard", hazard_lifecycle.photo_link_target)
+    links.register_link_kind(public_reports.LINK_KIND, public_reports.photo_link_target)
 
 
 def register_push_handlers() -> None:

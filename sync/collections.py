@@ -11,7 +11,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from server.actor import Actor
-from server.models import alarm, checklist, enterprise, hazard, inspection, permit, space
+from server.models import (
+    alarm,
+    checklist,
+    enterprise,
+    gas_limits,
+    hazard,
+    inspection,
+    permit,
+    space,
+)
 from server.models.audience import Audience
 from server.services.hazards.lifecycle import shown_to as hazard_shown_to
 from server.services.inspections import shown_to as inspection_shown_to
@@ -83,6 +92,11 @@ REGISTRY: tuple[SyncedCollection, ...] = (
         # The phone downloads the content from the versioned URL (ETag-cached, immutable).
         omit=frozenset({"content", "localized"}),
         extra=_checklist_links,
+    ),
+    SyncedCollection(
+        name="gas_limit_versions",
+        document=gas_limits.GasLimitsVersion,
+        # The whole rules: a phone decides confined-space entries offline with them.
     ),
     SyncedCollection(
         name="enterprises",

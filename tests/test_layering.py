@@ -65,7 +65,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 ALLOWED: frozenset[tuple[str, str]] = frozenset()
 
 #: Only the HTTP layer imports these, and only it is imported from them.
-HTTP_LAYER = ("server/api/", "server/app.py", "server/cli.py")
+HTTP_LAYER = ("server/api/", "server/web/", "server/app.py", "server/cli.py")
 WEB_MODULES = {"flask", "flask_smorest", "werkzeug"}
 
 

@@ -1,4 +1,4 @@
-"""Per-app services the views need (settings, Redis, login throttle) and the calling actor.
+"""Per-app services the views need (settings, Redis, the throttles) and the calling actor.
 
 The only place that reads the request's credentials: views call `current_actor()` and pass the
 actor down to the use cases.
@@ -26,6 +26,8 @@ class Services:
     settings: Settings
     redis: Redis
     login_throttle: LoginThrottle
+    #: Public reports per client address (the login throttle's window, its own limit).
+    report_throttle: LoginThrottle
 
 
 def services() -> Services:

@@ -46,8 +46,17 @@ PARTICULAR = {
     "takePermitTransition": ("409", "422"),
     "appendPermitRecord": ("404",),
     "scanSpace": ("409",),  # a replayed request
+    # Public reports: per address (429), an unknown enterprise or jurisdiction (422); a photo
+    # too large (413), not an image (415, 422), past the count (422), the report decided
+    # (409), the decode budget full (503); a decision on a decided report (409), an
+    # enterprise outside the jurisdiction (404).
+    "submitPublicReport": ("422", "429"),
+    "addPublicReportPhoto": ("409", "413", "415", "422", "503"),
+    "verifyPublicReport": ("409", "422"),
+    "dismissPublicReport": ("409",),
     "registerDevice": ("409",),
     "syncPull": ("400",),  # a cursor this server did not issue
+    "getGasLimits": ("404",),  # none published yet
     "syncPush": ("413",),
     # tus: the version (412), a chunk's checksum (460), the decode budget (503); the metadata,
     # an empty or a bad image (422), its format (415), the link target (404).

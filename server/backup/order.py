@@ -36,6 +36,7 @@ from server.models import (
     Device,
     Enterprise,
     EntryEvent,
+    GasLimitsVersion,
     Hazard,
     Inspection,
     JobRun,
@@ -46,6 +47,7 @@ from server.models import (
     PermitRecord,
     Photo,
     PhotoContext,
+    PublicReport,
     Roster,
     ScanNonce,
     Space,
@@ -69,6 +71,10 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
     (CHALLENGES, "one-time renewal challenges, minutes long; names a device id"),
     (AuthToken._get_collection_name(), "names its user"),
     (Device._get_collection_name(), "names its user"),
+    (
+        PublicReport._get_collection_name(),
+        "names the hazard its verification made and its photos, each written before it",
+    ),
     (
         Hazard._get_collection_name(),
         "names the inspection that found it (written after it, by its submission's job), its "
@@ -110,6 +116,7 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
     (Enterprise._get_collection_name(), "names its jurisdiction"),
     (Jurisdiction._get_collection_name(), "named by users, enterprises and inspections"),
     (ChecklistVersion._get_collection_name(), "named by inspections"),
+    (GasLimitsVersion._get_collection_name(), "names nothing; decisions may name its versions"),
     (BLOBS, "a blob record is written after its chunks"),
     (UNLISTED, "collections no entry names"),
     ("_meta", "marks a database this project created"),

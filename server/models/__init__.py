@@ -7,6 +7,7 @@ from server.models.counter import CounterClaim
 from server.models.device import Device
 from server.models.enterprise import Enterprise
 from server.models.entry import EntryEvent, Roster, ScanNonce
+from server.models.gas_limits import GasLimitsVersion
 from server.models.hazard import Hazard
 from server.models.inspection import Inspection
 from server.models.job_run import JobRun
@@ -15,6 +16,7 @@ from server.models.login_window import LoginWindow
 from server.models.outbox_entry import OutboxEntry
 from server.models.permit import Permit, PermitRecord
 from server.models.photo import Photo, PhotoContext
+from server.models.public_report import PublicReport
 from server.models.space import Space
 from server.models.timer import Timer
 from server.models.token import AuthToken
@@ -28,6 +30,7 @@ DOCUMENTS = (
     AuthToken,
     Device,
     ChecklistVersion,
+    GasLimitsVersion,
     Inspection,
     Space,
     Permit,
@@ -37,6 +40,7 @@ DOCUMENTS = (
     ScanNonce,
     Alarm,
     Hazard,
+    PublicReport,
     Upload,
     Photo,
     PhotoContext,
@@ -60,6 +64,7 @@ __all__ = [
     "Device",
     "Enterprise",
     "EntryEvent",
+    "GasLimitsVersion",
     "Hazard",
     "Inspection",
     "JobRun",
@@ -72,6 +77,7 @@ __all__ = [
     "PhotoContext",
     "Roster",
     "ScanNonce",
+    "PublicReport",
     "Space",
     "Timer",
     "Upload",

@@ -53,9 +53,15 @@ class Enterprise(SyncedDocument):
     has_confined_spaces = BooleanField()
     #: Site altitude in metres (plateau gas limits); None: unknown, judged as below 2000 m.
     altitude_m = FloatField(min_value=-500, max_value=9000)
-    #: Its confined-space work carries H2S/CO poisoning risk (M10 Art.13); set by an admin
-    #: until the confined-space ledger exists. None: unknown (majors are then to be confirmed).
+    #: Its confined-space work carries H2S/CO poisoning risk (M10 Art.13), as its inspections
+    #: are judged under: derived from its ledger once a space is in use there (a space that
+    #: may hold one of the gases of checklists/data/industries.yaml), else as an admin stated
+    #: it. None: unknown (majors are then to be confirmed).
     poisoning_risk = BooleanField()
+    #: Where `poisoning_risk` comes from: "ledger" or "admin" (None: nobody said).
+    poisoning_risk_from = StringField(choices=("ledger", "admin"))
+    #: The admin's statement, kept for when the ledger has no space in use.
+    poisoning_risk_stated = BooleanField()
     address = StringField(required=True, max_length=300)
     #: GeoJSON point, [longitude, latitude] in WGS-84 as phones report it.
     location = PointField(auto_index=False)

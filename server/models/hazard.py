@@ -30,7 +30,9 @@ class Source:
     INSPECTION = "inspection"
     SELF_REPORT = "self_report"
     MANUAL = "manual"
-    ALL = (INSPECTION, SELF_REPORT, MANUAL)
+    #: A public report (群众举报) a supervisor verified (server.services.hazards.public_reports).
+    PUBLIC_REPORT = "public_report"
+    ALL = (INSPECTION, SELF_REPORT, MANUAL, PUBLIC_REPORT)
 
 
 class Level:

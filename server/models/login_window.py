@@ -7,7 +7,7 @@ from mongoengine import DateTimeField, DictField, Document, IntField, ListField,
 
 
 class LoginWindow(Document):
-    #: The throttle key, `login:<username>:<address>`.
+    #: The throttle key: `login:<username>:<address>`, `public-report:<address>`.
     id = StringField(primary_key=True)
     #: `[{"id", "at"}]`: attempts counted in the window ending now (older ones are dropped).
     attempts = ListField(DictField())

@@ -75,6 +75,7 @@ def create_enterprise(actor: Actor, *, jurisdiction_id, now: datetime, **fields)
     _check_industry(fields.get("industry_code"))
     if fields.get("poisoning_risk") is not None:
         _require(actor.is_admin, "only an admin sets the poisoning risk")
+        fields.update(poisoning_risk_stated=fields["poisoning_risk"], poisoning_risk_from="admin")
     enterprise = Enterprise(
         jurisdiction_id=jurisdiction.id,
         created_at=now,
@@ -112,6 +113,14 @@ def update_enterprise(
         changes["credit_code"] = _valid_credit_code(changes["credit_code"])
     if "poisoning_risk" in changes:
         _require(actor.is_admin, "only an admin sets the poisoning risk")
+        if enterprise.poisoning_risk_from == "ledger":
+            raise Conflict(
+                "the poisoning risk follows the gases of the spaces in its ledger; "
+                "change the spaces' gases instead"
+            )
+        stated = changes["poisoning_risk"]
+        changes["poisoning_risk_stated"] = stated
+        changes["poisoning_risk_from"] = None if stated is None else "admin"
     _check_industry(changes.get("industry_code"))
     if "industry_code" in changes and not enterprise.regime_override:
         changes["regime"] = industries().regime_of(changes["industry_code"])
@@ -139,6 +148,41 @@ def update_enterprise(
     if effective_regime(updated) != effective_regime(enterprise):
         _audit_regime(actor, enterprise, updated, now)
     return updated
+
+
+def classify_industries(*, now: datetime) -> tuple[int, list[Enterprise]]:
+    """Give every enterprise registered before the controlled list its industry code where
+    its free-text industry names one exactly (`Industries.match`), and its regime with it
+    unless an admin overrode that; audited as a system `enterprise.update`. Returns how many
+    were classified and the enterprises left for an admin to classify (they are inspected
+    under the default regime, their majors "to be confirmed"). Idempotent: `init-db` runs it."""
+    listed = industries()
+    classified, left = 0, []
+    for enterprise in Enterprise.objects(industry_code=None):
+        industry = listed.match(enterprise.industry)
+        if industry is None:
+            left.append(enterprise)
+            continue
+        changes = {"industry_code": industry.code}
+        if not enterprise.regime_override:
+            changes["regime"] = industry.regime
+        n = Enterprise.objects(id=enterprise.id, version=enterprise.version).update_one(
+            **set_changes(changes), set__updated_at=now, inc__version=1
+        )
+        if n != 1:
+            continue  # changed meanwhile: the next run looks again
+        classified += 1
+        record.record(
+            None,
+            "enterprise.update",
+            "enterprise",
+            enterprise.id,
+            before=enterprise,
+            after=Enterprise.objects.get(id=enterprise.id),
+            now=now,
+            chain=enterprise.jurisdiction_id,
+        )
+    return classified, left
 
 
 def effective_regime(enterprise: Enterprise) -> str:

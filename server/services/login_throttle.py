@@ -17,6 +17,10 @@ bound is the configured one, not one per process; and logging in needs MongoDB a
 live there), so whenever a login can succeed its failures can be counted — the throttle never
 fails open. Failures counted in one store are not seen by the other, so across a switch the
 bound is twice the limit per window at worst.
+
+The same moving window counts other attempts per client under keys of their own (`count`):
+public reports per address (server.services.hazards.public_reports), each kept, never taken
+back.
 """
 
 from __future__ import annotations
@@ -79,7 +83,15 @@ class LoginThrottle:
     def reserve(self, username: str, client_ip: str, *, now: datetime) -> Attempt:
         """Count an attempt before its password is checked; TooManyRequests (with Retry-After
         seconds) when the key already has `limit` attempts in the window."""
-        key = _key(username, client_ip)
+        return self.count(
+            _key(username, client_ip),
+            now=now,
+            refusal="too many failed login attempts; try again later",
+        )
+
+    def count(self, key: str, *, now: datetime, refusal: str) -> Attempt:
+        """Count one attempt under any key (another per-client limit, such as public reports
+        per address); TooManyRequests saying `refusal` when the window is full."""
         attempt_id = uuid.uuid4().hex
         try:
             oldest = self._reserve_in_redis(key, attempt_id, now)
@@ -95,9 +107,7 @@ class LoginThrottle:
                 log.warning("login throttle counts in Redis again")
         if oldest is not None:
             retry_after = max(1, math.ceil((oldest + self.window - now).total_seconds()))
-            raise TooManyRequests(
-                "too many failed login attempts; try again later", retry_after=retry_after
-            )
+            raise TooManyRequests(refusal, retry_after=retry_after)
         return Attempt(self, key, attempt_id, store)
 
     def _reserve_in_redis(self, key: str, attempt_id: str, now: datetime) -> datetime | None:

@@ -18,6 +18,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
+from checklists import gas_versions
 from checklists.loader import load_editions
 from checklists.versions import publish_editions
 from server.actor import Role
@@ -73,6 +74,7 @@ def published_documents(db) -> dict[str, list[dict]]:
     once: inserting it again is far cheaper than publishing for every operation and role."""
     _empty(db)
     publish_editions(load_editions(), now=utcnow())
+    gas_versions.publish_editions(gas_versions.load_gas_editions(), now=utcnow())
     documents = {name: list(db[name].find()) for name in db.list_collection_names()}
     _empty(db)
     return documents

@@ -3,15 +3,18 @@ the caller may see, and writes cannot reach outside the caller's scope."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, datetime
 
 import pytest
+from bson import ObjectId
 
 from server.actor import Role
 from server.models.alarm import Alarm
 from server.models.device import Device
 from server.models.permit import Permit
+from server.models.public_report import PublicReport
 from server.models.space import Space
 from tests.factories import (
     EnterpriseFactory,
@@ -58,7 +61,18 @@ def world(db):
         ).save()
         for e, enterprise in (("A", a), ("C", c))
     }
-    return {"J1": j1, "J2": j2, "A": a, "B": b, "C": c, **users, **permits, **alarms}
+    reports = {name: _public_report(j) for name, j in (("R1", j1), ("R2", j2))}
+    return {
+        "J1": j1,
+        "J2": j2,
+        "A": a,
+        "B": b,
+        "C": c,
+        **users,
+        **permits,
+        **alarms,
+        **reports,
+    }
 
 
 def _permit(enterprise, users) -> Permit:
@@ -82,6 +96,17 @@ def _permit(enterprise, users) -> Permit:
         valid_to=datetime(2026, 12, 2, tzinfo=UTC),
         attendants=[users["admin"].id],
         max_headcount=1,
+    ).save()
+
+
+def _public_report(jurisdiction) -> PublicReport:
+    return PublicReport(
+        code_hash=os.urandom(32).hex(),
+        jurisdiction_id=jurisdiction.id,
+        enterprise_name="某企业",
+        description="消防通道堵塞",
+        contact="13800138000",
+        uploader_id=ObjectId(),
     ).save()
 
 
@@ -111,6 +136,10 @@ READS = [
     ("/api/v1/permits/{permitC}", {"admin", "supervisor2", "managerC"}),
     ("/api/v1/alarms/{alarmA}", {"admin", "supervisor1", "managerA", "workerA"}),
     ("/api/v1/alarms/{alarmC}", {"admin", "supervisor2", "managerC"}),
+    # Public reports: the supervisors of their jurisdiction alone (and admins), never the
+    # jurisdiction's inspectors nor any enterprise.
+    ("/api/v1/public-reports/{R1}", {"admin", "supervisor1"}),
+    ("/api/v1/public-reports/{R2}", {"admin", "supervisor2"}),
 ]
 
 
@@ -166,6 +195,16 @@ LISTS = {
         "supervisor1": {"J1"},
         "inspector1": {"J1"},
         "supervisor2": {"J2"},
+        "managerA": set(),
+        "workerA": set(),
+        "managerB": set(),
+        "managerC": set(),
+    },
+    "/api/v1/public-reports": {
+        "admin": {"R1", "R2"},
+        "supervisor1": {"R1"},
+        "inspector1": set(),
+        "supervisor2": {"R2"},
         "managerA": set(),
         "workerA": set(),
         "managerB": set(),
@@ -311,7 +350,26 @@ def test_checklists_are_readable_by_every_role(client, auth_headers, world, who,
         "/api/v1/me",
         "/api/v1/permits",
         "/api/v1/alarms",
+        "/api/v1/public-reports",
     ],
 )
 def test_every_endpoint_needs_a_token(client, world, url):
     assert client.get(url).status_code == 401
+
+
+@pytest.mark.parametrize("who", ALL)
+def test_only_admins_override_a_regime_and_others_cannot_see_other_tenants(
+    client, auth_headers, world, who
+):
+    url = f"/api/v1/enterprises/{world['A'].id}"
+    before = world["A"].regime
+    etag = client.get(url, headers=auth_headers(world["admin"])).headers["ETag"]
+    response = client.put(
+        f"{url}/regime",
+        json={"regime": "hazchem", "reason": "储存危险化学品"},
+        headers={**auth_headers(world[who]), "If-Match": etag},
+    )
+    readers = {"admin", "supervisor1", "inspector1", "managerA", "workerA"}
+    expected = 200 if who == "admin" else 403 if who in readers else 404
+    assert response.status_code == expected, response.get_json()
+    assert world["A"].reload().regime == ("hazchem" if who == "admin" else before)

@@ -46,6 +46,9 @@ def test_cors_origins_are_a_comma_separated_list_empty_by_default():
         ({**KEY, "MONGODB_URI": "postgres://x"}, "MONGODB_URI"),
         ({**KEY, "REDIS_URL": "http://x"}, "REDIS_URL"),
         ({**KEY, "LOGIN_RATE_LIMIT": "lots"}, "LOGIN_RATE_LIMIT"),
+        ({**KEY, "PUBLIC_REPORT_RATE_LIMIT": "lots"}, "PUBLIC_REPORT_RATE_LIMIT"),
+        ({**KEY, "PUBLIC_REPORT_MAX_PHOTOS": "21"}, "PUBLIC_REPORT_MAX_PHOTOS"),
+        ({**KEY, "PUBLIC_REPORT_MAX_PHOTO_BYTES": "0"}, "PUBLIC_REPORT_MAX_PHOTO_BYTES"),
         ({**KEY, "PASSWORD_HASH_PROFILE": "FAST"}, "PASSWORD_HASH_PROFILE"),
         ({**KEY, "RECEIPT_HORIZON_DAYS": "0"}, "RECEIPT_HORIZON_DAYS"),
         ({**KEY, "RECEIPT_HORIZON_DAYS": "3"}, "cover TOKEN_TTL_HOURS"),  # tokens last 7 days

@@ -19,6 +19,7 @@ from server.models import (
     Device,
     Enterprise,
     EntryEvent,
+    GasLimitsVersion,
     Hazard,
     Inspection,
     Jurisdiction,
@@ -26,6 +27,7 @@ from server.models import (
     PermitRecord,
     Photo,
     PhotoContext,
+    PublicReport,
     Roster,
     Space,
     Upload,
@@ -42,6 +44,7 @@ MAYBE_J, MAYBE_E, MAYBE_U = (st.sampled_from([*pool, None]) for pool in (J, E, U
 
 MODELS = (
     ChecklistVersion,
+    GasLimitsVersion,
     Enterprise,
     Inspection,
     Hazard,
@@ -57,6 +60,7 @@ MODELS = (
     Roster,
     EntryEvent,
     Alarm,
+    PublicReport,
 )
 #: A confined space's permits, records, roster, scans and alarms: its enterprise's people and
 #: the supervisors of its jurisdiction (not inspectors: they inspect, they do not run work).
@@ -70,7 +74,7 @@ def _same(mine, theirs) -> bool:
 def expected(collection: str, actor: Actor, doc: dict) -> bool:
     """Who sees what (README.md, "Who uses it") per role, written out by hand."""
     role = actor.role
-    if role is Role.ADMIN or collection == "checklist_versions":
+    if role is Role.ADMIN or collection in ("checklist_versions", "gas_limit_versions"):
         return True
     regulator = role in (Role.SUPERVISOR, Role.INSPECTOR)
     firm = role in (Role.ENTERPRISE_MANAGER, Role.WORKER)
@@ -116,6 +120,8 @@ def expected(collection: str, actor: Actor, doc: dict) -> bool:
         if role is Role.SUPERVISOR:
             return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
         return firm and _same(actor.enterprise_id, doc["enterprise_id"])
+    if collection == "public_reports":  # never the firm reported, nor the inspectors
+        return role is Role.SUPERVISOR and _same(actor.jurisdiction_id, doc["jurisdiction_id"])
     raise AssertionError(f"no expectation written for {collection}")
 
 
@@ -131,6 +137,7 @@ DOCUMENTS = {
     "checklist_versions": st.builds(
         lambda n: {"_id": f"CS:{n}", "code": "CS", "version": n}, st.integers(1, 50)
     ),
+    "gas_limit_versions": st.builds(lambda n: {"_id": n}, st.integers(1, 50)),
     "enterprises": st.builds(
         lambda i, j: {"_id": i, "jurisdiction_id": j}, st.sampled_from(E) | ids, MAYBE_J
     ),
@@ -195,6 +202,18 @@ DOCUMENTS = {
             ("alarms", True),
         )
     },
+    "public_reports": st.builds(
+        lambda i, j, e, u: {
+            "_id": i,
+            "jurisdiction_id": j,
+            "enterprise_id": e,
+            "uploader_id": u or ObjectId(),
+        },
+        ids,
+        MAYBE_J,
+        MAYBE_E,
+        MAYBE_U,
+    ),
 }
 worlds = st.fixed_dictionaries(
     {
@@ -211,6 +230,7 @@ UNIQUE = {
     "enterprises": "credit_code",
     "jurisdictions": "code",
     "spaces": "code",
+    "public_reports": "code_hash",
 }
 
 

@@ -1,5 +1,6 @@
 """The hazard register: hazards made from the failed items of a submitted inspection, by hand
-by a regulator, and from an enterprise's self-report; each linked, when it repeats an earlier
+by a regulator, from an enterprise's self-report and from a public report a supervisor
+verified (server.services.hazards.public_reports); each linked, when it repeats an earlier
 finding, to the first hazard of its kind.
 
 Findings of an inspection are registered by the outbox job of its submission
@@ -276,7 +277,7 @@ def create_by_hand(actor: Actor, *, now: datetime, window: timedelta, **fields) 
     """A hazard a supervisor or inspector records without a checklist item answer."""
     if actor.role not in states.INSPECTING:
         raise Forbidden("only inspectors and supervisors record hazards")
-    enterprise = _enterprise(actor, fields.pop("enterprise_id"))
+    enterprise = visible_enterprise(actor, fields.pop("enterprise_id"))
     level = fields.pop("level")
     doc = _new(
         hazard_id=str(uuid.uuid4()),
@@ -288,6 +289,29 @@ def create_by_hand(actor: Actor, *, now: datetime, window: timedelta, **fields) 
         level=level,
         # A supervisor's classification stands; an inspector's major awaits confirmation.
         level_confirmed=level == Level.GENERAL or actor.role is Role.SUPERVISOR,
+        now=now,
+        inspection_ids=[],
+        **fields,
+    )
+    return insert(doc, actor=actor, now=now, window=window)
+
+
+def create_from_public_report(
+    actor: Actor, hazard_id: str, *, enterprise_id, now: datetime, window: timedelta, **fields
+) -> str:
+    """The hazard a supervisor's verification makes of a public report (群众举报查实): theirs
+    as its recorder, the level theirs (confirmed), nothing of the reporter (idempotent by id)."""
+    if actor.role is not Role.SUPERVISOR:
+        raise Forbidden("only a supervisor verifies public reports")
+    enterprise = visible_enterprise(actor, enterprise_id)
+    doc = _new(
+        hazard_id=hazard_id,
+        source=Source.PUBLIC_REPORT,
+        enterprise_id=enterprise["_id"],
+        jurisdiction_id=enterprise["jurisdiction_id"],
+        inspector_id=None,
+        reported_by=actor.user_id,
+        level_confirmed=True,
         now=now,
         inspection_ids=[],
         **fields,
@@ -330,7 +354,7 @@ def self_report(actor: Actor, data: dict, *, now: datetime) -> dict:
     return doc
 
 
-def _enterprise(actor: Actor, enterprise_id) -> dict:
+def visible_enterprise(actor: Actor, enterprise_id) -> dict:
     try:
         oid = ObjectId(str(enterprise_id))
     except Exception:  # noqa: BLE001 - a malformed id answers like an unknown one

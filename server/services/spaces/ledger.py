@@ -28,6 +28,7 @@ from server.models.space import Space, SpaceStatus
 from server.models.synced import changed_fields, mark_dirty
 from server.models.updates import set_changes
 from server.services.audit import record
+from server.services.spaces import poisoning
 
 #: The shipped gas-test rules, read once (the gas codes a ledger entry may name).
 gas_limits = cache(load_gas_limits)
@@ -53,6 +54,7 @@ def create_space(actor: Actor, *, enterprise_id, now: datetime, **fields) -> Spa
     except NotUniqueError:
         raise Conflict(f"the enterprise has a space coded {fields['code']} already") from None
     audit(actor, "space.create", None, space, now, key=f"space.create:{space.id}")
+    poisoning.refresh(actor, enterprise.id, now=now)
     return space
 
 
@@ -72,6 +74,8 @@ def update_space(actor: Actor, space: Space, *, now: datetime, **changes) -> Spa
     updated = Space.objects.get(id=space.id)
     action = "space.retire" if changes.get("status") == SpaceStatus.RETIRED else "space.update"
     audit(actor, action, space, updated, now)
+    if {"gases", "status"} & changes.keys():
+        poisoning.refresh(actor, space.enterprise_id, now=now)
     return updated
 
 
