@@ -97,6 +97,8 @@ class EntryEvent(Document):
     #: {"longitude", "latitude", "accuracy_m"} as the device reported it.
     fix = DictField(default=None)
     label_version = IntField()
+    #: The gas-limits version the rules judged by (checklists.gas_versions).
+    gas_limits_version = IntField()
     at = DateTimeField(required=True)
 
     meta = {

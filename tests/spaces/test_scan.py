@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from checklists.loader import load_gas_limits
 from server.actor import Role
 from server.models.audit_event import AuditEvent
 from server.models.entry import EntryEvent, Roster
@@ -42,6 +43,7 @@ def test_a_ready_permit_lets_the_worker_in_and_out(site, jobs):
     assert (out["allowed"], out["headcount"], out["inside"]) == (True, 0, [])
     assert Roster.objects.get(id=site.space["id"]).emptied_at is not None
     events = EntryEvent.objects(space_id=site.space["id"]).order_by("at", "id")
+    assert {e.gas_limits_version for e in events} == {load_gas_limits().edition}
     assert [(e.action, e.allowed) for e in events] == [
         ("attendant_check_in", True),
         ("enter", True),

@@ -64,7 +64,7 @@ def scan(actor: Actor, request: ScanRequest, settings: ScanSettings, *, now: dat
     worker = request.worker_id or actor.user_id
     if space is None:
         decision = _label_denial(label_reason)
-        return _outcome(actor, request, worker, None, None, decision, None, now)
+        return _outcome(actor, request, worker, None, None, decision, None, now, None)
     permit = _permit(space["_id"], worker, now)
     _authorise(actor, worker, permit, space)
     present = roster.current(space["_id"])
@@ -110,7 +110,9 @@ def scan(actor: Actor, request: ScanRequest, settings: ScanSettings, *, now: dat
                     ref=f"{space['_id']}:{after['seq']}",
                     now=now,
                 )
-    return _outcome(actor, request, worker, space, permit, decision, after, now)
+    return _outcome(
+        actor, request, worker, space, permit, decision, after, now, settings.limits.edition
+    )
 
 
 def prune_nonces(*, now: datetime, window: timedelta) -> int:
@@ -233,7 +235,7 @@ def _with_label_detail(decision: Decision, code: str | None) -> Decision:
     return Decision(decision.allowed, reasons)
 
 
-def _outcome(actor, request, worker, space, permit, decision, after, now) -> dict:
+def _outcome(actor, request, worker, space, permit, decision, after, now, limits_version) -> dict:
     allowed = decision.allowed and after is not None
     event = {
         "space_id": space["_id"] if space else None,
@@ -250,6 +252,8 @@ def _outcome(actor, request, worker, space, permit, decision, after, now) -> dic
         "headcount": after["headcount"] if after else None,
         "fix": _fix(request.fix),
         "label_version": space.get("label_version") if space else None,
+        # The gas-limits version the rules applied (checklists.gas_versions), for a re-check.
+        "gas_limits_version": limits_version,
         "at": now,
     }
     event["_id"] = EntryEvent._get_collection().insert_one(event).inserted_id
