@@ -6,6 +6,7 @@ from flask import Flask, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
 from server.api import (
+    alarms,
     audit,
     auth,
     checklists,
@@ -22,9 +23,11 @@ from server.api import (
     jurisdictions,
     order_check,
     orders,
+    permits,
     photos,
     public_reports,
     request_log,
+    scan,
     spaces,
     uploads,
     users,
@@ -54,7 +57,10 @@ BLUEPRINTS = (
     gas_limits.blp,
     sync_api.blp,
     inspections.blp,
+    scan.blp,
     spaces.blp,
+    permits.blp,
+    alarms.blp,
     hazards.blp,
     public_reports.blp,
     orders.blp,

@@ -67,6 +67,9 @@ class Settings:
     #: A finding of the same item at the same enterprise within this many days repeats the
     #: earlier hazard (就隐患改隐患: linked to it and counted).
     hazard_repeat_days: int = 365
+    #: A scan request's `sent_at` may differ from the server's clock by this many seconds;
+    #: its nonce is kept twice as long, so a replay is refused as stale or as seen.
+    scan_nonce_window_seconds: int = 120
     #: Public reports (群众举报) one client address may send per window, and the photos of one
     #: report: how many, and the largest in bytes (anonymous uploads are bounded).
     public_report_rate_limit: str = "5 per hour"
@@ -117,6 +120,8 @@ class Settings:
         self._validate_cors()
         if not 1 <= self.hazard_repeat_days <= 3650:
             raise ConfigError("HAZARD_REPEAT_DAYS must be 1-3650")
+        if not 5 <= self.scan_nonce_window_seconds <= 3600:
+            raise ConfigError("SCAN_NONCE_WINDOW_SECONDS must be 5-3600")
         try:
             parse_rate_limit(self.login_rate_limit)
         except ValueError as exc:

@@ -13,6 +13,7 @@ from redis import Redis
 from media import links
 from server.config import Settings
 from server.jobs import audit, feed, hazards, media, orders
+from server.jobs import spaces as space_jobs
 from server.jobs.outbox import RqDispatcher
 from server.services import inspections, outbox
 from server.services.hazards import lifecycle as hazard_lifecycle
@@ -20,11 +21,13 @@ from server.services.hazards import public_reports
 from server.services.hazards.orders import NUMBER_JOB, RENDER_JOB
 from server.services.hazards.register import FINDINGS_JOB
 from server.services.hazards.timers import TIMER_JOB as HAZARD_TIMER_JOB
+from server.services.spaces import alarms
 from server.services.spaces import ledger as space_ledger
 from server.services.spaces.label_sheets import label_keys
 from sync.handler import handlers
 from sync.handlers.hazard import HazardHandler
 from sync.handlers.inspection import InspectionHandler
+from sync.handlers.permit import PermitHandler, PermitRecordHandler
 
 #: Outbox jobs by name: (name, function). Entries name these, never import paths.
 JOBS = (
@@ -35,6 +38,7 @@ JOBS = (
     (NUMBER_JOB, orders.number_order),
     (RENDER_JOB, orders.render_order),
     (HAZARD_TIMER_JOB, hazards.fire_hazard_timer),
+    (alarms.OVERSTAY_JOB, space_jobs.check_overstay),
 )
 
 
@@ -55,6 +59,8 @@ def register_push_handlers(settings: Settings | None = None) -> None:
     settings' keys: none without settings)."""
     handlers.register(InspectionHandler())
     handlers.register(HazardHandler(label_keys(settings) if settings else ()))
+    handlers.register(PermitHandler())
+    handlers.register(PermitRecordHandler())
 
 
 def register_jobs() -> None:

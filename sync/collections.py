@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from server.actor import Actor
 from server.models import (
+    alarm,
     checklist,
     enterprise,
     gas_limits,
@@ -20,6 +21,7 @@ from server.models import (
     notification,
     number_block,
     order,
+    permit,
     space,
 )
 from server.models.audience import Audience
@@ -122,6 +124,9 @@ REGISTRY: tuple[SyncedCollection, ...] = (
         name="number_blocks", document=number_block.NumberBlock, omit=frozenset({"rev"})
     ),
     SyncedCollection(name="notifications", document=notification.Notification),
+    SyncedCollection(name="permits", document=permit.Permit),
+    SyncedCollection(name="permit_records", document=permit.PermitRecord),
+    SyncedCollection(name="alarms", document=alarm.Alarm),
 )
 
 BY_NAME = {c.name: c for c in REGISTRY}

@@ -41,6 +41,11 @@ PARTICULAR = {
     "createHazard": ("404",),  # the enterprise named is not in the caller's scope
     # A transition decided on a version that is no longer current (409); unmet requirements.
     "takeHazardTransition": ("409", "422"),
+    # Permits: the space named is out of scope (404); a stale version (409), a wrong state.
+    "createPermit": ("404",),
+    "takePermitTransition": ("409", "422"),
+    "appendPermitRecord": ("404",),
+    "scanSpace": ("409",),  # a replayed request
     # Public reports: per address (429), an unknown enterprise or jurisdiction (422); a photo
     # too large (413), not an image (415, 422), past the count (422), the report decided
     # (409), the decode budget full (503); a decision on a decided report (409), an

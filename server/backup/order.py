@@ -28,12 +28,14 @@ from media.blobstore import BLOBS, CHUNKS
 from media.holder import HOLDERS
 from server import sequence
 from server.models import (
+    Alarm,
     AuditEvent,
     AuditSignature,
     AuthToken,
     ChecklistVersion,
     Device,
     Enterprise,
+    EntryEvent,
     GasLimitsVersion,
     Hazard,
     HazardListing,
@@ -46,9 +48,13 @@ from server.models import (
     NumberBlock,
     Order,
     OutboxEntry,
+    Permit,
+    PermitRecord,
     Photo,
     PhotoContext,
     PublicReport,
+    Roster,
+    ScanNonce,
     Space,
     Timer,
     Upload,
@@ -104,6 +110,19 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
     (JobRun._get_collection_name(), "names the outbox entry it is a run of"),
     (OutboxEntry._get_collection_name(), "staged before the change that requires it"),
     (Timer._get_collection_name(), "its outbox entry is written after it, under its key"),
+    (ScanNonce._get_collection_name(), "replay guards of scan requests, minutes long"),
+    (
+        EntryEvent._get_collection_name(),
+        "names its space, permit and worker, and the roster change it made (written after it)",
+    ),
+    (
+        Roster._get_collection_name(),
+        "names its space, the permits of the workers inside and its open alarms (each "
+        "written before it is listed)",
+    ),
+    (Alarm._get_collection_name(), "names its space, permit and people"),
+    (PermitRecord._get_collection_name(), "names its permit (written after it)"),
+    (Permit._get_collection_name(), "names its space, enterprise and people"),
     (Space._get_collection_name(), "names its enterprise and jurisdiction, and its sign photo"),
     (Upload._get_collection_name(), "names its staged chunks and, once complete, its photo"),
     (

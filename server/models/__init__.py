@@ -1,10 +1,12 @@
 """mongoengine documents, one aggregate per module; `DOCUMENTS` lists every collection."""
 
+from server.models.alarm import Alarm
 from server.models.audit_event import AuditEvent, AuditSignature
 from server.models.checklist import ChecklistVersion
 from server.models.counter import CounterClaim
 from server.models.device import Device
 from server.models.enterprise import Enterprise
+from server.models.entry import EntryEvent, Roster, ScanNonce
 from server.models.gas_limits import GasLimitsVersion
 from server.models.hazard import Hazard
 from server.models.hazard_listing import HazardListing
@@ -17,6 +19,7 @@ from server.models.notification import Notification
 from server.models.number_block import NumberBlock
 from server.models.order import Order
 from server.models.outbox_entry import OutboxEntry
+from server.models.permit import Permit, PermitRecord
 from server.models.photo import Photo, PhotoContext
 from server.models.public_report import PublicReport
 from server.models.space import Space
@@ -35,6 +38,12 @@ DOCUMENTS = (
     GasLimitsVersion,
     Inspection,
     Space,
+    Permit,
+    PermitRecord,
+    Roster,
+    EntryEvent,
+    ScanNonce,
+    Alarm,
     Hazard,
     HazardListing,
     Notification,
@@ -56,6 +65,7 @@ DOCUMENTS = (
 
 __all__ = [
     "DOCUMENTS",
+    "Alarm",
     "AuditEvent",
     "AuditSignature",
     "AuthToken",
@@ -63,6 +73,7 @@ __all__ = [
     "CounterClaim",
     "Device",
     "Enterprise",
+    "EntryEvent",
     "GasLimitsVersion",
     "Hazard",
     "HazardListing",
@@ -75,8 +86,12 @@ __all__ = [
     "Order",
     "Notification",
     "OutboxEntry",
+    "Permit",
+    "PermitRecord",
     "Photo",
     "PhotoContext",
+    "Roster",
+    "ScanNonce",
     "PublicReport",
     "Space",
     "Timer",

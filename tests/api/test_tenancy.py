@@ -6,17 +6,21 @@ from __future__ import annotations
 import os
 import secrets
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from bson import ObjectId
 
 from server.actor import Role
 from server.clock import utcnow
+from server.models.alarm import Alarm
 from server.models.device import Device
 from server.models.issuing_body import IssuingBody
 from server.models.number_block import NumberBlock
 from server.models.order import Order
+from server.models.permit import Permit
 from server.models.public_report import PublicReport
+from server.models.space import Space
 from tests.factories import (
     EnterpriseFactory,
     JurisdictionFactory,
@@ -50,6 +54,18 @@ def world(db):
             jurisdiction_id=u.jurisdiction_id,
             enterprise_id=u.enterprise_id,
         ).save()
+    permits = {f"permit{e}": _permit(enterprise, users) for e, enterprise in (("A", a), ("C", c))}
+    alarms = {
+        f"alarm{e}": Alarm(
+            id=f"overstay:{permits[f'permit{e}'].id}",
+            kind="overstay",
+            space_id=permits[f"permit{e}"].space_id,
+            permit_id=permits[f"permit{e}"].id,
+            enterprise_id=enterprise.id,
+            jurisdiction_id=enterprise.jurisdiction_id,
+        ).save()
+        for e, enterprise in (("A", a), ("C", c))
+    }
     reports = {name: _public_report(j) for name, j in (("R1", j1), ("R2", j2))}
     bodies = {
         "BODY1": _issuing_body(j1),
@@ -73,11 +89,37 @@ def world(db):
         "B": b,
         "C": c,
         **users,
+        **permits,
+        **alarms,
         **reports,
         **bodies,
         **orders,
         **blocks,
     }
+
+
+def _permit(enterprise, users) -> Permit:
+    """A space of the enterprise and a draft permit on it."""
+    space = Space(
+        enterprise_id=enterprise.id,
+        jurisdiction_id=enterprise.jurisdiction_id,
+        code="S-1",
+        name="污水井",
+        type="underground",
+    ).save()
+    return Permit(
+        id=str(uuid.uuid4()),
+        space_id=space.id,
+        enterprise_id=enterprise.id,
+        jurisdiction_id=enterprise.jurisdiction_id,
+        regime="industrial",
+        work="清淤",
+        applicant_id=users["admin"].id,
+        valid_from=datetime(2026, 12, 1, tzinfo=UTC),
+        valid_to=datetime(2026, 12, 2, tzinfo=UTC),
+        attendants=[users["admin"].id],
+        max_headcount=1,
+    ).save()
 
 
 def _block(inspector, body):
@@ -155,6 +197,11 @@ READS = [
     ("/api/v1/users/{supervisor2}", {"admin", "supervisor2"}),
     ("/api/v1/devices/device-workerA", {"admin", "supervisor1", "workerA"}),
     ("/api/v1/devices/device-managerB", {"admin", "supervisor1", "managerB"}),
+    ("/api/v1/permits/{permitA}", {"admin", "supervisor1", "managerA", "workerA"}),
+    ("/api/v1/permits/{permitA}/records", {"admin", "supervisor1", "managerA", "workerA"}),
+    ("/api/v1/permits/{permitC}", {"admin", "supervisor2", "managerC"}),
+    ("/api/v1/alarms/{alarmA}", {"admin", "supervisor1", "managerA", "workerA"}),
+    ("/api/v1/alarms/{alarmC}", {"admin", "supervisor2", "managerC"}),
     # Public reports: the supervisors of their jurisdiction alone (and admins), never the
     # jurisdiction's inspectors nor any enterprise.
     ("/api/v1/public-reports/{R1}", {"admin", "supervisor1"}),
@@ -188,6 +235,26 @@ def test_reads_are_scoped(client, auth_headers, world, template, readers, who):
 
 
 LISTS = {
+    "/api/v1/alarms": {
+        "admin": {"alarmA", "alarmC"},
+        "supervisor1": {"alarmA"},
+        "inspector1": set(),
+        "supervisor2": {"alarmC"},
+        "managerA": {"alarmA"},
+        "workerA": {"alarmA"},
+        "managerB": set(),
+        "managerC": {"alarmC"},
+    },
+    "/api/v1/permits": {
+        "admin": {"permitA", "permitC"},
+        "supervisor1": {"permitA"},
+        "inspector1": set(),
+        "supervisor2": {"permitC"},
+        "managerA": {"permitA"},
+        "workerA": {"permitA"},
+        "managerB": set(),
+        "managerC": {"permitC"},
+    },
     "/api/v1/enterprises": {
         "admin": {"A", "B", "C"},
         "supervisor1": {"A", "B"},
@@ -284,6 +351,26 @@ def test_devices_list_is_scoped(client, auth_headers, world):
     assert seen["managerA"] == seen["supervisor2"] == seen["managerC"] == set()
 
 
+@pytest.mark.parametrize("who", ALL)
+def test_permits_are_written_only_inside_the_callers_enterprise(client, auth_headers, world, who):
+    permit = world["permitA"]
+    headers = auth_headers(world[who])
+    record = {"kind": "briefing", "at": "2026-12-01T09:00:00+08:00"}
+    appended = client.post(f"/api/v1/permits/{permit.id}/records", json=record, headers=headers)
+    step = {"action": "approve", "version": 1, "capacity": "principal"}
+    approved = client.post(f"/api/v1/permits/{permit.id}/transitions", json=step, headers=headers)
+    if who in ("admin", "managerA", "workerA"):
+        assert appended.status_code == 201
+    elif who == "supervisor1":
+        assert appended.status_code == 403  # sees it, records nothing on it
+    else:
+        assert appended.status_code == 404
+    if who in ("admin", "managerA"):
+        assert approved.status_code == 200
+    else:
+        assert approved.status_code == (403 if who in ("supervisor1", "workerA") else 404)
+
+
 def test_manager_b_cannot_change_enterprise_a(client, auth_headers, world):
     url = f"/api/v1/enterprises/{world['A'].id}"
     response = client.patch(
@@ -366,6 +453,8 @@ def test_checklists_are_readable_by_every_role(client, auth_headers, world, who,
         "/api/v1/devices",
         "/api/v1/jurisdictions",
         "/api/v1/me",
+        "/api/v1/permits",
+        "/api/v1/alarms",
         "/api/v1/public-reports",
     ],
 )

@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 
 from server.actor import Actor, Role
 from server.models import (
+    Alarm,
     ChecklistVersion,
     Device,
     Enterprise,
+    EntryEvent,
     GasLimitsVersion,
     Hazard,
     HazardListing,
@@ -26,9 +28,12 @@ from server.models import (
     Notification,
     NumberBlock,
     Order,
+    Permit,
+    PermitRecord,
     Photo,
     PhotoContext,
     PublicReport,
+    Roster,
     Space,
     Upload,
     User,
@@ -57,11 +62,19 @@ MODELS = (
     Space,
     HazardListing,
     Notification,
+    Permit,
+    PermitRecord,
+    Roster,
+    EntryEvent,
+    Alarm,
     PublicReport,
     IssuingBody,
     Order,
     NumberBlock,
 )
+#: A confined space's permits, records, roster, scans and alarms: its enterprise's people and
+#: the supervisors of its jurisdiction (not inspectors: they inspect, they do not run work).
+AT_A_SPACE = ("permits", "permit_records", "rosters", "entry_events", "alarms")
 
 
 def _same(mine, theirs) -> bool:
@@ -119,6 +132,10 @@ def expected(collection: str, actor: Actor, doc: dict) -> bool:
         return firm and _same(actor.enterprise_id, doc["enterprise_id"])
     if collection == "jurisdictions":
         return regulator and _same(actor.jurisdiction_id, doc["_id"])
+    if collection in AT_A_SPACE:
+        if role is Role.SUPERVISOR:
+            return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+        return firm and _same(actor.enterprise_id, doc["enterprise_id"])
     if collection == "public_reports":  # never the firm reported, nor the inspectors
         return role is Role.SUPERVISOR and _same(actor.jurisdiction_id, doc["jurisdiction_id"])
     if collection == "issuing_bodies":
@@ -207,6 +224,25 @@ DOCUMENTS = {
     "spaces": st.builds(
         lambda i, j, e: {"_id": i, "jurisdiction_id": j, "enterprise_id": e}, ids, MAYBE_J, MAYBE_E
     ),
+    **{
+        name: st.builds(
+            lambda i, j, e, as_text=as_text: {
+                "_id": str(i) if as_text else i,
+                "jurisdiction_id": j,
+                "enterprise_id": e,
+            },
+            ids,
+            MAYBE_J,
+            MAYBE_E,
+        )
+        for name, as_text in (
+            ("permits", True),
+            ("permit_records", True),
+            ("rosters", False),
+            ("entry_events", False),
+            ("alarms", True),
+        )
+    },
     "public_reports": st.builds(
         lambda i, j, e, u: {
             "_id": i,

@@ -371,3 +371,34 @@ def test_location_only_with_a_usable_fix():
     # Underground fixes are poor: an inaccurate fix is not used against the worker.
     assert _decide(_facts(fix=er.Fix(121.95, 30.9, accuracy_m=400))).allowed
     assert _decide(_facts(fix=None)).allowed
+
+
+# -- exits and attendants -------------------------------------------------------------------
+
+
+def test_an_exit_needs_the_worker_inside_and_nothing_else():
+    inside = _facts(inside=frozenset({WORKER}), permit=None)
+    assert er.decide_exit(inside).allowed  # no permit, no attendant: they still come out
+    assert er.decide_exit(_facts()).codes == ["NOT_INSIDE"]
+    assert er.decide_exit(replace(inside, label_ok=False)).codes == ["QR_INVALID"]
+
+
+def test_an_attendant_checks_in_on_a_permit_in_force_at_the_space():
+    ready = _facts(worker=ATTENDANT, attendants_present=frozenset())
+    assert er.decide_check_in(ready).allowed
+    assert er.decide_check_in(replace(ready, worker=WORKER)).codes == ["NOT_ATTENDANT"]
+    assert er.decide_check_in(replace(ready, permit=None)).codes == ["NO_PERMIT"]
+    again = replace(ready, attendants_present=frozenset({ATTENDANT}))
+    assert er.decide_check_in(again).codes == ["ALREADY_CHECKED_IN"]
+    far = er.Fix(121.95, 30.9, 10)
+    assert er.decide_check_in(replace(ready, fix=far)).codes == ["LOCATION"]
+    assert er.decide_check_in(replace(ready, fix=replace(far, accuracy_m=500))).allowed
+
+
+def test_the_last_attendant_leaving_entrants_inside_is_warned():
+    present = _facts(worker=ATTENDANT, inside=frozenset({WORKER}))
+    decision = er.decide_check_out(present)
+    assert decision.allowed and decision.warnings == ["ATTENDANT_LEFT"]
+    second = replace(present, attendants_present=frozenset({ATTENDANT, MANAGER}))
+    assert er.decide_check_out(second).reasons == ()
+    assert er.decide_check_out(replace(present, worker=MATE)).codes == ["NOT_CHECKED_IN"]

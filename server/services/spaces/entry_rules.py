@@ -29,6 +29,11 @@ checklists/data/entry_rules.yaml. The rules, in the order they are reported:
   followed by a passing test, denies.
 - FULL: the headcount is below the permit's maximum.
 - LOCATION: only when a usable fix is reported and the space has a location.
+
+The other scans have rules of their own: `decide_exit` (QR_INVALID, NOT_INSIDE: nothing else
+keeps anyone inside), `decide_check_in` (QR_INVALID, NO_PERMIT, NOT_ATTENDANT,
+ALREADY_CHECKED_IN, LOCATION) and `decide_check_out` (NOT_CHECKED_IN, and the warning
+ATTENDANT_LEFT when the last attendant leaves entrants inside).
 """
 
 from __future__ import annotations
@@ -99,6 +104,19 @@ class SpaceFacts:
     #: (longitude, latitude) of the entrance, if known.
     location: tuple[float, float] | None = None
     geofence_radius_m: float = 50
+
+
+def space_facts(space: Mapping) -> SpaceFacts:
+    """A ledger entry (the stored document) as the rules read it."""
+    location = space.get("location")
+    return SpaceFacts(
+        id=space["_id"],
+        active=space.get("status") == "active",
+        gases=tuple(space.get("gases") or ()),
+        explosive=bool(space.get("explosive")),
+        location=tuple(location["coordinates"]) if location else None,
+        geofence_radius_m=space.get("geofence_radius_m") or 50,
+    )
 
 
 @dataclass(frozen=True)
@@ -219,14 +237,79 @@ def decide(facts: EntryFacts, limits: GasLimits, rules: EntryRules | None = None
         _people_rules(facts, permit, fail)
         _record_rules(facts, permit, fail)
         _gas_rules(facts, permit, regime, limits, rules, fail)
+    _location_rule(facts, rules, fail)
+    return _decision(rules, found)
+
+
+def decide_exit(facts: EntryFacts, rules: EntryRules | None = None) -> Decision:
+    """An exit: the label verifies and the worker is inside (an exit is never refused for
+    anything else: whoever is inside must be able to come out)."""
+    rules = rules or load_rules()
+    found: list[tuple[str, str, str | None]] = []
+    if not facts.label_ok:
+        found.append(("QR_INVALID", DENY, None))
+    if facts.worker not in facts.inside:
+        found.append(("NOT_INSIDE", DENY, None))
+    return _decision(rules, found)
+
+
+def decide_check_in(facts: EntryFacts, rules: EntryRules | None = None) -> Decision:
+    """An attendant's check-in: the label verifies, the space is in use, a permit in force
+    now names the worker as attendant, and a usable fix (if any) is at the space. The
+    check-in is the binding proof of the attendant's presence (M13 Art.15)."""
+    rules = rules or load_rules()
+    found: list[tuple[str, str, str | None]] = []
+
+    def fail(code: str, detail: str | None = None, severity: str = DENY) -> None:
+        found.append((code, severity, detail))
+
+    if not facts.label_ok or not facts.space.active:
+        fail("QR_INVALID")
+    permit = facts.permit
+    if permit is None or permit.status not in ("approved", "active", "suspended"):
+        fail("NO_PERMIT")
+    else:
+        if not permit.valid_from <= facts.now <= permit.valid_to:
+            fail("NO_PERMIT", "outside the permit's window")
+        if facts.worker not in permit.attendants:
+            fail("NOT_ATTENDANT")
+    if facts.worker in facts.attendants_present:
+        fail("ALREADY_CHECKED_IN")
+    _location_rule(facts, rules, fail)
+    return _decision(rules, found)
+
+
+def decide_check_out(facts: EntryFacts, rules: EntryRules | None = None) -> Decision:
+    """An attendant's check-out: allowed for one checked in; a warning when it leaves
+    entrants inside with no other attendant (M13 Art.15: the attendant must not leave)."""
+    rules = rules or load_rules()
+    found: list[tuple[str, str, str | None]] = []
+    if not facts.label_ok:
+        found.append(("QR_INVALID", DENY, None))
+    if facts.worker not in facts.attendants_present:
+        found.append(("NOT_CHECKED_IN", DENY, None))
+    elif facts.inside and not facts.attendants_present - {facts.worker}:
+        found.append(("ATTENDANT_LEFT", WARN, f"{len(facts.inside)} inside"))
+    return _decision(rules, found)
+
+
+def _location_rule(facts: EntryFacts, rules: EntryRules, fail) -> None:
     if facts.fix is not None and facts.space.location is not None:
         accuracy = facts.fix.accuracy_m
         if accuracy is not None and accuracy <= rules.usable_fix_accuracy_m:
             distance = distance_m(facts.space.location, (facts.fix.longitude, facts.fix.latitude))
             if distance > facts.space.geofence_radius_m + accuracy:
                 fail("LOCATION", f"{distance:.0f} m from the entrance")
+
+
+def _decision(rules: EntryRules, found) -> Decision:
     reasons = tuple(_reason(rules, code, severity, detail) for code, severity, detail in found)
     return Decision(allowed=not any(r.severity == DENY for r in reasons), reasons=reasons)
+
+
+def denial(code: str, detail: str | None = None, rules: EntryRules | None = None) -> Decision:
+    """A denial for one reason found outside the rules (the roster refused the change)."""
+    return _decision(rules or load_rules(), [(code, DENY, detail)])
 
 
 def _permit_rules(facts, permit, regime: GasRegime, rules: EntryRules, fail) -> None:
@@ -310,6 +393,29 @@ def _gas_rules(facts, permit, regime, limits, rules, fail) -> None:
     bad = [m for m in monitoring if m.at >= test.at and _judge(m, facts, regime, limits, rules)[1]]
     if facts.alarm_open or bad:
         fail("ALARM")
+
+
+def out_of_limits(
+    record: Record,
+    space: SpaceFacts,
+    limits: GasLimits,
+    *,
+    regime: str = "industrial",
+    altitude_m: float | None = None,
+    rules: EntryRules | None = None,
+) -> list[str]:
+    """The readings of a test or monitoring record outside the regime's limits (an alarm
+    while people are inside: GB46768 6.2.5; GB30871 6.5)."""
+    rules = rules or load_rules()
+    facts = EntryFacts(
+        worker=ObjectId(),
+        now=record.at,
+        space=space,
+        permit=None,
+        regime=regime,
+        altitude_m=altitude_m,
+    )
+    return _judge(record, facts, limits.regime_for(regime, "confined"), limits, rules)[1]
 
 
 def _judge(record, facts, regime, limits, rules) -> tuple[list[str], list[str]]:

@@ -1,0 +1,51 @@
+"""`POST /api/v1/spaces/scan`: the decision at a confined space (enter, exit, attendant check-in
+and check-out), allowed or denied with every reason (server.services.spaces.scan)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cache
+
+from flask.views import MethodView
+
+from checklists.loader import load_gas_limits
+from schemas.scan import ScanOutcomeSchema, ScanSchema
+from server.api.blueprint import Blueprint
+from server.api.context import current_actor, settings
+from server.clock import utcnow
+from server.services.spaces import labels, scan
+from server.services.spaces.entry_rules import Fix
+
+blp = Blueprint("scan", __name__, url_prefix="/api/v1", description="Confined spaces")
+
+#: The shipped gas-test rules, read once.
+_limits = cache(load_gas_limits)
+#: The label keys of the configured seeds, derived once per seed.
+_keys = cache(labels.keys_from)
+
+
+@blp.route("/spaces/scan")
+class SpaceScan(MethodView):
+    @blp.doc(operationId="scanSpace")
+    @blp.arguments(ScanSchema)
+    @blp.response(200, ScanOutcomeSchema)
+    def post(self, body):
+        """Scan a label to enter, exit, or check in or out as attendant: 200 with the decision
+        (allowed or not, and every reason); 409 for a replayed request."""
+        actor, config = current_actor(), settings()
+        fix = body.get("fix")
+        request = scan.ScanRequest(
+            token=body["token"],
+            action=body["action"],
+            nonce=body["nonce"],
+            sent_at=body["sent_at"],
+            device_id=actor.device_id or body.get("device_id") or "-",
+            worker_id=body.get("worker_id"),
+            space_id=body.get("space_id"),
+            fix=Fix(fix["longitude"], fix["latitude"], fix.get("accuracy_m")) if fix else None,
+        )
+        window = timedelta(seconds=config.scan_nonce_window_seconds)
+        rules = scan.ScanSettings(
+            _keys(config.label_signing_keys, config.audit_signing_key), _limits(), window
+        )
+        return scan.scan(actor, request, rules, now=utcnow())

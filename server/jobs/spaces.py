@@ -1,0 +1,24 @@
+"""RQ jobs of confined spaces: the overstay check at the end of a permit's window (a timer's
+outbox job), and forgetting scan nonces once their requests can only be stale."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from server.clock import utcnow
+from server.jobs import context
+from server.services.spaces import alarms, scan
+
+PRUNE_JOB_ID = "scan-nonces-prune"
+
+
+def prune_scan_nonces() -> dict:
+    """Delete nonces older than twice the freshness window; idempotent."""
+    window = timedelta(seconds=context.settings().scan_nonce_window_seconds)
+    return {"pruned": scan.prune_nonces(now=utcnow(), window=window)}
+
+
+def check_overstay(permit_id: str) -> dict:
+    """Anyone still inside on the permit when its window ended raises an alarm (once)."""
+    alarm = alarms.check_overstay(permit_id, now=utcnow())
+    return {"alarm": alarm["_id"] if alarm else None}

@@ -1,0 +1,129 @@
+"""The roster of a confined space, changed only by single-document conditional updates, so
+that what the rules forbid cannot be written at all, however many scanners race (there are no
+transactions to lean on; MongoDB guarantees each single-document update atomic).
+
+- enter: filter `worker not inside` and `headcount < maximum`; `$addToSet` + `$inc`. A second
+  entry of the same worker, or the ninth of a maximum of eight, matches nothing.
+- exit: filter `worker inside`; `$pull` + `$inc -1`. An exit without an entry matches nothing.
+- check-in / check-out of attendants: `$addToSet` / `$pull` with the same conditions.
+
+Every change increments `seq` and returns the roster as it made it: the entry event stores
+that `seq` and headcount, so the log of events replays the roster in its own order. The
+roster as made is the one before the update (`ReturnDocument.BEFORE`) with the change applied
+here: the embedded server's `new: true` reply may already show a later client's write. The
+moment the space empties is set by a second update conditional on that `seq` (nobody entered
+meanwhile); it starts the break after which the rules require a new test.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+
+from server.models.entry import Roster
+
+
+def _rosters():
+    return Roster._get_collection()
+
+
+def current(space_id: ObjectId) -> dict:
+    """The space's roster (empty if nobody was ever there)."""
+    return _rosters().find_one({"_id": space_id}) or _empty(space_id)
+
+
+def ensure(space: dict) -> None:
+    """Make the space's roster if it has none (idempotent)."""
+    _rosters().update_one(
+        {"_id": space["_id"]},
+        {
+            "$setOnInsert": {
+                "enterprise_id": space["enterprise_id"],
+                "jurisdiction_id": space["jurisdiction_id"],
+                "inside": [],
+                "headcount": 0,
+                "entered_on": {},
+                "attendants": [],
+                "seq": 0,
+            }
+        },
+        upsert=True,
+    )
+
+
+def enter(space_id: ObjectId, worker: ObjectId, permit_id: str, maximum: int) -> dict | None:
+    """The roster after `worker` entered, or None when they are inside already or the
+    headcount is at `maximum`."""
+    before = _rosters().find_one_and_update(
+        {"_id": space_id, "inside": {"$ne": worker}, "headcount": {"$lt": maximum}},
+        {
+            "$addToSet": {"inside": worker},
+            "$inc": {"headcount": 1, "seq": 1},
+            "$set": {f"entered_on.{worker}": permit_id},
+        },
+        return_document=ReturnDocument.BEFORE,
+    )
+    if before is None:
+        return None
+    entered_on = {**(before.get("entered_on") or {}), str(worker): permit_id}
+    inside = [*before["inside"], worker]
+    return _made(before, inside=inside, headcount=len(inside), entered_on=entered_on)
+
+
+def exit(space_id: ObjectId, worker: ObjectId, *, now: datetime) -> dict | None:
+    """The roster after `worker` left, or None when they were not inside."""
+    before = _rosters().find_one_and_update(
+        {"_id": space_id, "inside": worker},
+        {
+            "$pull": {"inside": worker},
+            "$inc": {"headcount": -1, "seq": 1},
+            "$unset": {f"entered_on.{worker}": ""},
+        },
+        return_document=ReturnDocument.BEFORE,
+    )
+    if before is None:
+        return None
+    entered_on = {k: v for k, v in (before.get("entered_on") or {}).items() if k != str(worker)}
+    inside = [w for w in before["inside"] if w != worker]
+    after = _made(before, inside=inside, headcount=len(inside), entered_on=entered_on)
+    if after["headcount"] == 0:
+        _rosters().update_one(
+            {"_id": space_id, "seq": after["seq"], "headcount": 0}, {"$set": {"emptied_at": now}}
+        )
+        after["emptied_at"] = now
+    return after
+
+
+def check_in(space_id: ObjectId, attendant: ObjectId) -> dict | None:
+    """The roster after `attendant` checked in, or None when they had already."""
+    before = _rosters().find_one_and_update(
+        {"_id": space_id, "attendants": {"$ne": attendant}},
+        {"$addToSet": {"attendants": attendant}, "$inc": {"seq": 1}},
+        return_document=ReturnDocument.BEFORE,
+    )
+    if before is None:
+        return None
+    return _made(before, attendants=[*before["attendants"], attendant])
+
+
+def check_out(space_id: ObjectId, attendant: ObjectId) -> dict | None:
+    """The roster after `attendant` checked out, or None when they had not checked in."""
+    before = _rosters().find_one_and_update(
+        {"_id": space_id, "attendants": attendant},
+        {"$pull": {"attendants": attendant}, "$inc": {"seq": 1}},
+        return_document=ReturnDocument.BEFORE,
+    )
+    if before is None:
+        return None
+    return _made(before, attendants=[a for a in before["attendants"] if a != attendant])
+
+
+def _made(before: dict, **changes) -> dict:
+    """The roster as one change made it from `before` (every change increments `seq`)."""
+    return {**before, **changes, "seq": before["seq"] + 1}
+
+
+def _empty(space_id: ObjectId) -> dict:
+    return {"_id": space_id, "inside": [], "headcount": 0, "entered_on": {}, "attendants": []}

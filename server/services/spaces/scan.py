@@ -1,0 +1,277 @@
+"""The scan at a confined space (先扫码、后作业): enter, exit, attendant check-in and check-out.
+
+One scan: refuse a replayed or stale request (its nonce, bound to the user and the device, is
+stored under a unique id for as long as a request may be fresh); verify the label (forged,
+altered, rotated-out and other-space tokens are refused as QR_INVALID with the label's own
+reason); gather the facts (the space, the permit in force, its records, the roster); let the
+pure rules decide (server.services.spaces.entry_rules); and, if allowed, change the roster by
+a conditional update (server.services.spaces.roster) that cannot over-fill the space or
+double an entry even when the rules' reading of the roster is already stale. Every scan,
+allowed or denied, is an entry event; every roster change is audited in the chain of the
+space's jurisdiction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
+
+from checklists.template import GasLimits
+from server.actor import Actor
+from server.errors import Conflict, Forbidden, RuleViolation
+from server.models.alarm import AlarmKind
+from server.models.entry import Action, EntryEvent, ScanNonce
+from server.models.permit import Permit, PermitStatus
+from server.models.space import Space
+from server.services.audit import record as audit
+from server.services.spaces import alarms, labels, permits, roster
+from server.services.spaces import entry_rules as rules
+from server.services.spaces.entry_rules import Decision, EntryFacts, Fix
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    token: str
+    action: str
+    nonce: str
+    #: When the device sent it (its clock): a request older than the window is refused.
+    sent_at: datetime
+    device_id: str
+    #: Whose entry it is (None: the caller's own); an attendant scans for an entrant.
+    worker_id: ObjectId | None = None
+    fix: Fix | None = None
+    #: The space the caller means to be at (the app's permit's space), when it knows it: a
+    #: label of another space is then refused.
+    space_id: ObjectId | None = None
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    keys: tuple[labels.LabelKey, ...]
+    limits: GasLimits
+    #: How far a request's `sent_at` may be from the server's clock (and how long its nonce
+    #: is kept: twice as long).
+    nonce_window: timedelta
+
+
+def scan(actor: Actor, request: ScanRequest, settings: ScanSettings, *, now: datetime) -> dict:
+    """Decide and record one scan; the outcome with every reason."""
+    _claim_nonce(actor, request, settings, now)
+    space, label_ok, label_reason = _space_of(request.token, settings.keys, request.space_id)
+    worker = request.worker_id or actor.user_id
+    if space is None:
+        decision = _label_denial(label_reason)
+        return _outcome(actor, request, worker, None, None, decision, None, now, None)
+    permit = _permit(space["_id"], worker, now)
+    _authorise(actor, worker, permit, space)
+    present = roster.current(space["_id"])
+    if present.get("seq") is None:
+        roster.ensure(space)  # the space's first scan
+    facts = EntryFacts(
+        worker=worker,
+        now=now,
+        space=rules.space_facts(space),
+        permit=permits.facts(permit, permits.records_of(permit["_id"])) if permit else None,
+        attendants_present=frozenset(present.get("attendants") or ()),
+        inside=frozenset(present.get("inside") or ()),
+        emptied_at=present.get("emptied_at"),
+        alarm_open=bool(present.get("alarms")),
+        label_ok=label_ok,
+        fix=request.fix,
+        regime=permit["regime"] if permit else "industrial",
+        altitude_m=permit.get("altitude_m") if permit else None,
+    )
+    decision = _decide(request.action, facts, settings.limits)
+    if label_reason and not decision.allowed:
+        decision = _with_label_detail(decision, label_reason)
+    after = None
+    if decision.allowed:
+        after, decision = _apply(request.action, space, worker, permit, decision, now)
+        if after is not None:
+            audit.record(
+                actor,
+                f"roster.{request.action}",
+                "roster",
+                space["_id"],
+                before=present,
+                after=after,
+                now=now,
+                chain=space["jurisdiction_id"],
+                key=f"roster:{space['_id']}:{after['seq']}",
+            )
+            if "ATTENDANT_LEFT" in decision.warnings:
+                alarms.raise_alarm(
+                    AlarmKind.ATTENDANT_LEFT,
+                    space=space,
+                    permit=permit,
+                    ref=f"{space['_id']}:{after['seq']}",
+                    now=now,
+                )
+    return _outcome(
+        actor, request, worker, space, permit, decision, after, now, settings.limits.edition
+    )
+
+
+def prune_nonces(*, now: datetime, window: timedelta) -> int:
+    """Forget nonces older than twice the window (their requests are refused as stale)."""
+    result = ScanNonce._get_collection().delete_many({"at": {"$lt": now - 2 * window}})
+    return result.deleted_count
+
+
+def _claim_nonce(actor: Actor, request: ScanRequest, settings: ScanSettings, now) -> None:
+    if abs(request.sent_at - now) > settings.nonce_window:
+        raise RuleViolation(
+            "the scan request is not fresh: check the phone's clock and scan again",
+            reasons=[{"code": "STALE_REQUEST"}],
+        )
+    key = f"{actor.user_id}:{request.device_id}:{request.nonce}"
+    try:
+        ScanNonce._get_collection().insert_one({"_id": key, "at": now})
+    except DuplicateKeyError:
+        raise Conflict("this scan request was made before (a replay)") from None
+
+
+def _space_of(token: str, keys, expected) -> tuple[dict | None, bool, str | None]:
+    """(the space the label names, whether it verifies as its current label, the label's
+    refusal code); no space when the token itself does not verify or names another space."""
+    try:
+        label = labels.verify(token, keys, space_id=expected)
+    except labels.LabelError as error:
+        return None, False, error.code
+    space = Space._get_collection().find_one({"_id": label.space_id})
+    if space is None:
+        return None, False, labels.OTHER_SPACE
+    if label.version != space.get("label_version"):
+        return space, False, labels.ROTATED
+    return space, True, None
+
+
+def _permit(space_id: ObjectId, worker: ObjectId, now: datetime) -> dict | None:
+    """The permit the scan is judged on: of those in force on the space, one whose window
+    holds now and names the worker, else one whose window holds now, else the latest."""
+    found = list(
+        Permit._get_collection()
+        .find({"space_id": space_id, "status": {"$in": list(PermitStatus.IN_FORCE)}})
+        .sort("valid_from", -1)
+        .limit(20)
+    )
+
+    def names(p: dict) -> bool:
+        return worker in (p.get("entrant_ids") or ()) or worker in (p.get("attendants") or ())
+
+    def holds(p: dict) -> bool:
+        return p["valid_from"] <= now <= p["valid_to"]
+
+    for wanted in (lambda p: holds(p) and names(p), holds, lambda p: True):
+        chosen = next((p for p in found if wanted(p)), None)
+        if chosen is not None:
+            return chosen
+    return None
+
+
+def _authorise(actor: Actor, worker: ObjectId, permit: dict | None, space: dict) -> None:
+    """A worker scans for themselves; an attendant of the permit, the enterprise's manager or
+    an admin may scan for another (the attendant registers who goes in, GB30871 6.8c)."""
+    if worker == actor.user_id or actor.is_admin:
+        return
+    if permit is not None and actor.user_id in (permit.get("attendants") or ()):
+        return
+    if actor.enterprise_id == space["enterprise_id"] and actor.role.value == "enterprise_manager":
+        return
+    raise Forbidden("only the worker, an attendant of the permit or the manager scans for them")
+
+
+def _decide(action: str, facts: EntryFacts, limits: GasLimits) -> Decision:
+    if action == Action.ENTER:
+        return rules.decide(facts, limits)
+    if action == Action.EXIT:
+        return rules.decide_exit(facts)
+    if action == Action.CHECK_IN:
+        return rules.decide_check_in(facts)
+    return rules.decide_check_out(facts)
+
+
+def _apply(action, space, worker, permit, decision, now) -> tuple[dict | None, Decision]:
+    """The roster change an allowed scan makes; a denial when the roster, changed since the
+    rules read it, refuses it."""
+    sid = space["_id"]
+    if action == Action.ENTER:
+        after = roster.enter(sid, worker, permit["_id"], permit["max_headcount"])
+        if after is None:
+            inside = worker in (roster.current(sid).get("inside") or ())
+            maximum = f"maximum {permit['max_headcount']}"
+            return None, rules.denial("ALREADY_INSIDE") if inside else rules.denial("FULL", maximum)
+        if permit["status"] == PermitStatus.APPROVED:
+            permits.activate_on_entry(permit["_id"], now=now)
+        return after, decision
+    if action == Action.EXIT:
+        after = roster.exit(sid, worker, now=now)
+        return after, decision if after is not None else rules.denial("NOT_INSIDE")
+    if action == Action.CHECK_IN:
+        after = roster.check_in(sid, worker)
+        return after, decision if after is not None else rules.denial("ALREADY_CHECKED_IN")
+    after = roster.check_out(sid, worker)
+    return after, decision if after is not None else rules.denial("NOT_CHECKED_IN")
+
+
+def _label_denial(code: str | None) -> Decision:
+    return _with_label_detail(rules.denial("QR_INVALID"), code)
+
+
+def _with_label_detail(decision: Decision, code: str | None) -> Decision:
+    """QR_INVALID says which label check failed (labels.LABEL_REASONS)."""
+    if code is None:
+        return decision
+    zh, en = labels.LABEL_REASONS[code]
+    reasons = tuple(
+        type(r)(r.code, r.severity, f"{r.zh_cn}：{zh}", f"{r.en}: {en}", r.source, code)
+        if r.code == "QR_INVALID"
+        else r
+        for r in decision.reasons
+    )
+    return Decision(decision.allowed, reasons)
+
+
+def _outcome(actor, request, worker, space, permit, decision, after, now, limits_version) -> dict:
+    allowed = decision.allowed and after is not None
+    event = {
+        "space_id": space["_id"] if space else None,
+        "enterprise_id": space["enterprise_id"] if space else None,
+        "jurisdiction_id": space["jurisdiction_id"] if space else None,
+        "permit_id": permit["_id"] if permit else None,
+        "action": request.action,
+        "worker_id": worker,
+        "by": actor.user_id,
+        "device_id": request.device_id,
+        "allowed": allowed,
+        "reasons": [r.to_dict() for r in decision.reasons],
+        "roster_seq": after["seq"] if after else None,
+        "headcount": after["headcount"] if after else None,
+        "fix": _fix(request.fix),
+        "label_version": space.get("label_version") if space else None,
+        # The gas-limits version the rules applied (checklists.gas_versions), for a re-check.
+        "gas_limits_version": limits_version,
+        "at": now,
+    }
+    event["_id"] = EntryEvent._get_collection().insert_one(event).inserted_id
+    return {
+        "allowed": allowed,
+        "action": request.action,
+        "event_id": event["_id"],
+        "space_id": event["space_id"],
+        "permit_id": event["permit_id"],
+        "worker_id": worker,
+        "reasons": event["reasons"],
+        "headcount": event["headcount"],
+        "inside": list(after["inside"]) if after else None,
+        "at": now,
+    }
+
+
+def _fix(fix: Fix | None) -> dict | None:
+    if fix is None:
+        return None
+    return {"longitude": fix.longitude, "latitude": fix.latitude, "accuracy_m": fix.accuracy_m}
