@@ -7,25 +7,20 @@ default, en).
 
 from __future__ import annotations
 
-from flask import request
 from flask.views import MethodView
 
 from checklists import versions
 from checklists.loader import load_editions
 from checklists.review import unsure_facts
-from checklists.template import LOCALES
 from schemas.checklist import ChecklistSchema, ChecklistSummarySchema, UnsureFactSchema
 from server.api.blueprint import Blueprint
 from server.api.context import current_actor
+from server.api.published import cache_versions, negotiated_locale
 from server.clock import utcnow
 from server.errors import Forbidden
 from server.models.checklist import ChecklistVersion
 
 blp = Blueprint("checklists", __name__, url_prefix="/api/v1", description="Checklists")
-
-
-def _locale() -> str:
-    return request.accept_languages.best_match(LOCALES, default=LOCALES[0])
 
 
 def _view(version: ChecklistVersion, locale: str, summary: bool = False) -> dict:
@@ -51,17 +46,7 @@ def _view(version: ChecklistVersion, locale: str, summary: bool = False) -> dict
     return body
 
 
-@blp.after_request
-def _caching_headers(response):
-    """Versions never change: cache them for good. The rest: revalidate with the ETag."""
-    if response.status_code in (200, 304) and request.method == "GET":
-        immutable = request.endpoint == "checklists.ChecklistVersionByNumber"
-        response.headers["Cache-Control"] = (
-            "private, max-age=31536000, immutable" if immutable else "private, no-cache"
-        )
-        response.vary.add("Accept-Language")
-        response.vary.add("Authorization")
-    return response
+cache_versions(blp, immutable={"checklists.ChecklistVersionByNumber"})
 
 
 @blp.route("/checklists")
@@ -72,7 +57,7 @@ class Checklists(MethodView):
     def get(self):
         """The newest version of every checklist, without items."""
         current_actor()
-        locale = _locale()
+        locale = negotiated_locale()
         latest = versions.latest_versions()
         blp.set_etag([[v.content_hash for v in latest], locale])
         return [_view(v, locale, summary=True) for v in latest]
@@ -99,7 +84,7 @@ class ChecklistLatest(MethodView):
     def get(self, code):
         """The newest version of one checklist (CS, HW, FH or OC)."""
         current_actor()
-        locale = _locale()
+        locale = negotiated_locale()
         version = versions.find(code)
         blp.set_etag([version.content_hash, locale])
         return _view(version, locale)
@@ -113,7 +98,7 @@ class ChecklistVersionByNumber(MethodView):
     def get(self, code, version):
         """One published version, by number or content hash; it never changes."""
         current_actor()
-        locale = _locale()
+        locale = negotiated_locale()
         found = versions.find(code, version)
         blp.set_etag([found.content_hash, locale])
         return _view(found, locale)
@@ -129,5 +114,5 @@ class ChecklistPublish(MethodView):
         if not actor.is_admin:
             raise Forbidden("only an admin publishes checklists")
         published = versions.publish_editions(load_editions(), now=utcnow(), actor=actor)
-        locale = _locale()
+        locale = negotiated_locale()
         return [_view(versions.find(p.code, p.version), locale, summary=True) for p in published]

@@ -3,14 +3,13 @@ also receive through the feed; a version never changes, so it is cached for good
 
 from __future__ import annotations
 
-from flask import request
 from flask.views import MethodView
 
 from checklists import gas_versions
-from checklists.template import LOCALES
 from schemas.gas_limits import GasLimitsSchema
 from server.api.blueprint import Blueprint
 from server.api.context import current_actor
+from server.api.published import cache_versions, negotiated_locale
 from server.errors import NotFound
 from server.models.gas_limits import GasLimitsVersion
 
@@ -31,20 +30,7 @@ def _view(version: GasLimitsVersion, locale: str) -> dict:
     }
 
 
-@blp.after_request
-def _caching_headers(response):
-    if response.status_code in (200, 304) and request.method == "GET":
-        immutable = request.endpoint == "gas_limits.GasLimitsVersionByNumber"
-        response.headers["Cache-Control"] = (
-            "private, max-age=31536000, immutable" if immutable else "private, no-cache"
-        )
-        response.vary.add("Accept-Language")
-        response.vary.add("Authorization")
-    return response
-
-
-def _locale() -> str:
-    return request.accept_languages.best_match(LOCALES, default=LOCALES[0])
+cache_versions(blp, immutable={"gas_limits.GasLimitsVersionByNumber"})
 
 
 @blp.route("/gas-limits")
@@ -55,7 +41,7 @@ class GasLimitsLatest(MethodView):
     def get(self):
         """The newest published gas-test rules."""
         current_actor()
-        locale = _locale()
+        locale = negotiated_locale()
         version = gas_versions.find()
         blp.set_etag([version.content_hash, locale])
         return _view(version, locale)
@@ -71,7 +57,7 @@ class GasLimitsVersionByNumber(MethodView):
         current_actor()
         if not version.isascii() or not version.isdigit() or len(version) > 9:
             raise NotFound(f"gas limits version {version} not found")
-        locale = _locale()
+        locale = negotiated_locale()
         found = gas_versions.find(int(version))
         blp.set_etag([found.content_hash, locale])
         return _view(found, locale)
