@@ -15,6 +15,7 @@ from server.models import (
     alarm,
     checklist,
     enterprise,
+    entry_decision,
     gas_limits,
     hazard,
     inspection,
@@ -127,6 +128,10 @@ REGISTRY: tuple[SyncedCollection, ...] = (
     SyncedCollection(name="permits", document=permit.Permit),
     SyncedCollection(name="permit_records", document=permit.PermitRecord),
     SyncedCollection(name="alarms", document=alarm.Alarm),
+    # Entry decisions made offline at the manhole, with what their merge flagged.
+    SyncedCollection(
+        name="entry_decisions", document=entry_decision.EntryDecision, omit=frozenset({"signature"})
+    ),
 )
 
 BY_NAME = {c.name: c for c in REGISTRY}

@@ -100,6 +100,11 @@ class EntryEvent(Document):
     #: The gas-limits version the rules judged by (checklists.gas_versions).
     gas_limits_version = IntField()
     at = DateTimeField(required=True)
+    #: A decision the attendant's phone made offline (server.models.entry_decision): its id,
+    #: the phone's clock, and what the merge flagged (empty: nothing).
+    offline_decision_id = StringField()
+    device_time = DateTimeField()
+    flags = ListField(DictField())
 
     meta = {
         "collection": "entry_events",

@@ -53,11 +53,14 @@ def ensure(space: dict) -> None:
     )
 
 
-def enter(space_id: ObjectId, worker: ObjectId, permit_id: str, maximum: int) -> dict | None:
+def enter(
+    space_id: ObjectId, worker: ObjectId, permit_id: str, maximum: int | None
+) -> dict | None:
     """The roster after `worker` entered, or None when they are inside already or the
-    headcount is at `maximum`."""
+    headcount is at `maximum` (None: an entry that happened offline, recorded as it was)."""
+    bound = {} if maximum is None else {"headcount": {"$lt": maximum}}
     before = _rosters().find_one_and_update(
-        {"_id": space_id, "inside": {"$ne": worker}, "headcount": {"$lt": maximum}},
+        {"_id": space_id, "inside": {"$ne": worker}, **bound},
         {
             "$addToSet": {"inside": worker},
             "$inc": {"headcount": 1, "seq": 1},
