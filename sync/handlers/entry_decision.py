@@ -38,9 +38,7 @@ class EntryDecisionDataSchema(ma.Schema):
         unknown = ma.RAISE
 
     device_id = ma.fields.String(required=True, validate=ma.validate.Length(8, 128))
-    device_seq = ma.fields.Integer(
-        required=True, strict=True, validate=ma.validate.Range(1, 2**53)
-    )
+    device_seq = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(1, 2**53))
     space_id = _object_id(required=True)
     permit_id = ma.fields.UUID(required=True)
     worker_id = _object_id(required=True)
@@ -55,9 +53,7 @@ class EntryDecisionDataSchema(ma.Schema):
     gas_limits_version = ma.fields.Integer(
         required=True, strict=True, validate=ma.validate.Range(1, 10**6)
     )
-    device_time = ma.fields.AwareDateTime(
-        required=True, validate=ma.validate.Range(*DEVICE_TIMES)
-    )
+    device_time = ma.fields.AwareDateTime(required=True, validate=ma.validate.Range(*DEVICE_TIMES))
     synced_through = ma.fields.String(
         load_default=None,
         allow_none=True,

@@ -18,6 +18,7 @@ from server.models import (
     ChecklistVersion,
     Device,
     Enterprise,
+    EntryDecision,
     EntryEvent,
     GasLimitsVersion,
     Hazard,

@@ -79,6 +79,9 @@ def test_an_offline_entry_on_a_permit_suspended_meanwhile_is_flagged(
     phone = _phone(site, auth_headers, clock=clock)
     assert site.permit["id"] in phone.server["permits"]  # the permit reached the phone
     assert phone.server.get("permit_records")  # and its records
+    # and the roster: the attendant checked in, nobody inside yet
+    roster = phone.server["rosters"][site.space["id"]]
+    assert (roster["attendants"], roster["inside"]) == ([site.id("attendant")], [])
     # The phone loses signal; the manager suspends the permit; the phone lets the worker in.
     assert site.transition("suspend", reason="管道泄漏").status_code == 200
     decision_id = _decide(site, phone)
@@ -178,7 +181,9 @@ def test_decisions_of_two_devices_merge_in_device_sequence_order(site, auth_head
     a.outbox = [first]
     assert [r["status"] for r in a.push()] == ["applied"]
     decisions = {d.id: d for d in EntryDecision.objects}
-    assert {d.merge_state for d in decisions.values()} == {"merged"}, [(d.device_id, d.device_seq, d.merge_state) for d in decisions.values()]
+    assert {d.merge_state for d in decisions.values()} == {"merged"}, [
+        (d.device_id, d.device_seq, d.merge_state) for d in decisions.values()
+    ]
     assert all(not d.flags for d in decisions.values()), [d.flags for d in decisions.values()]
     seqs = {i: decisions[i].roster_seq for i in (a_in, a_out, b_in)}
     assert seqs[a_in] < seqs[a_out]  # A's exit after A's entry, though it arrived first
