@@ -22,6 +22,7 @@ from server.models.device import DEVICE_ID_PATTERN
 from server.models.synced import UUID_PATTERN
 from sync.feed import DEFAULT_LIMIT, MAX_LIMIT
 from sync.handler import OPS
+from sync.handlers.entry_decision import EntryDecisionDataSchema
 from sync.handlers.hazard import HazardSelfReportSchema
 from sync.handlers.inspection import InspectionDataSchema
 
@@ -226,11 +227,14 @@ class MutationSchema(ma.Schema):
     handler: for inspections, `create` needs checklist_code, checklist_version, enterprise_id,
     and later operations may not name them; hazards take `create`, an enterprise manager's
     self-report: description, level, place, photos, and `update`, a transition of the
-    lifecycle: action and its fields, as sync.handlers.hazard.HazardTransitionDataSchema)."""
+    lifecycle: action and its fields, as sync.handlers.hazard.HazardTransitionDataSchema;
+    entry_decisions take `create`, a decision an attendant's phone made offline, signed by its
+    device key, as sync.handlers.entry_decision.EntryDecisionDataSchema)."""
 
     mutation_id = ma.fields.String(required=True, validate=ma.validate.Regexp(UUID_PATTERN))
     collection = ma.fields.String(
-        required=True, validate=ma.validate.OneOf(["inspections", "hazards"])
+        required=True,
+        validate=ma.validate.OneOf(["inspections", "hazards", "entry_decisions"]),
     )
     op = ma.fields.String(required=True, validate=ma.validate.OneOf(OPS))
     id = ma.fields.String(required=True, validate=ma.validate.Regexp(UUID_PATTERN))
@@ -239,7 +243,11 @@ class MutationSchema(ma.Schema):
         metadata={"description": "the version the phone changed; required but for a create"},
     )
     data = OneOfNested(
-        {"inspections": InspectionDataSchema("update"), "hazards": HazardSelfReportSchema},
+        {
+            "inspections": InspectionDataSchema("update"),
+            "hazards": HazardSelfReportSchema,
+            "entry_decisions": EntryDecisionDataSchema,
+        },
         metadata={"description": "the collection's data for the operation"},
     )
 

@@ -25,6 +25,7 @@ from server.services.spaces import alarms
 from server.services.spaces import ledger as space_ledger
 from server.services.spaces.label_sheets import label_keys
 from sync.handler import handlers
+from sync.handlers.entry_decision import EntryDecisionHandler
 from sync.handlers.hazard import HazardHandler
 from sync.handlers.inspection import InspectionHandler
 from sync.handlers.permit import PermitHandler, PermitRecordHandler
@@ -61,6 +62,7 @@ def register_push_handlers(settings: Settings | None = None) -> None:
     handlers.register(HazardHandler(label_keys(settings) if settings else ()))
     handlers.register(PermitHandler())
     handlers.register(PermitRecordHandler())
+    handlers.register(EntryDecisionHandler())
 
 
 def register_jobs() -> None:

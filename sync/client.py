@@ -25,6 +25,8 @@ from typing import Protocol
 
 import orjson
 
+from server.services.spaces import offline
+
 
 class LinkDown(Exception):
     """No answer came back (no signal, timeout, response lost)."""
@@ -154,6 +156,8 @@ class Phone:
     #: token is renewed without the user, and the queue syncs on.
     device_signer: Callable[[bytes], bytes] | None = None
     renewals: int = 0
+    #: This device's own numbering of the entry decisions it made offline (1, 2, ...).
+    decision_seq: int = 0
 
     def __post_init__(self):
         self._random = random.Random(self.seed)
@@ -205,6 +209,48 @@ class Phone:
         if op == "delete":
             doc["deleted"] = True
         self._enqueue(op, inspection_id, changes, base)
+
+    def decide_offline(
+        self,
+        *,
+        space_id: str,
+        permit_id: str,
+        worker_id: str,
+        action: str,
+        allowed: bool,
+        reasons: list[str],
+        gas_limits_version: int,
+    ) -> str:
+        """Record an entry decision the attendant's app made offline with the pure rules:
+        numbered by this device, signed with its key, queued for the next push."""
+        self.decision_seq += 1
+        moment = self.clock()
+        data = {
+            "device_id": self.device_id,
+            "device_seq": self.decision_seq,
+            "space_id": space_id,
+            "permit_id": permit_id,
+            "worker_id": worker_id,
+            "action": action,
+            "allowed": allowed,
+            "reasons": list(reasons),
+            "gas_limits_version": gas_limits_version,
+            "device_time": moment,
+            "synced_through": self.cursor,
+        }
+        signature = self.device_signer(offline.signed_bytes(data))
+        data.update(device_time=moment.isoformat(), signature=base64.b64encode(signature).decode())
+        decision_id = str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+        self.outbox.append(
+            {
+                "mutation_id": str(uuid.UUID(int=self._random.getrandbits(128), version=4)),
+                "collection": "entry_decisions",
+                "op": "create",
+                "id": decision_id,
+                "data": data,
+            }
+        )
+        return decision_id
 
     def _enqueue(self, op, inspection_id, data, base_version) -> None:
         mutation = {

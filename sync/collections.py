@@ -15,6 +15,8 @@ from server.models import (
     alarm,
     checklist,
     enterprise,
+    entry,
+    entry_decision,
     gas_limits,
     hazard,
     inspection,
@@ -126,7 +128,14 @@ REGISTRY: tuple[SyncedCollection, ...] = (
     SyncedCollection(name="notifications", document=notification.Notification),
     SyncedCollection(name="permits", document=permit.Permit),
     SyncedCollection(name="permit_records", document=permit.PermitRecord),
+    # Who is inside and which attendants are checked in: the attendant's phone decides
+    # entries offline on it.
+    SyncedCollection(name="rosters", document=entry.Roster),
     SyncedCollection(name="alarms", document=alarm.Alarm),
+    # Entry decisions made offline at the manhole, with what their merge flagged.
+    SyncedCollection(
+        name="entry_decisions", document=entry_decision.EntryDecision, omit=frozenset({"signature"})
+    ),
 )
 
 BY_NAME = {c.name: c for c in REGISTRY}

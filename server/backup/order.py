@@ -35,6 +35,7 @@ from server.models import (
     ChecklistVersion,
     Device,
     Enterprise,
+    EntryDecision,
     EntryEvent,
     GasLimitsVersion,
     Hazard,
@@ -119,6 +120,11 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
         Roster._get_collection_name(),
         "names its space, the permits of the workers inside and its open alarms (each "
         "written before it is listed)",
+    ),
+    (
+        EntryDecision._get_collection_name(),
+        "names its space, permit and people (written before it), and the entry event and "
+        "roster change its merge made (written after it)",
     ),
     (Alarm._get_collection_name(), "names its space, permit and people"),
     (PermitRecord._get_collection_name(), "names its permit (written after it)"),

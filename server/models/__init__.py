@@ -7,6 +7,7 @@ from server.models.counter import CounterClaim
 from server.models.device import Device
 from server.models.enterprise import Enterprise
 from server.models.entry import EntryEvent, Roster, ScanNonce
+from server.models.entry_decision import EntryDecision
 from server.models.gas_limits import GasLimitsVersion
 from server.models.hazard import Hazard
 from server.models.hazard_listing import HazardListing
@@ -42,6 +43,7 @@ DOCUMENTS = (
     PermitRecord,
     Roster,
     EntryEvent,
+    EntryDecision,
     ScanNonce,
     Alarm,
     Hazard,
@@ -73,6 +75,7 @@ __all__ = [
     "CounterClaim",
     "Device",
     "Enterprise",
+    "EntryDecision",
     "EntryEvent",
     "GasLimitsVersion",
     "Hazard",

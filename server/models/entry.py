@@ -7,7 +7,8 @@ which attendants have checked in. It is changed only by single-document conditio
 headcount below the maximum", an exit's "this worker inside", so a double entry, an exit
 without entry and a headcount above the permit's maximum cannot be written, whatever number of
 scanners race; `seq` counts the changes, and every entry event of a change carries the value
-it made, so the event log replays the roster exactly.
+it made, so the event log replays the roster exactly. The roster is synced (sync.collections):
+the attendant's phone holds it offline to decide entries at the manhole.
 
 `EntryEvent` records every scan, allowed or denied, with every reason. `ScanNonce` keeps the
 nonce of each scan request for as long as a request may be fresh: a replay finds its nonce
@@ -29,6 +30,7 @@ from mongoengine import (
 
 from server.actor import Role
 from server.models.audience import EVERYONE, Audience, Match, ScopedQuerySet
+from server.models.synced import SyncedDocument, SyncedQuerySet
 
 #: The enterprise's people, the supervisors of its jurisdiction, and admins.
 AUDIENCE = Audience(
@@ -51,7 +53,7 @@ class Action:
     ALL = (ENTER, EXIT, CHECK_IN, CHECK_OUT)
 
 
-class Roster(Document):
+class Roster(SyncedDocument):
     audience = AUDIENCE
 
     #: The space's id.
@@ -72,7 +74,11 @@ class Roster(Document):
     #: Changes made so far; each entry event of a change carries the value it made.
     seq = IntField(required=True, default=0)
 
-    meta = {"collection": "rosters", "queryset_class": ScopedQuerySet}
+    meta = {
+        "collection": "rosters",
+        "queryset_class": SyncedQuerySet,
+        "indexes": ["sync_seq"],
+    }
 
 
 class EntryEvent(Document):
@@ -100,6 +106,11 @@ class EntryEvent(Document):
     #: The gas-limits version the rules judged by (checklists.gas_versions).
     gas_limits_version = IntField()
     at = DateTimeField(required=True)
+    #: A decision the attendant's phone made offline (server.models.entry_decision): its id,
+    #: the phone's clock, and what the merge flagged (empty: nothing).
+    offline_decision_id = StringField()
+    device_time = DateTimeField()
+    flags = ListField(DictField())
 
     meta = {
         "collection": "entry_events",

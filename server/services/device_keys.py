@@ -14,6 +14,9 @@ replayed to renew access; and the same key is the device's identity for offline 
   challenge; a valid signature from a device that is not revoked, of an active user, gets a
   new access token. No clock on the phone is trusted, so a phone whose clock drifted while
   offline renews all the same. A challenge is consumed by one atomic delete: used once.
+- **Signatures** (`signed_by`): the one check of what a device signed, for renewals and for
+  the entry decisions an attendant's phone makes offline (server.services.spaces.offline),
+  each message under its own domain separator.
 - **Revocation** (`revoke_device`): a lost phone's device is revoked by its user, their
   supervisor or an admin; its tokens are revoked with it and it can no longer renew.
 """
@@ -150,19 +153,25 @@ def renew(device_id: str, challenge: str, signature: str, *, now: datetime) -> U
     if taken is None or taken["device_id"] != device_id or taken["expires_at"] <= now:
         raise refused
     device = Device.objects(device_id=device_id).first()
-    if device is None or device.public_key is None or device.revoked_at is not None:
+    if not signed_by(device, signed_message(device_id, challenge), signature):
         raise refused
-    try:
-        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(device.public_key))
-        public.verify(
-            base64.b64decode(signature, validate=True), signed_message(device_id, challenge)
-        )
-    except (InvalidSignature, binascii.Error, ValueError):
-        raise refused from None
     user = User.objects(id=device.user_id).first()
     if user is None or not user.active:
         raise refused
     return user
+
+
+def signed_by(device: Device | None, message: bytes, signature: str) -> bool:
+    """Whether `signature` (base64) over `message` is by the key bound to `device`, a device
+    not revoked: the one check of a device's signature (renewals, offline decisions)."""
+    if device is None or device.public_key is None or device.revoked_at is not None:
+        return False
+    try:
+        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(device.public_key))
+        public.verify(base64.b64decode(signature, validate=True), message)
+    except (InvalidSignature, binascii.Error, ValueError, TypeError):
+        return False
+    return True
 
 
 def revoke_device(actor: Actor, device_id: str, *, now: datetime) -> Device:

@@ -18,6 +18,7 @@ from server.models import (
     ChecklistVersion,
     Device,
     Enterprise,
+    EntryDecision,
     EntryEvent,
     GasLimitsVersion,
     Hazard,
@@ -66,6 +67,7 @@ MODELS = (
     PermitRecord,
     Roster,
     EntryEvent,
+    EntryDecision,
     Alarm,
     PublicReport,
     IssuingBody,
@@ -74,7 +76,14 @@ MODELS = (
 )
 #: A confined space's permits, records, roster, scans and alarms: its enterprise's people and
 #: the supervisors of its jurisdiction (not inspectors: they inspect, they do not run work).
-AT_A_SPACE = ("permits", "permit_records", "rosters", "entry_events", "alarms")
+AT_A_SPACE = (
+    "permits",
+    "permit_records",
+    "rosters",
+    "entry_events",
+    "entry_decisions",
+    "alarms",
+)
 
 
 def _same(mine, theirs) -> bool:
@@ -240,6 +249,7 @@ DOCUMENTS = {
             ("permit_records", True),
             ("rosters", False),
             ("entry_events", False),
+            ("entry_decisions", True),
             ("alarms", True),
         )
     },

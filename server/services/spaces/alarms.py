@@ -29,6 +29,7 @@ from server.services import outbox, timers
 from server.services.audit import record as audit
 from server.services.spaces import entry_rules
 from server.services.spaces.entry_rules import Kind
+from server.services.spaces.roster import list_alarm, unlist_alarm
 
 #: The outbox job of the overstay timer (registered in server.wiring).
 OVERSTAY_JOB = "spaces.overstay"
@@ -80,9 +81,7 @@ def raise_alarm(
     except DuplicateKeyError:
         return None
     mark_dirty(_COLLECTION)
-    Roster._get_collection().update_one(
-        {"_id": space["_id"]}, {"$addToSet": {"alarms": alarm["_id"]}}
-    )
+    list_alarm(space["_id"], alarm["_id"])
     _audit(None, "alarm.raise", None, alarm, now, key=f"alarm.raise:{alarm['_id']}")
     return alarm
 
@@ -106,9 +105,7 @@ def acknowledge(actor: Actor, alarm_id: str, *, now: datetime) -> dict:
     )
     mark_dirty(_COLLECTION)
     if closes:
-        Roster._get_collection().update_one(
-            {"_id": current["space_id"]}, {"$pull": {"alarms": current["_id"]}}
-        )
+        unlist_alarm(current["space_id"], current["_id"])
     after = _alarms().find_one({"_id": current["_id"]})
     _audit(actor, "alarm.acknowledge", current, after, now)
     return after

@@ -23,10 +23,33 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 
 from server.models.entry import Roster
+from server.models.synced import mark_dirty
+
+_COLLECTION = Roster._get_collection_name()
 
 
 def _rosters():
     return Roster._get_collection()
+
+
+def _synced(update: dict) -> dict:
+    """`update` flagging the roster for the change feed (server.models.synced): the
+    attendant's phone holds the roster offline."""
+    return {
+        **update,
+        "$set": {**update.get("$set", {}), "sync_seq": None},
+        "$inc": {**update.get("$inc", {}), "sync_rev": 1},
+    }
+
+
+def _change(filter_: dict, update: dict) -> dict | None:
+    """One conditional change; the roster before it (None: the filter matched nothing)."""
+    before = _rosters().find_one_and_update(
+        filter_, _synced(update), return_document=ReturnDocument.BEFORE
+    )
+    if before is not None:
+        mark_dirty(_COLLECTION)
+    return before
 
 
 def current(space_id: ObjectId) -> dict:
@@ -47,23 +70,26 @@ def ensure(space: dict) -> None:
                 "entered_on": {},
                 "attendants": [],
                 "seq": 0,
+                "sync_seq": None,
+                "sync_rev": 1,
             }
         },
         upsert=True,
     )
+    mark_dirty(_COLLECTION)
 
 
-def enter(space_id: ObjectId, worker: ObjectId, permit_id: str, maximum: int) -> dict | None:
+def enter(space_id: ObjectId, worker: ObjectId, permit_id: str, maximum: int | None) -> dict | None:
     """The roster after `worker` entered, or None when they are inside already or the
-    headcount is at `maximum`."""
-    before = _rosters().find_one_and_update(
-        {"_id": space_id, "inside": {"$ne": worker}, "headcount": {"$lt": maximum}},
+    headcount is at `maximum` (None: an entry that happened offline, recorded as it was)."""
+    bound = {} if maximum is None else {"headcount": {"$lt": maximum}}
+    before = _change(
+        {"_id": space_id, "inside": {"$ne": worker}, **bound},
         {
             "$addToSet": {"inside": worker},
             "$inc": {"headcount": 1, "seq": 1},
             "$set": {f"entered_on.{worker}": permit_id},
         },
-        return_document=ReturnDocument.BEFORE,
     )
     if before is None:
         return None
@@ -74,14 +100,13 @@ def enter(space_id: ObjectId, worker: ObjectId, permit_id: str, maximum: int) ->
 
 def exit(space_id: ObjectId, worker: ObjectId, *, now: datetime) -> dict | None:
     """The roster after `worker` left, or None when they were not inside."""
-    before = _rosters().find_one_and_update(
+    before = _change(
         {"_id": space_id, "inside": worker},
         {
             "$pull": {"inside": worker},
             "$inc": {"headcount": -1, "seq": 1},
             "$unset": {f"entered_on.{worker}": ""},
         },
-        return_document=ReturnDocument.BEFORE,
     )
     if before is None:
         return None
@@ -90,7 +115,8 @@ def exit(space_id: ObjectId, worker: ObjectId, *, now: datetime) -> dict | None:
     after = _made(before, inside=inside, headcount=len(inside), entered_on=entered_on)
     if after["headcount"] == 0:
         _rosters().update_one(
-            {"_id": space_id, "seq": after["seq"], "headcount": 0}, {"$set": {"emptied_at": now}}
+            {"_id": space_id, "seq": after["seq"], "headcount": 0},
+            _synced({"$set": {"emptied_at": now}}),
         )
         after["emptied_at"] = now
     return after
@@ -98,10 +124,9 @@ def exit(space_id: ObjectId, worker: ObjectId, *, now: datetime) -> dict | None:
 
 def check_in(space_id: ObjectId, attendant: ObjectId) -> dict | None:
     """The roster after `attendant` checked in, or None when they had already."""
-    before = _rosters().find_one_and_update(
+    before = _change(
         {"_id": space_id, "attendants": {"$ne": attendant}},
         {"$addToSet": {"attendants": attendant}, "$inc": {"seq": 1}},
-        return_document=ReturnDocument.BEFORE,
     )
     if before is None:
         return None
@@ -110,14 +135,22 @@ def check_in(space_id: ObjectId, attendant: ObjectId) -> dict | None:
 
 def check_out(space_id: ObjectId, attendant: ObjectId) -> dict | None:
     """The roster after `attendant` checked out, or None when they had not checked in."""
-    before = _rosters().find_one_and_update(
+    before = _change(
         {"_id": space_id, "attendants": attendant},
         {"$pull": {"attendants": attendant}, "$inc": {"seq": 1}},
-        return_document=ReturnDocument.BEFORE,
     )
     if before is None:
         return None
     return _made(before, attendants=[a for a in before["attendants"] if a != attendant])
+
+
+def list_alarm(space_id: ObjectId, alarm_id: str) -> None:
+    """List an open alarm on the roster (nobody enters while one is open)."""
+    _change({"_id": space_id}, {"$addToSet": {"alarms": alarm_id}})
+
+
+def unlist_alarm(space_id: ObjectId, alarm_id: str) -> None:
+    _change({"_id": space_id}, {"$pull": {"alarms": alarm_id}})
 
 
 def _made(before: dict, **changes) -> dict:
