@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from schemas.alarm import AlarmSchema
 from schemas.common import (
     JSON_VALUE,
     MONGO_INT_MAX,
@@ -16,6 +17,8 @@ from schemas.common import (
 from schemas.hazard import HazardCopySchema
 from schemas.identity import RegimeOverrideSchema
 from schemas.inspection import InspectionSchema
+from schemas.order import NumberBlockSchema, OrderSchema
+from schemas.permit import PermitRecordSchema, PermitSchema
 from schemas.problem import ProblemSchema
 from server.clock import DEVICE_TIMES
 from server.models.device import DEVICE_ID_PATTERN
@@ -201,6 +204,62 @@ def _change_schema(name: str, copy: type[ma.Schema]) -> type[ma.Schema]:
     )
 
 
+class RosterCopySchema(ma.Schema):
+    """Who is inside a confined space, as the attendant's phone receives it."""
+
+    id = ObjectIdString(metadata={"description": "the space's id"})
+    enterprise_id = ObjectIdString()
+    jurisdiction_id = ObjectIdString()
+    inside = ma.fields.List(ObjectIdString())
+    headcount = ma.fields.Integer()
+    entered_on = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Raw(metadata=JSON_VALUE),
+        metadata={"description": "per worker inside, what their entry was made on"},
+    )
+    attendants = ma.fields.List(ObjectIdString())
+    emptied_at = Timestamp(allow_none=True)
+    alarms = ma.fields.List(ma.fields.String(), metadata={"description": "open alarms' ids"})
+    seq = ma.fields.Integer(metadata={"description": "the roster's change number"})
+
+
+class EntryDecisionCopySchema(ma.Schema):
+    """An entry decided offline by an attendant's phone, as merged and judged again by the
+    server (its flags name what should have been denied)."""
+
+    id = ma.fields.String()
+    space_id = ObjectIdString()
+    enterprise_id = ObjectIdString()
+    jurisdiction_id = ObjectIdString()
+    permit_id = ma.fields.String()
+    worker_id = ObjectIdString()
+    by = ObjectIdString()
+    action = ma.fields.String()
+    allowed = ma.fields.Boolean()
+    reasons = ma.fields.List(ma.fields.String())
+    gas_limits_version = ma.fields.Integer()
+    device_id = ma.fields.String(allow_none=True)
+    device_seq = ma.fields.Integer()
+    device_time = Timestamp()
+    synced_through = ma.fields.String(allow_none=True)
+    synced_seq = ma.fields.Integer(allow_none=True)
+    synced_at = Timestamp(allow_none=True)
+    key_id = ma.fields.String(allow_none=True)
+    merge_state = ma.fields.String()
+    merged_at = Timestamp(allow_none=True)
+    judged_at = Timestamp(allow_none=True)
+    server_allowed = ma.fields.Boolean(allow_none=True)
+    server_reasons = ma.fields.List(ma.fields.Raw(metadata=JSON_VALUE))
+    flags = ma.fields.List(ma.fields.Raw(metadata=JSON_VALUE))
+    flagged = ma.fields.Boolean()
+    roster_seq = ma.fields.Integer(allow_none=True)
+    entry_event_id = ObjectIdString(allow_none=True)
+    received_at = Timestamp()
+    version = ma.fields.Integer()
+    created_at = Timestamp()
+    updated_at = Timestamp()
+
+
 #: The document schema of each collection in the feed, by its name there.
 COPIES = {
     "checklist_versions": ChecklistVersionCopySchema,
@@ -210,6 +269,14 @@ COPIES = {
     "spaces": SpaceCopySchema,
     "hazards": HazardCopySchema,
     "notifications": NotificationCopySchema,
+    # The REST readings, which are the stored documents too.
+    "orders": OrderSchema,
+    "number_blocks": NumberBlockSchema,
+    "permits": PermitSchema,
+    "permit_records": PermitRecordSchema,
+    "alarms": AlarmSchema,
+    "rosters": RosterCopySchema,
+    "entry_decisions": EntryDecisionCopySchema,
 }
 CHANGES = {name: _change_schema(name, copy) for name, copy in COPIES.items()}
 
