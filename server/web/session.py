@@ -116,7 +116,7 @@ def session_id() -> str | None:
 
 
 def login_url(next_path: str) -> str:
-    return url_for("web_session.login") + "?" + urlencode({"next": next_path})
+    return url_for("web_session.login") + "?" + urlencode({"next": next_path}, safe="/")
 
 
 def _safe_next(value: str | None) -> str:
