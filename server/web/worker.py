@@ -152,7 +152,8 @@ def _page(actor: Actor, token: str, space: Space, outcome: dict | None):
         .filter(space_id=space.id, status=AlarmStatus.OPEN)
         .order_by("-raised_at")
     )
-    names = _names(permits, [*(present.get("inside") or ()), *(present.get("attendants") or ())])
+    people = [*(present.get("inside") or ()), *(present.get("attendants") or ())]
+    names = _names(permits, people + [a for p in permits for a in p.attendants])
     page = render_template(
         "space.html",
         space=space,
