@@ -3,8 +3,13 @@ cookie bound to a revocable token, logout, and CSRF refusal of forms without the
 
 from __future__ import annotations
 
+import dataclasses
+
+from flask import Flask
+
 from server.actor import Role
 from server.models.token import AuthToken
+from server.web import session
 from tests.factories import PASSWORD, EnterpriseFactory, JurisdictionFactory, enterprise_user
 from tests.web.pages import hidden, log_in
 
@@ -88,3 +93,10 @@ def test_the_api_takes_no_csrf_token(client):
     user = _worker()
     api = client.post("/api/v1/auth/token", json={"username": user.username, "password": PASSWORD})
     assert api.status_code == 201
+
+
+def test_the_cookie_is_secure_when_the_site_is_served_over_https(settings):
+    app = Flask("https-site")
+    session.install(app, dataclasses.replace(settings, public_url="https://aq.example.cn"))
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"

@@ -41,7 +41,7 @@ def base_url(app):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(pytestconfig):
     """One headless Chromium for the module, emulating a phone 360 px wide."""
     assert Path(CHROMIUM).exists() and Path(DRIVER).exists(), "run scripts/bootstrap.sh"
     options = webdriver.ChromeOptions()
@@ -55,9 +55,11 @@ def browser():
     # decision without reasons) is an answer, not something to wait for.
     shutil.rmtree(SHOTS, ignore_errors=True)
     SHOTS.mkdir(parents=True)
-    print(f"\nscreenshots of the worker page: {SHOTS}")
     yield driver
     driver.quit()
+    # Shown with the suite's output, not captured with the test's.
+    with pytestconfig.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
+        print(f"\nscreenshots of the worker page: {SHOTS}")
 
 
 @pytest.fixture
