@@ -4,8 +4,9 @@ Not logged in, it sends the worker to the login form and back (server.web.sessio
 it shows the space, the permits in force on it now, and one-tap buttons: enter and exit for an
 entrant, check-in and check-out for an attendant of the permit. A tap is a form POST (with the
 session's CSRF token and a fresh nonce rendered into the form) decided by the same scan use
-case as `POST /api/v1/spaces/scan` (server.services.spaces.scan); the page then shows the
-decision with every reason in the entry rules' zh-CN words. The attendant also sees who is
+case as `POST /api/v1/spaces/scan` (server.services.spaces.scan); it redirects to the page
+with the tap's entry event, shown as the decision with every reason in the entry rules' zh-CN
+words. The attendant also sees who is
 inside and the open alarms, and acknowledges them here. A label that does not verify (forged,
 altered, rotated out) gets a refusal page, not the space.
 """
@@ -24,6 +25,7 @@ from server.api.scan import scan_settings
 from server.clock import utcnow
 from server.errors import DomainError, NotFound, RuleViolation
 from server.models.alarm import Alarm, AlarmStatus
+from server.models.entry import EntryEvent
 from server.models.permit import Permit, PermitStatus
 from server.models.space import Space
 from server.models.user import User
@@ -68,11 +70,13 @@ class LabelRefused(DomainError):
 
 @bp.get("/s/<token>")
 def space_page(token: str):
-    """The space of the label, its permits and the taps this user may make."""
+    """The space of the label, its permits and the taps this user may make; `?event=<id>`
+    shows the decision of the user's tap that led here."""
     actor = session.current_actor()
     if actor is None:
         return redirect(session.login_url(request.path))
-    return _page(actor, token, _space(token), None)
+    space = _space(token)
+    return _page(actor, token, space, _decision(actor, space, request.args.get("event")))
 
 
 @bp.post("/s/<token>")
@@ -103,7 +107,8 @@ def tap(token: str):
         scan_settings(settings()),
         now=utcnow(),
     )
-    return _page(actor, token, space, outcome)
+    # Post/redirect/get: reloading the page shows the decision again, it does not tap again.
+    return redirect(url_for(".space_page", token=token, event=str(outcome["event_id"])), 303)
 
 
 @bp.post("/s/<token>/alarms/<alarm_id>/acknowledgement")
@@ -131,6 +136,16 @@ def _space(token: str) -> Space:
     if label.version != space.label_version:
         raise LabelRefused(labels.ROTATED)
     return space
+
+
+def _decision(actor: Actor, space: Space, event_id: str | None) -> dict | None:
+    """The recorded decision of one of the actor's taps at this space (the scan's entry
+    event), or None."""
+    if not event_id or not ObjectId.is_valid(event_id):
+        return None
+    return EntryEvent._get_collection().find_one(
+        {"_id": ObjectId(event_id), "by": actor.user_id, "space_id": space.id}
+    )
 
 
 def _page(actor: Actor, token: str, space: Space, outcome: dict | None):

@@ -23,7 +23,7 @@ def _tap(client, url, page: str, action: str):
     start = page.index(f'value="{action}"')
     form = page[page.rindex("<form", 0, start) : start]
     data = {"csrf_token": hidden(form, "csrf_token"), "nonce": hidden(form, "nonce")}
-    return client.post(url, data={**data, "action": action})
+    return client.post(url, data={**data, "action": action}, follow_redirects=True)
 
 
 def test_the_label_sends_a_stranger_to_the_login_and_back(client, site):
@@ -70,6 +70,11 @@ def test_a_tap_is_denied_with_reasons_then_allowed_after_a_passing_test(client, 
         ("exit", True),
     ]
     assert {e.device_id.split(":")[0] for e in events} == {"web"}
+    # Reloading shows the decision again and taps nothing; another's decision is not shown.
+    shown = client.get(f"{url}?event={events[2].id}").get_data(as_text=True)
+    assert "离开有限空间：允许" in shown and events.count() == 3
+    log_in(client, site.users["contractor"], url)
+    assert 'id="decision"' not in client.get(f"{url}?event={events[2].id}").get_data(as_text=True)
 
 
 def test_a_form_sent_twice_is_a_replay_and_changes_nothing(client, site):
@@ -79,7 +84,9 @@ def test_a_form_sent_twice_is_a_replay_and_changes_nothing(client, site):
     page = client.get(url).get_data(as_text=True)
     assert "允许" in _tap(client, url, page, "enter").get_data(as_text=True)
     again = _tap(client, url, page, "enter")
-    assert again.status_code == 409 and "重复提交" in again.get_data(as_text=True)
+    assert again.status_code == 409, again.status_code and "重复提交" in again.get_data(
+        as_text=True
+    )
     assert EntryEvent.objects(action="enter").count() == 1
 
 
