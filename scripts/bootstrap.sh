@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the service and the tests need, idempotently: the Python virtualenv with the
 # project's dependencies (pyproject.toml), Debian's redis-server and fonts-noto-cjk (the CJK
-# font of photo watermarks, as in docker/Dockerfile), and the embedded MongoDB-wire server
+# font of photo watermarks, as in docker/Dockerfile), Debian's chromium and chromium-driver
+# (the worker page's browser tests), and the embedded MongoDB-wire server
 # (mongo-java-server jars from Maven Central + our compiled launcher), and tus-js-client for
 # the upload tests (npm, pinned by tests/media/js/package-lock.json, into its git-ignored
 # node_modules/).
@@ -55,6 +56,14 @@ install_poppler() {
   apt_install poppler-utils
 }
 
+# Debian's chromium and its matching chromedriver, which the worker page's browser tests
+# (tests/web/test_worker_browser.py) drive through selenium: no browser is downloaded.
+install_chromium() {
+  command -v chromium >/dev/null && command -v chromedriver >/dev/null && return 0
+  say "installing chromium and chromium-driver (Debian packages)"
+  apt_install chromium chromium-driver
+}
+
 install_mongo_wire() {
   local src="$ROOT/scripts/mongo-wire" dir="$TOOLS/mongo-wire" want
   want=$(stamp_of "$src/pom.xml" "$src/MongoWire.java")
@@ -92,6 +101,7 @@ install_python
 install_redis
 install_cjk_font
 install_poppler
+install_chromium
 install_mongo_wire
 install_npm tests/media/js tus-js-client
 install_npm tests/api/js openapi-typescript

@@ -43,6 +43,8 @@ from server.db import connect_mongo, redis_client
 from server.logs import configure_logging
 from server.services.login_throttle import LoginThrottle
 from server.web import report as web_report
+from server.web import session as web_session
+from server.web import worker as web_worker
 from server.wiring import wire
 from sync.mutation import MAX_BATCH, MAX_RECORD_BYTES
 
@@ -128,6 +130,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         return send_from_directory(swagger_ui_path, filename, max_age=86400)
 
     app.register_blueprint(web_report.bp)
+    web_session.install(app, settings)
+    app.register_blueprint(web_worker.bp)
     register_commands(app)
     app.wsgi_app = TusRequests(app.wsgi_app, prefix="/api/v1/uploads")
     return app

@@ -44,8 +44,12 @@ class SpaceScan(MethodView):
             space_id=body.get("space_id"),
             fix=Fix(fix["longitude"], fix["latitude"], fix.get("accuracy_m")) if fix else None,
         )
-        window = timedelta(seconds=config.scan_nonce_window_seconds)
-        rules = scan.ScanSettings(
-            _keys(config.label_signing_keys, config.audit_signing_key), _limits(), window
-        )
-        return scan.scan(actor, request, rules, now=utcnow())
+        return scan.scan(actor, request, scan_settings(config), now=utcnow())
+
+
+def scan_settings(config) -> scan.ScanSettings:
+    """The keys, gas-test rules and nonce window every scan is decided with (the worker page's
+    too: one decision path)."""
+    window = timedelta(seconds=config.scan_nonce_window_seconds)
+    keys = _keys(config.label_signing_keys, config.audit_signing_key)
+    return scan.ScanSettings(keys, _limits(), window)
