@@ -27,6 +27,7 @@ from server.models.timer import Timer
 from server.models.token import AuthToken
 from server.models.upload import Upload
 from server.models.user import User
+from server.models.violation import Violation
 
 DOCUMENTS = (
     Jurisdiction,
@@ -44,6 +45,7 @@ DOCUMENTS = (
     EntryEvent,
     ScanNonce,
     Alarm,
+    Violation,
     Hazard,
     HazardListing,
     Notification,
@@ -97,4 +99,5 @@ __all__ = [
     "Timer",
     "Upload",
     "User",
+    "Violation",
 ]

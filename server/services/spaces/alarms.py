@@ -27,7 +27,7 @@ from server.models.synced import mark_dirty
 from server.models.user import User
 from server.services import outbox, timers
 from server.services.audit import record as audit
-from server.services.spaces import entry_rules
+from server.services.spaces import entry_rules, violations
 from server.services.spaces.entry_rules import Kind
 
 #: The outbox job of the overstay timer (registered in server.wiring).
@@ -84,6 +84,7 @@ def raise_alarm(
         {"_id": space["_id"]}, {"$addToSet": {"alarms": alarm["_id"]}}
     )
     _audit(None, "alarm.raise", None, alarm, now, key=f"alarm.raise:{alarm['_id']}")
+    violations.on_alarm(alarm, now=now)
     return alarm
 
 
@@ -163,6 +164,11 @@ def check_overstay(permit_id: str, *, now: datetime) -> dict | None:
         return None
     space = Space._get_collection().find_one({"_id": permit["space_id"]})
     return raise_alarm(AlarmKind.OVERSTAY, space=space, permit=permit, ref=permit_id, now=now)
+
+
+def check_acknowledged(alarm_id: str, *, now: datetime) -> dict | None:
+    """The alarm's acknowledgement timer fired: a violation when nobody closed it in time."""
+    return violations.check_acknowledged(_alarms().find_one({"_id": alarm_id}), now=now)
 
 
 def _closes(actor: Actor, alarm: dict) -> bool:
