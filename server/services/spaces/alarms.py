@@ -115,6 +115,24 @@ def acknowledge(actor: Actor, alarm_id: str, *, now: datetime) -> dict:
     return after
 
 
+def open_alarms(actor: Actor, *, space_id=None, since: datetime | None = None) -> list[dict]:
+    """The open alarms the actor may see (changed at or after `since`), newest first: what a
+    page polling every few seconds asks for. Read through the rosters (each space's roster
+    lists its open alarms, and shares their audience), then by id alone, which the embedded
+    server answers from its index: the cost grows with the spaces, not with every alarm ever
+    raised."""
+    rosters = Roster.objects.for_actor(actor).filter(alarms__ne=[])
+    if space_id is not None:
+        rosters = rosters.filter(id=space_id)
+    ids = [a for r in rosters.only("alarms").as_pymongo() for a in r.get("alarms") or ()]
+    found = [
+        a
+        for a in _alarms().find({"_id": {"$in": ids}})
+        if a["status"] == AlarmStatus.OPEN and (since is None or a["updated_at"] >= since)
+    ]
+    return sorted(found, key=lambda a: a["raised_at"], reverse=True)
+
+
 def read(actor: Actor, alarm_id: str) -> dict:
     doc = _alarms().find_one({"_id": str(alarm_id)})
     if not Alarm.audience.allows(actor, doc):
