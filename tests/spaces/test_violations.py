@@ -154,11 +154,12 @@ def test_an_entry_without_ventilation_is_a_candidate_major(toxic, jobs):
     assert violation.hazard_candidate is True
 
 
-def test_an_allowed_entry_and_a_denied_exit_are_no_violation(toxic):
+def test_an_allowed_entry_a_repeated_one_and_a_denied_exit_are_no_violation(toxic):
     toxic.ready()
     assert toxic.scan("enter").get_json()["allowed"]
+    assert not toxic.scan("enter").get_json()["allowed"]  # ALREADY_INSIDE: bookkeeping
     assert toxic.scan("exit").get_json()["allowed"]
-    assert not toxic.scan("exit").get_json()["allowed"]  # NOT_INSIDE: bookkeeping
+    assert not toxic.scan("exit").get_json()["allowed"]  # NOT_INSIDE: no entry scan
     assert Violation.objects.count() == 0
 
 

@@ -57,6 +57,8 @@ class Criterion:
 @dataclass(frozen=True)
 class ViolationRules:
     kinds: dict
+    #: Deny codes that alone make a denied entry no violation.
+    bookkeeping: frozenset[str]
     #: ((kind, codes), ...): a denied entry is the first kind whose codes it carries.
     denied_entry: tuple[tuple[str, frozenset[str]], ...]
     acknowledge_within: timedelta
@@ -72,6 +74,7 @@ def load_rules(path: Path = DATA_FILE) -> ViolationRules:
     major = raw["major_hazard"]
     return ViolationRules(
         kinds=raw["kinds"],
+        bookkeeping=frozenset(raw["bookkeeping"]),
         denied_entry=tuple((d["kind"], frozenset(d["codes"])) for d in raw["denied_entry"]),
         acknowledge_within=timedelta(seconds=raw["acknowledge_within_seconds"]),
         major_source=major["source"],
@@ -93,6 +96,8 @@ def on_entry_event(event: dict, *, now: datetime) -> dict | None:
     if event["allowed"] or event["action"] != Action.ENTER or event.get("space_id") is None:
         return None
     codes = [r["code"] for r in event["reasons"] if r.get("severity") == "deny"]
+    if set(codes) <= load_rules().bookkeeping:
+        return None
     kind = next(
         (k for k, wanted in load_rules().denied_entry if wanted.intersection(codes)),
         ViolationKind.DENIED_SCAN,
