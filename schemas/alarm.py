@@ -11,6 +11,13 @@ from server.models.alarm import AlarmKind, AlarmStatus
 class AlarmListQuerySchema(RequestSchema):
     space_id = ObjectIdString(load_default=None)
     status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(AlarmStatus.ALL))
+    since = ma.fields.AwareDateTime(
+        load_default=None,
+        metadata={
+            "description": "only alarms raised or acknowledged at or after this instant: what a "
+            "page polling every few seconds asks for (pass the time of its previous poll)"
+        },
+    )
 
 
 class AlarmMessageSchema(ma.Schema):

@@ -31,6 +31,7 @@ from server.api import (
     spaces,
     uploads,
     users,
+    violations,
 )
 from server.api import sync as sync_api
 from server.api.context import Services
@@ -63,6 +64,7 @@ BLUEPRINTS = (
     spaces.blp,
     permits.blp,
     alarms.blp,
+    violations.blp,
     hazards.blp,
     public_reports.blp,
     orders.blp,

@@ -66,14 +66,21 @@ def publish_checklists():
 @click.command("seed-demo")
 @click.option("--force", is_flag=True, help="seed a database this project did not create")
 def seed_demo(force):
-    """Create the demo jurisdiction, enterprises A and B and users (idempotent)."""
+    """Create the demo jurisdiction, enterprises A and B, users and A's confined spaces, the
+    demo permit made ready for entry now (idempotent)."""
     try:
+        config = _settings()
         seeded = demo.seed_demo(
-            now=utcnow(), password_profile=_settings().password_hash_profile, force=force
+            now=utcnow(),
+            password_profile=config.password_hash_profile,
+            force=force,
+            settings=config,
         )
     except DomainError as exc:
         raise click.ClickException(exc.detail) from None
     click.echo(f"demo users (password {demo.DEMO_PASSWORD}): {', '.join(seeded['users'])}")
+    spaces = seeded["spaces"]
+    click.echo(f"demo spaces of A: {', '.join(spaces['spaces'])}; permit {spaces['permit']['_id']}")
 
 
 @click.command("create-admin")

@@ -21,7 +21,7 @@ from server.services.hazards import public_reports
 from server.services.hazards.orders import NUMBER_JOB, RENDER_JOB
 from server.services.hazards.register import FINDINGS_JOB
 from server.services.hazards.timers import TIMER_JOB as HAZARD_TIMER_JOB
-from server.services.spaces import alarms
+from server.services.spaces import alarms, violations
 from server.services.spaces import ledger as space_ledger
 from server.services.spaces.label_sheets import label_keys
 from sync.handler import handlers
@@ -40,6 +40,8 @@ JOBS = (
     (RENDER_JOB, orders.render_order),
     (HAZARD_TIMER_JOB, hazards.fire_hazard_timer),
     (alarms.OVERSTAY_JOB, space_jobs.check_overstay),
+    (violations.ACKNOWLEDGE_JOB, space_jobs.check_alarm_acknowledged),
+    (violations.HAZARD_JOB, hazards.register_confined_space_violation),
 )
 
 

@@ -1,5 +1,9 @@
 """`/api/v1/alarms`: alarms at confined spaces that order the entrants out, scoped to the
-caller, and their acknowledgement (phones get them through the change feed)."""
+caller, and their acknowledgement (phones get them through the change feed).
+
+Online pages and apps see a new alarm by short polling `GET /alarms?status=open&since=...`
+rather than a server-sent-events stream: the API runs under gunicorn with a few sync worker
+threads, and each open stream would hold one of them for as long as the page stays open."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from server.api.blueprint import Blueprint
 from server.api.context import current_actor
 from server.api.paging import QuerySetPage
 from server.clock import utcnow
-from server.models.alarm import Alarm
+from server.models.alarm import Alarm, AlarmStatus
 from server.services.spaces import alarms
 
 blp = Blueprint("alarms", __name__, url_prefix="/api/v1", description="Confined-space alarms")
@@ -23,9 +27,17 @@ class Alarms(MethodView):
     @blp.response(200, AlarmSchema(many=True))
     @blp.paginate(QuerySetPage)
     def get(self, query):
-        """Alarms the caller may see, newest first, optionally of one space or status."""
-        found = Alarm.objects.for_actor(current_actor())
+        """Alarms the caller may see, newest first, optionally of one space or status, or
+        changed since an instant (short polling: pages and apps poll this every few seconds
+        to see an alarm within seconds; the feed brings it at the next pull)."""
+        since = query.pop("since")
+        actor = current_actor()
+        if query["status"] == AlarmStatus.OPEN:
+            return alarms.open_alarms(actor, space_id=query["space_id"], since=since)
+        found = Alarm.objects.for_actor(actor)
         found = found.filter(**{k: v for k, v in query.items() if v is not None})
+        if since is not None:
+            found = found.filter(updated_at__gte=since)
         return found.order_by("-raised_at").as_pymongo()
 
 

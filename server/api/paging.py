@@ -9,7 +9,8 @@ MAX_OFFSET = 10**9
 
 
 class QuerySetPage(Page):
-    """flask-smorest pager over a QuerySet: counts on the server, fetches one page."""
+    """flask-smorest pager over a QuerySet: counts on the server, fetches one page (or over a
+    list a use case already read)."""
 
     @property
     def items(self):
@@ -19,4 +20,6 @@ class QuerySetPage(Page):
 
     @property
     def item_count(self):
+        if isinstance(self.collection, list):
+            return len(self.collection)
         return self.collection.count()

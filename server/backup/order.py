@@ -60,6 +60,7 @@ from server.models import (
     Timer,
     Upload,
     User,
+    Violation,
 )
 from server.models.synced import DIRTY
 from server.services.audit.heads import SIGNED as AUDIT_SIGNED
@@ -112,6 +113,10 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
     (OutboxEntry._get_collection_name(), "staged before the change that requires it"),
     (Timer._get_collection_name(), "its outbox entry is written after it, under its key"),
     (ScanNonce._get_collection_name(), "replay guards of scan requests, minutes long"),
+    (
+        Violation._get_collection_name(),
+        "names its space, permit, entry event or alarm (written before it) and its hazard",
+    ),
     (
         EntryEvent._get_collection_name(),
         "names its space, permit and worker, and the roster change it made (written after it)",

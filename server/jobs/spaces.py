@@ -1,5 +1,6 @@
-"""RQ jobs of confined spaces: the overstay check at the end of a permit's window (a timer's
-outbox job), and forgetting scan nonces once their requests can only be stale."""
+"""RQ jobs of confined spaces: the overstay check at the end of a permit's window and the
+acknowledgement check of an alarm (timers' outbox jobs), and forgetting scan nonces once
+their requests can only be stale."""
 
 from __future__ import annotations
 
@@ -22,3 +23,9 @@ def check_overstay(permit_id: str) -> dict:
     """Anyone still inside on the permit when its window ended raises an alarm (once)."""
     alarm = alarms.check_overstay(permit_id, now=utcnow())
     return {"alarm": alarm["_id"] if alarm else None}
+
+
+def check_alarm_acknowledged(alarm_id: str) -> dict:
+    """An alarm nobody answering for the entrants closed in time is a violation (once)."""
+    violation = alarms.check_acknowledged(alarm_id, now=utcnow())
+    return {"violation": violation["_id"] if violation else None}

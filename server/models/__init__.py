@@ -28,6 +28,7 @@ from server.models.timer import Timer
 from server.models.token import AuthToken
 from server.models.upload import Upload
 from server.models.user import User
+from server.models.violation import Violation
 
 DOCUMENTS = (
     Jurisdiction,
@@ -46,6 +47,7 @@ DOCUMENTS = (
     EntryDecision,
     ScanNonce,
     Alarm,
+    Violation,
     Hazard,
     HazardListing,
     Notification,
@@ -100,4 +102,5 @@ __all__ = [
     "Timer",
     "Upload",
     "User",
+    "Violation",
 ]

@@ -66,5 +66,11 @@ class Alarm(SyncedDocument):
     meta = {
         "collection": "alarms",
         "queryset_class": SyncedQuerySet,
-        "indexes": ["sync_seq", {"fields": ["id", "sync_rev"], "unique": True}],
+        "indexes": [
+            "sync_seq",
+            {"fields": ["id", "sync_rev"], "unique": True},
+            # What the pages' short polls ask for (server.api.alarms).
+            ("enterprise_id", "updated_at"),
+            ("jurisdiction_id", "updated_at"),
+        ],
     }

@@ -32,7 +32,10 @@ class Source:
     MANUAL = "manual"
     #: A public report (群众举报) a supervisor verified (server.services.hazards.public_reports).
     PUBLIC_REPORT = "public_report"
-    ALL = (INSPECTION, SELF_REPORT, MANUAL, PUBLIC_REPORT)
+    #: A violation at a confined space meeting an M10 Art.13(2) criterion
+    #: (server.services.spaces.violations): a major to be confirmed by a supervisor.
+    CONFINED_SPACE = "confined_space"
+    ALL = (INSPECTION, SELF_REPORT, MANUAL, PUBLIC_REPORT, CONFINED_SPACE)
 
 
 class Level:
@@ -112,6 +115,8 @@ class Hazard(SyncedDocument):
     repeat_of = StringField()
     repeat_ids = ListField(StringField())
     withdrawn_reason = StringField()
+    #: The confined-space violation it was made of (source `confined_space`).
+    violation_id = StringField()
     device_id = StringField()
     received_at = DateTimeField(default=utcnow)
     version = IntField(required=True, default=1)

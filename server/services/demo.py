@@ -1,5 +1,5 @@
-"""The demo data `make run` seeds (README.md): one jurisdiction, enterprises A and B and one
-user per role.
+"""The demo data `make run` seeds (README.md): one jurisdiction, enterprises A and B, one
+user per role, and A's confined spaces (server.services.demo_spaces).
 
 Idempotent (everything is looked up by its natural key first) and guarded: it writes only
 into a database that this project created (marked in `_meta`), or one that is still empty,
@@ -14,11 +14,12 @@ from datetime import datetime
 from mongoengine.connection import get_db
 
 from server.actor import Actor, Role
+from server.config import Settings
 from server.errors import Conflict
 from server.models.enterprise import Enterprise
 from server.models.jurisdiction import Jurisdiction
 from server.models.user import User
-from server.services import identity
+from server.services import demo_spaces, identity
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +85,12 @@ def claim_database(*, now: datetime, force: bool = False) -> None:
     )
 
 
-def seed_demo(*, now: datetime, password_profile: str, force: bool = False) -> dict:
+def seed_demo(
+    *, now: datetime, password_profile: str, force: bool = False, settings: Settings | None = None
+) -> dict:
     """Create whatever part of the demo is missing; returns what exists afterwards, and under
-    `created` what this call added."""
+    `created` what this call added. With the service's settings (which sign the labels), also
+    enterprise A's confined spaces, made ready for entry now (server.services.demo_spaces)."""
     claim_database(now=now, force=force)
     system = Actor(user_id=None, role=Role.ADMIN)
     created = []
@@ -118,6 +122,9 @@ def seed_demo(*, now: datetime, password_profile: str, force: bool = False) -> d
             jurisdiction_id=None if role is Role.ADMIN else jurisdiction.id,
             enterprise_id=enterprises[enterprise_key].id if enterprise_key else None,
         )
+    spaces = None
+    if settings is not None:
+        spaces = demo_spaces.seed_spaces(enterprises["A"], users, settings, now=now)
     total = 1 + len(ENTERPRISES) + len(USERS)
     outcome = {0: "present", total: "created"}.get(len(created), "completed")
     log.info(f"demo data {outcome}", extra={"added": created, "users": sorted(users)})
@@ -125,5 +132,6 @@ def seed_demo(*, now: datetime, password_profile: str, force: bool = False) -> d
         "jurisdiction": jurisdiction,
         "enterprises": enterprises,
         "users": users,
+        "spaces": spaces,
         "created": created,
     }

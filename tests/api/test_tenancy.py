@@ -21,6 +21,7 @@ from server.models.order import Order
 from server.models.permit import Permit
 from server.models.public_report import PublicReport
 from server.models.space import Space
+from server.models.violation import Violation
 from tests.factories import (
     EnterpriseFactory,
     JurisdictionFactory,
@@ -66,6 +67,18 @@ def world(db):
         ).save()
         for e, enterprise in (("A", a), ("C", c))
     }
+    violations = {
+        f"violation{e}": Violation(
+            id=f"overstay:{alarms[f'alarm{e}'].id}",
+            kind="overstay",
+            space_id=permits[f"permit{e}"].space_id,
+            enterprise_id=enterprise.id,
+            jurisdiction_id=enterprise.jurisdiction_id,
+            alarm_id=alarms[f"alarm{e}"].id,
+            at=utcnow(),
+        ).save()
+        for e, enterprise in (("A", a), ("C", c))
+    }
     reports = {name: _public_report(j) for name, j in (("R1", j1), ("R2", j2))}
     bodies = {
         "BODY1": _issuing_body(j1),
@@ -91,6 +104,7 @@ def world(db):
         **users,
         **permits,
         **alarms,
+        **violations,
         **reports,
         **bodies,
         **orders,
@@ -244,6 +258,17 @@ LISTS = {
         "workerA": {"alarmA"},
         "managerB": set(),
         "managerC": {"alarmC"},
+    },
+    # The enterprise's manager and its jurisdiction's supervisors (no worker, no inspector).
+    "/api/v1/violations": {
+        "admin": {"violationA", "violationC"},
+        "supervisor1": {"violationA"},
+        "inspector1": set(),
+        "supervisor2": {"violationC"},
+        "managerA": {"violationA"},
+        "workerA": set(),
+        "managerB": set(),
+        "managerC": {"violationC"},
     },
     "/api/v1/permits": {
         "admin": {"permitA", "permitC"},
@@ -455,6 +480,7 @@ def test_checklists_are_readable_by_every_role(client, auth_headers, world, who,
         "/api/v1/me",
         "/api/v1/permits",
         "/api/v1/alarms",
+        "/api/v1/violations",
         "/api/v1/public-reports",
     ],
 )

@@ -81,6 +81,20 @@ def test_monitoring_out_of_limits_while_occupied_raises_an_alarm(site):
         "/api/v1/alarms?status=open", headers=site.headers["supervisor"]
     ).get_json()
     assert [a["id"] for a in listed] == [alarm.id]
+    # What a polling page asks for: changed since its previous poll.
+    for since, expected in (
+        (alarm.updated_at - timedelta(seconds=1), [alarm.id]),
+        (alarm.updated_at + timedelta(seconds=1), []),
+    ):
+        polled = site.client.get(
+            "/api/v1/alarms",
+            query_string={
+                "status": "open",
+                "since": since.isoformat() + ("" if since.tzinfo else "Z"),
+            },
+            headers=site.headers["manager"],
+        ).get_json()
+        assert [a["id"] for a in polled] == expected
     assert site.client.get("/api/v1/alarms", headers=site.headers["supervisor2"]).get_json() == []
 
 

@@ -1,7 +1,8 @@
 """The hazard register: hazards made from the failed items of a submitted inspection, by hand
-by a regulator, from an enterprise's self-report and from a public report a supervisor
-verified (server.services.hazards.public_reports); each linked, when it repeats an earlier
-finding, to the first hazard of its kind.
+by a regulator, from an enterprise's self-report, from a public report a supervisor
+verified (server.services.hazards.public_reports) and from a confined-space violation that
+meets a major-hazard criterion (server.services.spaces.violations); each linked, when it
+repeats an earlier finding, to the first hazard of its kind.
 
 Findings of an inspection are registered by the outbox job of its submission
 (server.jobs.hazards), so none is lost when Redis is down and none is made twice: a hazard's id
@@ -317,6 +318,30 @@ def create_from_public_report(
         **fields,
     )
     return insert(doc, actor=actor, now=now, window=window)
+
+
+def create_from_violation(
+    violation_id: str, *, enterprise_id, jurisdiction_id, now: datetime, window: timedelta, **fields
+) -> str:
+    """The candidate major a confined-space violation makes (M10 Art.13(2)): recorded by
+    nobody, awaiting a supervisor's confirmation (idempotent: its id derives from the
+    violation)."""
+    doc = _new(
+        hazard_id=str(uuid.uuid5(_IDS, f"violation:{violation_id}")),
+        source=Source.CONFINED_SPACE,
+        enterprise_id=enterprise_id,
+        jurisdiction_id=jurisdiction_id,
+        inspector_id=None,
+        reported_by=None,
+        level=Level.MAJOR,
+        level_confirmed=False,
+        now=now,
+        inspection_ids=[],
+        violation_id=violation_id,
+        severity=Severity.MAJOR_TO_CONFIRM.value,
+        **fields,
+    )
+    return insert(doc, actor=None, now=now, window=window)
 
 
 def self_report(actor: Actor, data: dict, *, now: datetime) -> dict:

@@ -27,7 +27,7 @@ from server.models.synced import mark_dirty
 from server.models.user import User
 from server.services import outbox, timers
 from server.services.audit import record as audit
-from server.services.spaces import entry_rules
+from server.services.spaces import entry_rules, violations
 from server.services.spaces.entry_rules import Kind
 from server.services.spaces.roster import list_alarm, unlist_alarm
 
@@ -83,6 +83,7 @@ def raise_alarm(
     mark_dirty(_COLLECTION)
     list_alarm(space["_id"], alarm["_id"])
     _audit(None, "alarm.raise", None, alarm, now, key=f"alarm.raise:{alarm['_id']}")
+    violations.on_alarm(alarm, now=now)
     return alarm
 
 
@@ -109,6 +110,24 @@ def acknowledge(actor: Actor, alarm_id: str, *, now: datetime) -> dict:
     after = _alarms().find_one({"_id": current["_id"]})
     _audit(actor, "alarm.acknowledge", current, after, now)
     return after
+
+
+def open_alarms(actor: Actor, *, space_id=None, since: datetime | None = None) -> list[dict]:
+    """The open alarms the actor may see (changed at or after `since`), newest first: what a
+    page polling every few seconds asks for. Read through the rosters (each space's roster
+    lists its open alarms, and shares their audience), then by id alone, which the embedded
+    server answers from its index: the cost grows with the spaces, not with every alarm ever
+    raised."""
+    rosters = Roster.objects.for_actor(actor).filter(alarms__ne=[])
+    if space_id is not None:
+        rosters = rosters.filter(id=space_id)
+    ids = [a for r in rosters.only("alarms").as_pymongo() for a in r.get("alarms") or ()]
+    found = [
+        a
+        for a in _alarms().find({"_id": {"$in": ids}})
+        if a["status"] == AlarmStatus.OPEN and (since is None or a["updated_at"] >= since)
+    ]
+    return sorted(found, key=lambda a: a["raised_at"], reverse=True)
 
 
 def read(actor: Actor, alarm_id: str) -> dict:
@@ -160,6 +179,11 @@ def check_overstay(permit_id: str, *, now: datetime) -> dict | None:
         return None
     space = Space._get_collection().find_one({"_id": permit["space_id"]})
     return raise_alarm(AlarmKind.OVERSTAY, space=space, permit=permit, ref=permit_id, now=now)
+
+
+def check_acknowledged(alarm_id: str, *, now: datetime) -> dict | None:
+    """The alarm's acknowledgement timer fired: a violation when nobody closed it in time."""
+    return violations.check_acknowledged(_alarms().find_one({"_id": alarm_id}), now=now)
 
 
 def _closes(actor: Actor, alarm: dict) -> bool:

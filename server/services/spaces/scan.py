@@ -27,7 +27,7 @@ from server.models.entry import Action, EntryEvent, ScanNonce
 from server.models.permit import Permit, PermitStatus
 from server.models.space import Space
 from server.services.audit import record as audit
-from server.services.spaces import alarms, labels, permits, roster
+from server.services.spaces import alarms, labels, permits, roster, violations
 from server.services.spaces import entry_rules as rules
 from server.services.spaces.entry_rules import Decision, EntryFacts, Fix
 
@@ -257,6 +257,8 @@ def _outcome(actor, request, worker, space, permit, decision, after, now, limits
         "at": now,
     }
     event["_id"] = EntryEvent._get_collection().insert_one(event).inserted_id
+    # A denied entry is also a violation (server.services.spaces.violations).
+    violations.on_entry_event(event, now=now)
     return {
         "allowed": allowed,
         "action": request.action,
