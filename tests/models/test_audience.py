@@ -38,6 +38,7 @@ from server.models import (
     Space,
     Upload,
     User,
+    Violation,
 )
 from server.models.synced import DIRTY
 from sync import sequencer
@@ -73,6 +74,7 @@ MODELS = (
     IssuingBody,
     Order,
     NumberBlock,
+    Violation,
 )
 #: A confined space's permits, records, roster, scans and alarms: its enterprise's people and
 #: the supervisors of its jurisdiction (not inspectors: they inspect, they do not run work).
@@ -165,6 +167,10 @@ def expected(collection: str, actor: Actor, doc: dict) -> bool:
             _same(actor.user_id, doc["inspector_id"])
             or _same(actor.user_id, doc["co_inspector_id"])
         )
+    if collection == "violations":  # the firm's manager and the jurisdiction's supervisors
+        if role is Role.SUPERVISOR:
+            return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+        return role is Role.ENTERPRISE_MANAGER and _same(actor.enterprise_id, doc["enterprise_id"])
     raise AssertionError(f"no expectation written for {collection}")
 
 
@@ -287,6 +293,12 @@ DOCUMENTS = {
         MAYBE_U,
         MAYBE_U,
         st.sampled_from(["requested", "issued", "served", "refused"]),
+    ),
+    "violations": st.builds(
+        lambda i, j, e: {"_id": str(i), "jurisdiction_id": j, "enterprise_id": e},
+        ids,
+        MAYBE_J,
+        MAYBE_E,
     ),
 }
 worlds = st.fixed_dictionaries(
