@@ -31,6 +31,7 @@ from server.api import (
     spaces,
     uploads,
     users,
+    webhooks,
 )
 from server.api import sync as sync_api
 from server.api.context import Services
@@ -64,6 +65,7 @@ BLUEPRINTS = (
     hazards.blp,
     public_reports.blp,
     orders.blp,
+    webhooks.blp,
     order_check.blp,
     field_records.blp,
     uploads.blp,

@@ -27,6 +27,7 @@ from server.models.timer import Timer
 from server.models.token import AuthToken
 from server.models.upload import Upload
 from server.models.user import User
+from server.models.webhook import Webhook, WebhookDelivery
 
 DOCUMENTS = (
     Jurisdiction,
@@ -51,6 +52,8 @@ DOCUMENTS = (
     IssuingBody,
     NumberBlock,
     Order,
+    Webhook,
+    WebhookDelivery,
     Upload,
     Photo,
     PhotoContext,
@@ -84,6 +87,8 @@ __all__ = [
     "LoginWindow",
     "NumberBlock",
     "Order",
+    "Webhook",
+    "WebhookDelivery",
     "Notification",
     "OutboxEntry",
     "Permit",

@@ -49,6 +49,7 @@ from server.services.hazards import (
     register,
     states,
 )
+from server.services.webhooks import delivery as webhook
 
 log = logging.getLogger(__name__)
 
@@ -318,6 +319,7 @@ def number(oid: str, *, now: datetime, repeat_window: timedelta) -> dict:
         key=f"order.issue:{oid}",
     )
     outbox.record_once(outbox.Job(RENDER_JOB, {"order_id": oid}), render_entry_id(oid), now=now)
+    webhook.announce(webhook.ISSUED, order, now=now)  # once, however often this runs
     return {"order": oid, "number": order["number"], "seq": order["seq"]}
 
 
