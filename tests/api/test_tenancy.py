@@ -536,3 +536,14 @@ def test_only_an_admin_or_the_enterprises_manager_keeps_its_webhook(
     for url in (base, f"{base}/deliveries"):
         got = client.get(url, headers=auth_headers(world[who]))
         assert got.status_code == expected, (url, got.get_json())
+
+
+@pytest.mark.parametrize("who", ALL)
+def test_a_reinspection_opinion_is_read_only_by_those_who_read_the_order(
+    client, auth_headers, world, who
+):
+    url = f"/api/v1/orders/{world['ORDER_A'].id}/reinspection-opinion.pdf"
+    response = client.get(url, headers=auth_headers(world[who]))
+    readers = {"admin", "supervisor1", "inspector1", "managerA"}
+    # Readers learn that nothing was re-inspected yet; nobody else that the order exists.
+    assert response.status_code == (422 if who in readers else 404), response.get_json()

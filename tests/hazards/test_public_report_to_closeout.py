@@ -5,9 +5,12 @@ re-inspection at the place → closed, in one test; the enterprise never sees wh
 from __future__ import annotations
 
 import json
+import subprocess
+from datetime import datetime
 
 import pytest
 
+from server.services.hazards.order_document import chinese_date
 from tests.hazards.helpers import failing_answers, make_issuing_world, submit_inspection
 from tests.reports.helpers import CONTACT, code_on, photo, send_form
 from tests.sync.helpers import phone_for
@@ -74,7 +77,7 @@ def _step(client, world, who, hazard, action, **body):
 
 
 def test_a_public_report_is_ordered_rectified_reinspected_and_closed(
-    client, world, auth_headers, jobs
+    client, world, auth_headers, jobs, tmp_path
 ):
     report_id, code = _report(client, world)
     verified = _verify(client, world, report_id, inspector_id=str(world["inspector"].id))
@@ -108,6 +111,9 @@ def test_a_public_report_is_ordered_rectified_reinspected_and_closed(
     _step(client, world, "manager", hazard_id, "acknowledge")
     _step(client, world, "manager", hazard_id, "report_rectified", photos=[AFTER], note="已整改")
     _step(client, world, "inspector", hazard_id, "start_reinspection")
+    early = client.get(f"{order_url}/reinspection-opinion.pdf", headers=manager)
+    assert early.status_code == 422
+    assert early.get_json()["reasons"] == [{"code": "NOT_REINSPECTED"}]
     closed = _step(
         client,
         world,
@@ -119,6 +125,26 @@ def test_a_public_report_is_ordered_rectified_reinspected_and_closed(
     )
     assert closed["state"] == "closed"
     assert closed["reinspection"]["by"] == str(world["inspector"].id)
+    opinion = client.get(f"{order_url}/reinspection-opinion.pdf", headers=manager)
+    assert opinion.status_code == 200 and opinion.mimetype == "application/pdf"
+    path = tmp_path / "opinion.pdf"
+    path.write_bytes(opinion.data)
+    lines = subprocess.run(
+        ["pdftotext", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    words = "".join(lines.split())  # lines wrap anywhere in Chinese
+    issued_on = chinese_date(datetime.fromisoformat(order["issued_at"]))
+    closed_on = chinese_date(datetime.fromisoformat(closed["reinspection"]["at"]))
+    for wanted in (
+        "整改复查意见书",
+        world["firm"].name,
+        f"本机关于{issued_on}作出《责令限期整改指令书》（（区）应急责改〔2026〕第1号）",
+        "1.消防通道被货物堵塞，灭火器过期",
+        f"已整改完毕，经复查合格，予以销号（复查日期：{closed_on}）",
+        "李明",
+        "执法证号：31010034",
+    ):
+        assert wanted in words, wanted
 
     # Nothing the enterprise reads names the reporter, their report or its follow-up code.
     jobs()
