@@ -27,9 +27,14 @@ def _text(low: int, high: int, **kw):
 
 
 class OrderItemRequestSchema(RequestSchema):
-    """A failed item of the inspection to order rectified, within a term."""
+    """What to order rectified within a term: a failed item of the inspection, or a hazard
+    assigned to the inspector that no inspection found (a verified public report)."""
 
-    item_code = _text(1, 40, required=True)
+    item_code = _text(1, 40, metadata={"description": "a failed item of the inspection"})
+    hazard_id = ma.fields.String(
+        validate=_UUID,
+        metadata={"description": "instead of item_code: a hazard assigned to the inspector"},
+    )
     term_days = ma.fields.Integer(
         required=True,
         strict=True,

@@ -85,6 +85,12 @@ class PublicReportVerifySchema(RequestSchema):
     description = _text(2000, metadata={"description": "default: the report's words"})
     place = _text(200)
     legal_basis = ma.fields.List(_text(200), validate=ma.validate.Length(max=20))
+    inspector_id = ObjectIdString(
+        metadata={
+            "description": "the jurisdiction's inspector who orders it rectified and "
+            "re-inspects it (no inspection found it)"
+        }
+    )
 
 
 class PublicReportDismissSchema(RequestSchema):

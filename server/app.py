@@ -32,6 +32,7 @@ from server.api import (
     uploads,
     users,
     violations,
+    webhooks,
 )
 from server.api import sync as sync_api
 from server.api.context import Services
@@ -68,6 +69,7 @@ BLUEPRINTS = (
     hazards.blp,
     public_reports.blp,
     orders.blp,
+    webhooks.blp,
     order_check.blp,
     field_records.blp,
     uploads.blp,

@@ -14,6 +14,7 @@ from media import links
 from server.config import Settings
 from server.jobs import audit, feed, hazards, media, orders
 from server.jobs import spaces as space_jobs
+from server.jobs import webhooks as webhook_jobs
 from server.jobs.outbox import RqDispatcher
 from server.services import inspections, outbox
 from server.services.hazards import lifecycle as hazard_lifecycle
@@ -24,6 +25,7 @@ from server.services.hazards.timers import TIMER_JOB as HAZARD_TIMER_JOB
 from server.services.spaces import alarms, violations
 from server.services.spaces import ledger as space_ledger
 from server.services.spaces.label_sheets import label_keys
+from server.services.webhooks import delivery as webhook_delivery
 from sync.handler import handlers
 from sync.handlers.entry_decision import EntryDecisionHandler
 from sync.handlers.hazard import HazardHandler
@@ -70,6 +72,12 @@ def register_push_handlers(settings: Settings | None = None) -> None:
 def register_jobs() -> None:
     for name, func in JOBS:
         outbox.register_job(name, func)
+    # Attempts at a delivery are a policy kept as data (server/services/webhooks/delivery.yaml).
+    outbox.register_job(
+        webhook_delivery.DELIVER_JOB,
+        webhook_jobs.deliver_webhook,
+        max_attempts=webhook_delivery.policy().attempts,
+    )
 
 
 def wire(settings: Settings, redis: Redis) -> None:

@@ -60,6 +60,7 @@ PARTICULAR = {
     "serveOrder": ("409", "422"),
     "createIssuingBody": ("404", "422"),
     "getFieldRecordPdf": ("422",),  # the inspection is a draft
+    "getReinspectionOpinionPdf": ("422",),  # none of the order's hazards re-inspected yet
     "reserveNumberBlock": ("422",),  # no 执法证号, or no issuing body to choose
     "voidReservedNumber": ("422",),  # the number is used or voided already
     "registerDevice": ("409",),

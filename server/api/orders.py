@@ -8,6 +8,8 @@ from __future__ import annotations
 from flask import Response
 from flask.views import MethodView
 
+from media import documents
+from media.label_print import Font
 from schemas.order import (
     IssuingBodyCreateSchema,
     IssuingBodySchema,
@@ -20,11 +22,11 @@ from schemas.order import (
     VoidSchema,
 )
 from server.api.blueprint import Blueprint
-from server.api.context import current_actor
+from server.api.context import current_actor, settings
 from server.api.openapi import BINARY
 from server.api.paging import QuerySetPage
 from server.clock import utcnow
-from server.services.hazards import issuing, number_blocks, orders, service
+from server.services.hazards import issuing, number_blocks, orders, reinspection_opinion, service
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders to rectify")
 
@@ -66,6 +68,19 @@ class OrderPdf(MethodView):
     def get(self, order_id):
         """The rendered order (404 until its job rendered it)."""
         data = orders.pdf_bytes(current_actor(), order_id)
+        return Response(data, mimetype="application/pdf")
+
+
+@blp.route("/orders/<order_id>/reinspection-opinion.pdf")
+class OrderReinspectionOpinionPdf(MethodView):
+    @blp.doc(operationId="getReinspectionOpinionPdf")
+    @blp.response(200, BINARY, content_type="application/pdf", description="A4")
+    def get(self, order_id):
+        """The re-inspection opinion (整改复查意见书): the order's number and date, and item by
+        item what the re-inspection found (422 until one of its hazards was re-inspected)."""
+        document = reinspection_opinion.document(current_actor(), order_id)
+        found = settings()
+        data = documents.render(document, Font(found.watermark_font, found.watermark_font_index))
         return Response(data, mimetype="application/pdf")
 
 

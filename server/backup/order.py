@@ -61,6 +61,8 @@ from server.models import (
     Upload,
     User,
     Violation,
+    Webhook,
+    WebhookDelivery,
 )
 from server.models.synced import DIRTY
 from server.services.audit.heads import SIGNED as AUDIT_SIGNED
@@ -93,6 +95,11 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
         "body (an order names its block too: the block, written first, may be missing when "
         "it was reserved during the backup); its numbers' claims are taken before it lists them",
     ),
+    (
+        WebhookDelivery._get_collection_name(),
+        "names the order it delivers (written after it is numbered or served) and its enterprise",
+    ),
+    (Webhook._get_collection_name(), "names its enterprise and the user who set it"),
     (
         Order._get_collection_name(),
         "names its hazards and inspection (written before it is numbered), its issuing body, "

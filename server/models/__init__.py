@@ -29,6 +29,7 @@ from server.models.token import AuthToken
 from server.models.upload import Upload
 from server.models.user import User
 from server.models.violation import Violation
+from server.models.webhook import Webhook, WebhookDelivery
 
 DOCUMENTS = (
     Jurisdiction,
@@ -55,6 +56,8 @@ DOCUMENTS = (
     IssuingBody,
     NumberBlock,
     Order,
+    Webhook,
+    WebhookDelivery,
     Upload,
     Photo,
     PhotoContext,
@@ -89,6 +92,8 @@ __all__ = [
     "LoginWindow",
     "NumberBlock",
     "Order",
+    "Webhook",
+    "WebhookDelivery",
     "Notification",
     "OutboxEntry",
     "Permit",

@@ -544,3 +544,32 @@ def test_only_an_admin_sets_an_enforcement_certificate(client, auth_headers, wor
     done = patch("inspector1", "admin")
     assert done.status_code == 200 and done.get_json()["enforcement_certificate"] == "31010099"
     assert patch("managerA", "admin").status_code == 422
+
+
+@pytest.mark.parametrize("who", ALL)
+def test_only_an_admin_or_the_enterprises_manager_keeps_its_webhook(
+    client, auth_headers, world, who
+):
+    base = f"/api/v1/enterprises/{world['A'].id}/webhook"
+    put = client.put(
+        base, json={"url": "https://a.example/hooks"}, headers=auth_headers(world[who])
+    )
+    sees_firm = {"admin", "supervisor1", "inspector1", "managerA", "workerA"}
+    keepers = {"admin", "managerA"}
+    expected = 200 if who in keepers else 403 if who in sees_firm else 404
+    assert put.status_code == expected, put.get_json()
+    assert ("secret" in put.get_json()) is (who in keepers)
+    for url in (base, f"{base}/deliveries"):
+        got = client.get(url, headers=auth_headers(world[who]))
+        assert got.status_code == expected, (url, got.get_json())
+
+
+@pytest.mark.parametrize("who", ALL)
+def test_a_reinspection_opinion_is_read_only_by_those_who_read_the_order(
+    client, auth_headers, world, who
+):
+    url = f"/api/v1/orders/{world['ORDER_A'].id}/reinspection-opinion.pdf"
+    response = client.get(url, headers=auth_headers(world[who]))
+    readers = {"admin", "supervisor1", "inspector1", "managerA"}
+    # Readers learn that nothing was re-inspected yet; nobody else that the order exists.
+    assert response.status_code == (422 if who in readers else 404), response.get_json()

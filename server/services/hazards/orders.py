@@ -49,6 +49,7 @@ from server.services.hazards import (
     register,
     states,
 )
+from server.services.webhooks import delivery as webhook
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,7 @@ def request(
     inspection = Inspection._get_collection().find_one({"_id": str(inspection_id)})
     if not Inspection.audience.allows(actor, inspection):
         raise NotFound(f"inspection {inspection_id} not found")
-    codes = [i["item_code"] for i in items]
-    oid = order_id(supersedes or inspection["_id"], codes)
+    oid = order_id(supersedes or inspection["_id"], [_item_key(i) for i in items])
     existing = Order._get_collection().find_one({"_id": oid})
     if existing is not None:  # the same request again (a phone's retry)
         return _with_id(existing)
@@ -98,7 +98,11 @@ def request(
     if not issuer.enforcement_certificate:
         reasons.append({"code": "NO_CERTIFICATE", "detail": "you hold no 执法证号"})
     previous = _superseded(supersedes, inspection, reasons) if supersedes else None
-    hazard_ids = [register.finding_id(inspection["_id"], c) for c in codes]
+    hazard_ids = [
+        i.get("hazard_id") or register.finding_id(inspection["_id"], i.get("item_code") or "")
+        for i in items
+    ]
+    reasons += _assigned_refusals(actor, inspection, items)
     reasons += _hazard_refusals(hazard_ids, previous)
     if reserved_number:  # issued offline under a number of the device's block
         block_id, n = reserved_number["block_id"], reserved_number["n"]
@@ -119,7 +123,7 @@ def request(
         "co_inspector_id": co.id,
         "inspectors": [_named(issuer), _named(co)],
         "items": [
-            {"hazard_id": h, **{k: i[k] for k in ("item_code", "term_days", "measures")}}
+            {"hazard_id": h, **{k: i.get(k) for k in ("item_code", "term_days", "measures")}}
             for h, i in zip(hazard_ids, items, strict=True)
         ],
         "hazard_ids": hazard_ids,
@@ -171,15 +175,43 @@ def _stage_number(oid: str, now: datetime) -> list[str]:
     )
 
 
+def _item_key(item: dict) -> str:
+    """What an item names: a failed item of the inspection, or an assigned hazard."""
+    return item.get("item_code") or f"hazard:{item.get('hazard_id')}"
+
+
+def _assigned_refusals(actor: Actor, inspection: dict, items: list[dict]) -> list[dict]:
+    """An item names an item code or a hazard, not both; a named hazard is assigned to the
+    issuer (server.services.hazards.register.create_from_public_report) at the inspected
+    enterprise: the inspection is the visit that ordered it."""
+    reasons = []
+    for item in items:
+        if bool(item.get("item_code")) == bool(item.get("hazard_id")):
+            reasons.append({"code": "ITEM", "detail": "name an item_code or a hazard_id"})
+            continue
+        if not item.get("hazard_id"):
+            continue
+        hazard = Hazard._get_collection().find_one(
+            {"_id": str(item["hazard_id"])}, {"inspector_id": 1, "enterprise_id": 1}
+        )
+        if hazard is None or hazard.get("inspector_id") != actor.user_id:
+            raise NotFound(f"hazard {item['hazard_id']} not found")
+        if hazard["enterprise_id"] != inspection["enterprise_id"]:
+            reasons.append(
+                {"code": "OTHER_ENTERPRISE", "hazard_id": hazard["_id"], "detail": "not here"}
+            )
+    return reasons
+
+
 def _inspection_refusals(inspection: dict, items: list[dict]) -> list[dict]:
     reasons = []
     if inspection.get("status") not in Status.FINDINGS:
         reasons.append({"code": "NOT_SUBMITTED", "detail": "the inspection is not submitted"})
     answers = inspection.get("answers") or {}
-    codes = [i["item_code"] for i in items]
+    codes = [_item_key(i) for i in items]
     if len(set(codes)) != len(codes):
         reasons.append({"code": "DUPLICATE_ITEM", "detail": "an item is named twice"})
-    for code in dict.fromkeys(codes):
+    for code in dict.fromkeys(i["item_code"] for i in items if i.get("item_code")):
         if (answers.get(code) or {}).get("outcome") != Outcome.FAIL.value:
             reasons.append({"code": "NOT_FAILED", "item_code": code, "detail": "not a failed item"})
     low, high = order_text.term_limits()
@@ -188,7 +220,7 @@ def _inspection_refusals(inspection: dict, items: list[dict]) -> list[dict]:
             reasons.append(
                 {
                     "code": "TERM",
-                    "item_code": item["item_code"],
+                    "item_code": _item_key(item),
                     "detail": f"a term is {low} to {high} calendar days",
                 }
             )
@@ -318,6 +350,7 @@ def number(oid: str, *, now: datetime, repeat_window: timedelta) -> dict:
         key=f"order.issue:{oid}",
     )
     outbox.record_once(outbox.Job(RENDER_JOB, {"order_id": oid}), render_entry_id(oid), now=now)
+    webhook.announce(webhook.ISSUED, order, now=now)  # once, however often this runs
     return {"order": oid, "number": order["number"], "seq": order["seq"]}
 
 

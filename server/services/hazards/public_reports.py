@@ -330,10 +330,12 @@ def verify(
     description: str | None = None,
     place: str | None = None,
     legal_basis: list[str] | None = None,
+    inspector_id=None,
 ) -> PublicReport:
     """A supervisor finds the report true (查实): it becomes a hazard of the register with the
-    report's photos as its evidence. A second call on a verified report completes what a
-    first may have left undone and changes nothing else."""
+    report's photos as its evidence, assigned to `inspector_id` (an inspector of the
+    jurisdiction) to order it rectified and re-inspect it. A second call on a verified report
+    completes what a first may have left undone and changes nothing else."""
     report = read(actor, report_id)
     if actor.role is not Role.SUPERVISOR:
         raise Forbidden("only a supervisor of the jurisdiction verifies a public report")
@@ -381,6 +383,7 @@ def verify(
         place={"text": place or report.place} if (place or report.place) else {},
         legal_basis=list(legal_basis or ()),
         photos=photos,
+        inspector_id=inspector_id,
     )
     for sha256 in photos:
         ingest.link_copy(contexts[sha256], "hazard", hazard_id, actor=actor, now=now)

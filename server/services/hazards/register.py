@@ -34,6 +34,7 @@ from server.models.enterprise import Enterprise
 from server.models.hazard import Hazard, Level, Source
 from server.models.inspection import Inspection, Status
 from server.models.synced import changed_fields, mark_dirty
+from server.models.user import User
 from server.services.audit import record
 from server.services.hazards import lifecycle, states
 
@@ -298,19 +299,29 @@ def create_by_hand(actor: Actor, *, now: datetime, window: timedelta, **fields) 
 
 
 def create_from_public_report(
-    actor: Actor, hazard_id: str, *, enterprise_id, now: datetime, window: timedelta, **fields
+    actor: Actor,
+    hazard_id: str,
+    *,
+    enterprise_id,
+    now: datetime,
+    window: timedelta,
+    inspector_id=None,
+    **fields,
 ) -> str:
     """The hazard a supervisor's verification makes of a public report (群众举报查实): theirs
-    as its recorder, the level theirs (confirmed), nothing of the reporter (idempotent by id)."""
+    as its recorder, the level theirs (confirmed), nothing of the reporter (idempotent by id).
+    `inspector_id`: the inspector of the jurisdiction the supervisor assigns it to, who then
+    sees it, orders it rectified and re-inspects it (no inspection found it)."""
     if actor.role is not Role.SUPERVISOR:
         raise Forbidden("only a supervisor verifies public reports")
     enterprise = visible_enterprise(actor, enterprise_id)
+    assigned = assignable_inspector(inspector_id, enterprise["jurisdiction_id"])
     doc = _new(
         hazard_id=hazard_id,
         source=Source.PUBLIC_REPORT,
         enterprise_id=enterprise["_id"],
         jurisdiction_id=enterprise["jurisdiction_id"],
-        inspector_id=None,
+        inspector_id=assigned,
         reported_by=actor.user_id,
         level_confirmed=True,
         now=now,
@@ -377,6 +388,25 @@ def self_report(actor: Actor, data: dict, *, now: datetime) -> dict:
     ):
         doc.pop(key)
     return doc
+
+
+def assignable_inspector(inspector_id, jurisdiction_id) -> ObjectId | None:
+    """The id of an active inspector of the jurisdiction (None for none named); NotFound for
+    anyone else."""
+    if inspector_id is None:
+        return None
+    oid = ObjectId(str(inspector_id)) if ObjectId.is_valid(str(inspector_id)) else None
+    found = User._get_collection().find_one(
+        {"_id": oid}, {"role": 1, "jurisdiction_id": 1, "active": 1}
+    )
+    if (
+        found is None
+        or found.get("role") != Role.INSPECTOR.value
+        or found.get("jurisdiction_id") != jurisdiction_id
+        or not found.get("active", True)
+    ):
+        raise NotFound(f"inspector {inspector_id} not found")
+    return oid
 
 
 def visible_enterprise(actor: Actor, enterprise_id) -> dict:

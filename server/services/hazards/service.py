@@ -24,6 +24,7 @@ from server.models.synced import mark_dirty
 from server.services.audit import record
 from server.services.hazards import lifecycle, states
 from server.services.hazards.timings import CHINA, end_of_day
+from server.services.webhooks import delivery as webhook
 
 #: A signature is a small picture of a pen stroke; anything larger is not one.
 MAX_SIGNATURE_BYTES = 256 * 1024
@@ -57,6 +58,7 @@ def serve(
     _check_who(actor, order, kind)
     if order["state"] == OrderState.SERVED:
         _start_deadlines(order, now=now)
+        webhook.announce(webhook.SERVED, order, now=now)  # mends a crash after service
         if order["service"]["kind"] != kind:
             raise Conflict(f"order {oid} was served already ({order['service']['kind']})")
         return _with_id(order)
@@ -102,6 +104,7 @@ def serve(
         photos=[service["signature"]] if service["signature"] else [],
     )
     _start_deadlines(after, now=now)
+    webhook.announce(webhook.SERVED, after, now=now)
     return _with_id(after)
 
 

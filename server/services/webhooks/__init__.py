@@ -1,0 +1,1 @@
+"""Outgoing webhooks per enterprise: the endpoint, the Standard Webhooks signature, deliveries."""
