@@ -35,16 +35,16 @@ from pymongo import ReturnDocument
 from checklists.template import GasLimits
 from server.actor import Actor
 from server.clock import rfc3339
-from server.models.alarm import AlarmKind
 from server.models.entry import Action, EntryEvent, Roster
 from server.models.entry_decision import EntryDecision, MergeState
 from server.models.permit import Permit, PermitStatus
 from server.models.space import Space
 from server.models.synced import mark_dirty
 from server.services.audit import record as audit
-from server.services.spaces import alarms, permits, roster
 from server.services.spaces import entry_rules as rules
+from server.services.spaces import permits, roster
 from server.services.spaces.entry_rules import Decision, EntryFacts
+from server.services.spaces.scan import record_roster_change
 
 S = PermitStatus
 _SUSPENDED = (S.SUSPENDED,)
@@ -127,7 +127,9 @@ def _merge(actor, doc, previous, limits, *, now, skew_limit_s) -> dict:
     if after is not None and "ATTENDANT_LEFT" in server.warnings:
         flags.append(("ATTENDANT_LEFT", f"{len(after['inside'])} inside"))
     if after is not None:
-        _audit_roster(actor, doc, space, permit, present, after, server, now)
+        record_roster_change(
+            actor, doc["action"], space, permit, present, after, server.warnings, now=now
+        )
     texts = rules.load_rules().reasons
     flagged = [_flag(texts, code, detail) for code, detail in flags]
     results = {
@@ -250,28 +252,6 @@ def _event(doc, space, after, flags, moment, limits, now):
         "flags": flags,
     }
     return EntryEvent._get_collection().insert_one(event).inserted_id
-
-
-def _audit_roster(actor, doc, space, permit, present, after, server, now) -> None:
-    audit.record(
-        actor,
-        f"roster.{doc['action']}",
-        "roster",
-        space["_id"],
-        before=present,
-        after=after,
-        now=now,
-        chain=space["jurisdiction_id"],
-        key=f"roster:{space['_id']}:{after['seq']}",
-    )
-    if "ATTENDANT_LEFT" in server.warnings:
-        alarms.raise_alarm(
-            AlarmKind.ATTENDANT_LEFT,
-            space=space,
-            permit=permit,
-            ref=f"{space['_id']}:{after['seq']}",
-            now=now,
-        )
 
 
 def _audit_merge(actor, before: dict, after: dict, now) -> None:

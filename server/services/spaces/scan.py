@@ -91,25 +91,9 @@ def scan(actor: Actor, request: ScanRequest, settings: ScanSettings, *, now: dat
     if decision.allowed:
         after, decision = _apply(request.action, space, worker, permit, decision, now)
         if after is not None:
-            audit.record(
-                actor,
-                f"roster.{request.action}",
-                "roster",
-                space["_id"],
-                before=present,
-                after=after,
-                now=now,
-                chain=space["jurisdiction_id"],
-                key=f"roster:{space['_id']}:{after['seq']}",
+            record_roster_change(
+                actor, request.action, space, permit, present, after, decision.warnings, now=now
             )
-            if "ATTENDANT_LEFT" in decision.warnings:
-                alarms.raise_alarm(
-                    AlarmKind.ATTENDANT_LEFT,
-                    space=space,
-                    permit=permit,
-                    ref=f"{space['_id']}:{after['seq']}",
-                    now=now,
-                )
     return _outcome(
         actor, request, worker, space, permit, decision, after, now, settings.limits.edition
     )
@@ -277,3 +261,30 @@ def _fix(fix: Fix | None) -> dict | None:
     if fix is None:
         return None
     return {"longitude": fix.longitude, "latitude": fix.latitude, "accuracy_m": fix.accuracy_m}
+
+
+def record_roster_change(
+    actor, action: str, space: dict, permit, before, after: dict, warnings, *, now: datetime
+) -> None:
+    """After a roster change, whether decided online or merged from a phone: its audit event
+    (one per roster change number), and the alarm when the last attendant left with entrants
+    inside."""
+    audit.record(
+        actor,
+        f"roster.{action}",
+        "roster",
+        space["_id"],
+        before=before,
+        after=after,
+        now=now,
+        chain=space["jurisdiction_id"],
+        key=f"roster:{space['_id']}:{after['seq']}",
+    )
+    if "ATTENDANT_LEFT" in warnings:
+        alarms.raise_alarm(
+            AlarmKind.ATTENDANT_LEFT,
+            space=space,
+            permit=permit,
+            ref=f"{space['_id']}:{after['seq']}",
+            now=now,
+        )
