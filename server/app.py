@@ -45,6 +45,7 @@ from server.db import connect_mongo, redis_client
 from server.logs import configure_logging
 from server.services.login_throttle import LoginThrottle
 from server.web import report as web_report
+from server.web import review as web_review
 from server.web import session as web_session
 from server.web import worker as web_worker
 from server.wiring import wire
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(web_report.bp)
     web_session.install(app, settings)
     app.register_blueprint(web_worker.bp)
+    web_review.install(app)
     register_commands(app)
     app.wsgi_app = TusRequests(app.wsgi_app, prefix="/api/v1/uploads")
     return app
