@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, fields, replace
@@ -75,6 +76,9 @@ class Settings:
     public_report_rate_limit: str = "5 per hour"
     public_report_max_photos: int = 5
     public_report_max_photo_bytes: int = 10 * 1024 * 1024
+    #: Non-public networks (CIDR, comma-separated) webhook receivers may be in, e.g. an
+    #: intranet's; empty: public addresses only (server.services.webhooks.destination).
+    webhook_allowed_networks: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
@@ -118,6 +122,7 @@ class Settings:
             )
         self._validate_media()
         self._validate_cors()
+        self._validate_webhooks()
         if not 1 <= self.hazard_repeat_days <= 3650:
             raise ConfigError("HAZARD_REPEAT_DAYS must be 1-3650")
         if not 5 <= self.scan_nonce_window_seconds <= 3600:
@@ -179,6 +184,15 @@ class Settings:
             )
         if not 0 <= self.watermark_font_index < 64:
             raise ConfigError("WATERMARK_FONT_INDEX must be 0-63")
+
+    def _validate_webhooks(self) -> None:
+        for cidr in self.webhook_allowed_networks:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"WEBHOOK_ALLOWED_NETWORKS: {cidr!r} is not a network (e.g. 10.0.0.0/8)"
+                ) from None
 
     def _validate_cors(self) -> None:
         if "*" in self.cors_origins and len(self.cors_origins) > 1:

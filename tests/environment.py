@@ -25,6 +25,8 @@ def test_settings() -> Settings | None:
         log_level="WARNING",
         password_hash_profile="CHEAPEST",
         mongodb_timeout_ms=3000,
+        # The tests' webhook receivers listen on this machine.
+        webhook_allowed_networks=("127.0.0.0/8",),
     )
 
 

@@ -12,10 +12,10 @@ from schemas.webhook import (
     WebhookWithSecretSchema,
 )
 from server.api.blueprint import Blueprint
-from server.api.context import current_actor
+from server.api.context import current_actor, settings
 from server.api.paging import QuerySetPage
 from server.clock import utcnow
-from server.services.webhooks import delivery, endpoint
+from server.services.webhooks import delivery, destination, endpoint
 
 blp = Blueprint("webhooks", __name__, url_prefix="/api/v1", description="Outgoing webhooks")
 
@@ -34,7 +34,10 @@ class EnterpriseWebhook(MethodView):
     def put(self, body, enterprise_id):
         """Point the enterprise's webhook at a URL; the answer holds the new secret, once.
         Orders issued or served from now on are delivered there."""
-        return endpoint.set_url(current_actor(), enterprise_id, body["url"], now=utcnow())
+        allowed = destination.networks(settings().webhook_allowed_networks)
+        return endpoint.set_url(
+            current_actor(), enterprise_id, body["url"], allowed=allowed, now=utcnow()
+        )
 
 
 @blp.route("/enterprises/<enterprise_id>/webhook/deliveries")

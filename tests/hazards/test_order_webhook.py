@@ -4,6 +4,7 @@ every attempt visible to the enterprise's manager."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import time
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from server.jobs.outbox import RETRY_INTERVALS
-from server.services.webhooks import delivery, signature
+from server.services.webhooks import delivery, destination, signature
 from tests.hazards import webhook_receiver
 from tests.hazards.helpers import GENERAL, failing_answers, make_issuing_world, submit_inspection
 
@@ -203,3 +204,50 @@ def test_a_webhook_is_an_http_url(world, client, auth_headers):
     assert answer.get_json()["reasons"] == [
         {"code": "URL", "field": "url", "detail": "http(s)://host/..."}
     ]
+
+
+@pytest.mark.parametrize(
+    "url", ["http://169.254.169.254/latest/meta-data", "http://10.0.0.5:6379/", "http://[::1]/"]
+)
+def test_a_webhook_to_a_private_literal_address_is_refused_when_set(
+    world, client, auth_headers, url
+):
+    answer = client.put(
+        f"/api/v1/enterprises/{world['firm'].id}/webhook",
+        json={"url": url},
+        headers=auth_headers(world["manager"]),
+    )
+    assert answer.status_code == 422
+    assert [r["code"] for r in answer.get_json()["reasons"]] == ["DESTINATION"]
+
+
+def test_a_name_that_resolves_to_a_private_address_is_refused_when_delivered(
+    world, client, auth_headers, jobs, receiver, db
+):
+    """The check is made on the address connected to: a name accepted when set (this suite
+    allows 127.0.0.0/8) is refused at delivery where that network is not allowed."""
+    hook = receiver([500, 200])
+    _hook(client, auth_headers, world, hook.url.replace("127.0.0.1", "localhost"))
+    _issue(client, auth_headers, world)
+    jobs()  # numbered and announced; the first attempt (this suite's networks) gets a 500
+    [pending] = db["webhook_deliveries"].find()
+    assert len(hook.received) == 1
+    with pytest.raises(delivery.DeliveryError):
+        delivery.attempt(pending["_id"], allowed=())
+    refused = db["webhook_deliveries"].find_one({"_id": pending["_id"]})["attempts"][-1]
+    assert refused["status"] is None and "may not reach" in refused["error"]
+    assert len(hook.received) == 1
+    # Where the network is allowed, the same delivery goes through.
+    delivery.attempt(pending["_id"], allowed=destination.networks(["127.0.0.0/8"]))
+    assert len(hook.received) == 2
+
+
+def test_only_public_addresses_and_allowed_networks_are_permitted():
+    allowed = destination.networks(["192.168.10.0/24"])
+    ok = ["8.8.8.8", "2001:4860:4860::8888", "192.168.10.7"]
+    refused = ["127.0.0.1", "10.1.2.3", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1"]
+    refused += ["::ffff:127.0.0.1", "fd00::1", "224.0.0.1", "192.168.11.7"]
+    for text in ok:
+        assert destination.permitted(ipaddress.ip_address(text), allowed), text
+    for text in refused:
+        assert not destination.permitted(ipaddress.ip_address(text), allowed), text

@@ -29,7 +29,7 @@ from server.actor import Actor
 from server.clock import utcnow
 from server.models.webhook import DeliveryState, WebhookDelivery
 from server.services import outbox
-from server.services.webhooks import endpoint, signature
+from server.services.webhooks import destination, endpoint, signature
 
 #: The outbox job (registered in server.wiring, run by server.jobs.webhooks).
 DELIVER_JOB = "webhooks.deliver"
@@ -122,8 +122,9 @@ def _order_data(order: dict) -> dict:
     }
 
 
-def attempt(did: str, *, now: datetime | None = None) -> dict:
-    """One attempt at a delivery (the job's work); raises DeliveryError when it failed."""
+def attempt(did: str, *, allowed: tuple = (), now: datetime | None = None) -> dict:
+    """One attempt at a delivery (the job's work); raises DeliveryError when it failed.
+    `allowed`: the non-public networks receivers may be in (webhooks.destination)."""
     collection = WebhookDelivery._get_collection()
     delivery = collection.find_one({"_id": did})
     if delivery is None or delivery["state"] == DeliveryState.DELIVERED:
@@ -133,7 +134,7 @@ def attempt(did: str, *, now: datetime | None = None) -> dict:
     if hook is None:  # removed since: nothing to deliver to, nothing to retry
         collection.update_one({"_id": did}, {"$set": {"state": DeliveryState.FAILED}})
         return {"delivery": did, "state": DeliveryState.FAILED}
-    status, error, took = _post(hook, did, delivery["body"].encode(), now=now)
+    status, error, took = _post(hook, did, delivery["body"].encode(), now=now, allowed=allowed)
     ok = status is not None and 200 <= status < 300
     tried = len(delivery["attempts"]) + 1
     state = (
@@ -156,17 +157,7 @@ def attempt(did: str, *, now: datetime | None = None) -> dict:
     return {"delivery": did, "state": state, "status": status}
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not a place to resend a signed message to."""
-
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
-
-
-def _post(hook: dict, did: str, body: bytes, *, now: datetime):
+def _post(hook: dict, did: str, body: bytes, *, now: datetime, allowed: tuple):
     """POST a signed body; (status or None, error or None, milliseconds)."""
     headers = {
         "Content-Type": "application/json",
@@ -176,7 +167,7 @@ def _post(hook: dict, did: str, body: bytes, *, now: datetime):
     request = urllib.request.Request(hook["url"], data=body, headers=headers, method="POST")
     started = time.monotonic()
     try:
-        with _OPENER.open(request, timeout=policy().timeout_s) as answer:
+        with destination.opener(allowed).open(request, timeout=policy().timeout_s) as answer:
             status, error = answer.status, None
     except urllib.error.HTTPError as exc:
         status = exc.code

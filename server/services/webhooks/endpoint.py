@@ -13,7 +13,7 @@ from server.errors import Forbidden, NotFound, RuleViolation
 from server.models.enterprise import Enterprise
 from server.models.scoping import parse_object_id
 from server.models.webhook import Webhook
-from server.services.webhooks import signature
+from server.services.webhooks import destination, signature
 
 
 def check_keeper(actor: Actor, enterprise_id) -> ObjectId:
@@ -31,14 +31,29 @@ def check_keeper(actor: Actor, enterprise_id) -> ObjectId:
     return eid
 
 
-def set_url(actor: Actor, enterprise_id, url: str, *, now: datetime) -> dict:
-    """Point the enterprise's webhook at `url` with a fresh secret; returns it with the secret."""
+def set_url(actor: Actor, enterprise_id, url: str, *, allowed: tuple = (), now: datetime) -> dict:
+    """Point the enterprise's webhook at `url` with a fresh secret; returns it with the secret.
+    A literal address outside what webhooks may reach (server.services.webhooks.destination,
+    `allowed` its extra networks) is refused now; a name is checked at each delivery."""
     eid = check_keeper(actor, enterprise_id)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RuleViolation(
             "a webhook is an http or https URL",
             reasons=[{"code": "URL", "field": "url", "detail": "http(s)://host/..."}],
+        )
+    address = destination.literal(parts.hostname)
+    if address is not None and not destination.permitted(address, allowed):
+        raise RuleViolation(
+            "a webhook goes to a public address",
+            reasons=[
+                {
+                    "code": "DESTINATION",
+                    "field": "url",
+                    "detail": f"{parts.hostname} is not a public address "
+                    "(WEBHOOK_ALLOWED_NETWORKS lists private networks receivers may be in)",
+                }
+            ],
         )
     doc = {"url": url, "secret": signature.new_secret(), "set_by": actor.user_id, "set_at": now}
     Webhook._get_collection().replace_one({"_id": eid}, doc, upsert=True)
