@@ -1,8 +1,8 @@
 """The Blueprint of every resource module: flask-smorest's, with request bodies read by the
 app's JSON provider (server.api.json) instead of webargs' standard-library parser.
 
-So every JSON body is parsed once, by orjson, with the provider's depth limit, before a view or
-its authentication runs; a malformed or too deep body is a 400 problem document.
+So every JSON body is parsed once, by orjson, with the provider's depth limit; a malformed or
+too deep body is a 400 problem document. The caller is authenticated before any of that.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import flask_smorest
-from flask import Request, current_app
+from flask import Request, current_app, request
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import BadRequest
 
+from server.api.context import current_actor
 from server.api.json import TooDeep
 
 
@@ -37,3 +38,21 @@ class JsonBodyParser(FlaskParser):
 
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = JsonBodyParser()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.before_request(_authenticate_first)
+
+
+def _authenticate_first() -> None:
+    """Who is calling is settled before the body or If-Match is looked at: an anonymous request
+    to an operation that needs a token gets 401, never a 422 that describes what it would
+    have had to send. Operations documented with `security=[]` are public; a preflight carries
+    no credentials."""
+    if request.method == "OPTIONS":
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    handler = getattr(getattr(view, "view_class", None), request.method.lower(), view)
+    if getattr(handler, "_apidoc", {}).get("manual_doc", {}).get("security") == []:
+        return
+    current_actor(choosing_password=True)

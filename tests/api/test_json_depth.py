@@ -1,5 +1,5 @@
-"""JSON bodies nested past the depth limit answer 400 on every endpoint, before anything else
-looks at them, and leave no traceback in the log."""
+"""JSON bodies nested past the depth limit answer 400 on every endpoint, before anything but
+authentication looks at them, and leave no traceback in the log."""
 
 from __future__ import annotations
 
@@ -41,7 +41,6 @@ def _expected(path: str, request_id: str) -> dict:
     "method, path, authenticated",
     [
         ("post", "/api/v1/auth/token", False),
-        ("post", "/api/v1/sync/push", False),
         ("post", "/api/v1/sync/push", True),
         ("post", "/api/v1/enterprises", True),
         ("patch", "/api/v1/enterprises/{enterprise}", True),
@@ -65,6 +64,13 @@ def test_deep_body_is_a_400_problem_and_logs_no_error(
     assert response.mimetype == PROBLEM
     assert response.get_json() == _expected(path, response.headers["X-Request-ID"])
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_an_anonymous_body_is_not_read_where_a_token_is_needed(client):
+    """Authentication comes first: 401, not a 400 or 422 about a body nobody may send."""
+    for body in (_nested_objects(DEEP), '{"mutations": "not a list"}'):
+        response = client.post("/api/v1/sync/push", data=body, content_type="application/json")
+        assert response.status_code == 401 and response.mimetype == PROBLEM
 
 
 def test_every_route_taking_a_body_answers_a_deep_one_without_a_500(app, client, caplog):
