@@ -205,3 +205,46 @@ def test_the_field_record_lists_each_item_and_the_problems_found(client, world, 
     assert text.count("：不符合") == 2
     other = client.get(url, headers=world["headers"]["co_inspector"])
     assert other.status_code == 404  # not their inspection
+
+
+def test_a_served_correcting_order_runs_the_deadline_from_its_own_service(client, world, jobs):
+    first = _issue(client, world).get_json()["id"]
+    jobs()
+    ack = {"kind": "acknowledged"}
+    headers = world["headers"]
+    served = client.post(f"/api/v1/orders/{first}/service", json=ack, headers=headers["manager"])
+    assert served.status_code == 200, served.get_json()
+    hazard_id = finding_id(world["inspection"], GENERAL)
+    before = Hazard.objects.get(id=hazard_id)
+    acknowledged = client.post(
+        f"/api/v1/hazards/{hazard_id}/transitions",
+        json={"action": "acknowledge", "version": before.version},
+        headers=headers["manager"],
+    )
+    assert acknowledged.status_code == 200, acknowledged.get_json()
+    body = {
+        "inspection_id": world["inspection"],
+        "co_inspector_id": str(world["co_inspector"].id),
+        "items": [{"item_code": GENERAL, "term_days": 20, "measures": "组织培训并考核"}],
+        "supersedes": first,
+    }
+    second = client.post("/api/v1/orders", json=body, headers=headers["inspector"])
+    assert second.status_code == 202, second.get_json()
+    jobs()
+    # Until it is served the firm still works to the first order.
+    assert Hazard.objects.get(id=hazard_id).deadline == before.deadline
+    url = f"/api/v1/orders/{second.get_json()['id']}/service"
+    for _ in range(2):  # a retried service reissues once
+        again = client.post(url, json=ack, headers=headers["manager"])
+    assert again.status_code == 200, again.get_json()
+    at = datetime.fromisoformat(again.get_json()["service"]["at"].replace("Z", "+00:00"))
+    hazard = Hazard.objects.get(id=hazard_id)
+    assert hazard.state == "issued"  # the firm acknowledges the correcting order afresh
+    deadline = hazard.deadline.replace(tzinfo=UTC).astimezone(CHINA)
+    assert (deadline.date() - at.astimezone(CHINA).date()).days == 21
+    assert [h["action"] for h in hazard.history].count("reissue") == 1
+    assert hazard.history[-1]["order_number"] == "（区）应急责改〔2026〕第2号"
+    due = {
+        t.due_at for t in Timer.objects(id__startswith=f"hazard:{hazard.id}:", state="scheduled")
+    }
+    assert hazard.deadline in due and before.deadline not in due

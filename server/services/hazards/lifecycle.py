@@ -201,7 +201,7 @@ def _update(transition, current: dict, params: dict, actor: Actor | None, now) -
     pushes: dict = {}
     if transition.target is not None:
         sets["state"] = transition.target
-    if action in ("issue", "grant_extension"):
+    if action in ("issue", "reissue", "grant_extension"):
         sets["deadline"] = params["deadline"]
     elif action == "acknowledge" and params.get("plan"):
         sets["plan"] = params["plan"]

@@ -158,18 +158,29 @@ def _store_signature(data: bytes, *, now: datetime) -> str:
 
 
 def _start_deadlines(order: dict, *, now: datetime) -> None:
-    """Each hazard of a served order still found takes `issue` with its deadline."""
+    """Each hazard of a served order still found takes `issue` with its deadline; one under the
+    order this one corrects takes `reissue`, its deadline now run from this service."""
     served_at = order["service"]["at"]
     for item in order["items"]:
         hazard = lifecycle.Hazard._get_collection().find_one(
-            {"_id": item["hazard_id"]}, {"state": 1}
+            {"_id": item["hazard_id"]}, {"state": 1, "history": 1}
         )
-        if hazard is None or hazard["state"] != states.FOUND:
+        if hazard is None:
+            continue
+        if hazard["state"] == states.FOUND:
+            action = "issue"
+        elif (
+            hazard["state"] in states.UNDER_ORDER
+            and order.get("supersedes")
+            and _current_order(hazard) == order["supersedes"]
+        ):
+            action = "reissue"
+        else:  # taken already (a retried service), or moved on
             continue
         lifecycle.take(
             None,
             item["hazard_id"],
-            "issue",
+            action,
             {
                 "deadline": deadline(served_at, item["term_days"]),
                 "order_id": order["_id"],
@@ -177,6 +188,14 @@ def _start_deadlines(order: dict, *, now: datetime) -> None:
             },
             now=now,
         )
+
+
+def _current_order(hazard: dict) -> str | None:
+    """The order whose service last set the hazard's deadline."""
+    for entry in reversed(hazard.get("history") or ()):
+        if entry.get("action") in ("issue", "reissue"):
+            return entry.get("order_id")
+    return None
 
 
 def _with_id(raw: dict) -> dict:

@@ -123,6 +123,16 @@ TRANSITIONS: tuple[Transition, ...] = (
         "责令限期整改 (15号令 Art.17); deadlines run from the order's service",
     ),
     Transition(
+        "reissue",
+        UNDER_ORDER,
+        ISSUED,
+        frozenset({SYSTEM}),
+        ("deadline",),
+        ("deadline_ahead",),
+        "a correcting order, once served, is the order the firm works to: its deadline runs "
+        "from its own service (15号令 Art.17) and the firm acknowledges it afresh",
+    ),
+    Transition(
         "acknowledge",
         (ISSUED,),
         IN_PROGRESS,
