@@ -4,7 +4,7 @@ the audit trail with each event's chain position and the verifier's result on th
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from media import documents
 from server.actor import Actor, Role
@@ -33,7 +33,11 @@ def when(moment: datetime | None) -> str:
         return ""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+    local = moment.astimezone(CHINA)
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        # A deadline ends at 24:00 of its day (server.services.hazards.timings): say so.
+        return (local - timedelta(days=1)).strftime("%Y-%m-%d 24:00:00")
+    return local.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def heading(key: str) -> documents.Block:

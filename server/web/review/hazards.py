@@ -6,7 +6,7 @@ taken by the same use case as the API's transitions (`lifecycle.take`), never a 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Response, redirect, render_template, request, url_for
 
@@ -33,13 +33,17 @@ PER_PAGE = 50
 FORM_FIELDS = frozenset({"reason", "note", "deadline", "level", "escalation", "penalty"})
 
 
-def when(moment: datetime | None) -> str:
-    """A stored instant as the site prints it: Beijing time to the minute."""
-    if moment is None:
+def when(moment) -> str:
+    """A stored instant as the site prints it: Beijing time to the minute (absent: blank)."""
+    if not isinstance(moment, datetime):
         return ""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    local = moment.astimezone(CHINA)
+    if (local.hour, local.minute, local.second) == (0, 0, 0):
+        # A deadline ends at 24:00 of its day (server.services.hazards.timings): say so.
+        return (local - timedelta(days=1)).strftime("%Y-%m-%d 24:00")
+    return local.strftime("%Y-%m-%d %H:%M")
 
 
 def valid(schema, data) -> dict:
