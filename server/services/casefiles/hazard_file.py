@@ -40,24 +40,18 @@ def build(actor: Actor, hazard_id: str, public, *, now: datetime) -> documents.D
     who += sections.user_ids_of(found)
     people = names.people(who)
     words = text()
-    blocks = [
-        sections.line(
-            words["exported"].format(at=sections.when(now), by=people.get(str(actor.user_id), "")),
-            size=9,
-        ),
-        sections.heading("facts"),
-        *_facts(hazard, people),
-        sections.heading("photos"),
-        *sections.photos(shown, people, _photo_of),
-        sections.heading("decisions"),
-        *_decisions(hazard, people),
-        sections.heading("orders"),
-        *sections.orders(its_orders, {hazard["id"]}),
-        sections.heading("reinspection"),
-        *_reinspection(hazard, people),
-        sections.heading("audit"),
-        *sections.audit(found, people),
+    exported = words["exported"].format(
+        at=sections.when(now), by=people.get(str(actor.user_id), "")
+    )
+    parts = [
+        ("facts", _facts(hazard, people)),
+        ("photos", sections.photos(shown, people, _photo_of)),
+        ("decisions", _decisions(hazard, people)),
+        ("orders", sections.orders(its_orders, {hazard["id"]})),
+        ("reinspection", _reinspection(hazard, people)),
+        ("audit", sections.audit(found, people)),
     ]
+    blocks = [sections.line(exported, size=9), *sections.numbered(parts)]
     return documents.Document(
         title=words["hazard_title"],
         number=words["number"].format(id=hazard["id"]),
@@ -118,10 +112,11 @@ def _decisions(hazard: dict, people: dict[str, str]) -> list:
             said.append(f"{labels['deadline']} {sections.when(e['deadline'])}")
         moved = f"{name('states', e.get('from'))} → {name('states', e['to'])}"
         detail = f"；{'；'.join(str(s) for s in said)}" if said else ""
+        role = f"（{e['role']}）" if e.get("role") else ""
         out.append(
             sections.line(
                 f"{sections.when(e['at'])}　{name('actions', e['action'])}　{moved}　"
-                f"{who}（{e.get('role')}）{detail}"
+                f"{who}{role}{detail}"
             )
         )
     application = hazard.get("closeout_application")

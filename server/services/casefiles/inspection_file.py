@@ -46,24 +46,18 @@ def build(actor: Actor, inspection_id: str, public, *, now: datetime) -> documen
     who += sections.user_ids_of(found)
     people = names.people(who)
     words = text()
-    blocks = [
-        sections.line(
-            words["exported"].format(at=sections.when(now), by=people.get(str(actor.user_id), "")),
-            size=9,
-        ),
-        sections.heading("facts"),
-        *_facts(inspection, people),
-        sections.heading("answers"),
-        *_answers(inspection),
-        sections.heading("photos"),
-        *sections.photos(shown, people, lambda of: of),
-        sections.heading("hazards"),
-        *_hazards(hazards, people),
-        sections.heading("orders"),
-        *sections.orders(its_orders, {h["_id"] for h in hazards}),
-        sections.heading("audit"),
-        *sections.audit(found, people),
+    exported = words["exported"].format(
+        at=sections.when(now), by=people.get(str(actor.user_id), "")
+    )
+    parts = [
+        ("facts", _facts(inspection, people)),
+        ("answers", _answers(inspection)),
+        ("photos", sections.photos(shown, people, lambda of: of)),
+        ("hazards", _hazards(hazards, people)),
+        ("orders", sections.orders(its_orders, {h["_id"] for h in hazards})),
+        ("audit", sections.audit(found, people)),
     ]
+    blocks = [sections.line(exported, size=9), *sections.numbered(parts)]
     return documents.Document(
         title=words["inspection_title"],
         number=words["number"].format(id=inspection["id"]),

@@ -40,8 +40,13 @@ def when(moment: datetime | None) -> str:
     return local.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def heading(key: str) -> documents.Block:
-    return documents.Block(text()["sections"][key], size=13, align="L", before=6)
+def numbered(parts: list[tuple[str, list]]) -> list:
+    """Sections `(key, blocks)` under their numbered titles (一、基本情况 …)."""
+    out: list = []
+    for numeral, (key, blocks) in zip(text()["numerals"], parts, strict=False):
+        title = f"{numeral}、{text()['sections'][key]}"
+        out += [documents.Block(title, size=13, align="L", before=6), *blocks]
+    return out
 
 
 def fact(label: str, value) -> documents.Block:
