@@ -50,7 +50,9 @@ def valid(schema, data) -> dict:
     """`data` loaded by `schema`; RuleViolation naming each bad field (a refusal page)."""
     errors = schema.validate(data)
     if errors:
-        raise RuleViolation(site.t("site.invalid"), errors=field_errors(errors))
+        fields = field_errors(errors)
+        said = "; ".join(f"{e['field']}: {' '.join(e['messages'])}" for e in fields)
+        raise RuleViolation(f"{site.t('site.invalid')} {said}", errors=fields)
     return schema.load(data)
 
 
