@@ -5,12 +5,16 @@ through the lifecycle use case (audited as the API's are), and refusals shown wi
 from __future__ import annotations
 
 import re
+import secrets
+import uuid
 from datetime import timedelta
 
 import pytest
 
 from server.actor import Role
 from server.clock import utcnow
+from server.models.issuing_body import IssuingBody
+from server.models.order import Order
 from server.services.audit import chain
 from server.services.hazards.timings import CHINA
 from tests.factories import JurisdictionFactory, regulator
@@ -178,3 +182,48 @@ def test_another_jurisdictions_supervisor_gets_not_found(client, world):
         assert refused.mimetype == "text/html"
     page = client.get(f"/review/hazards/{hazard}").get_data(as_text=True)
     assert 'id="take-' not in page
+
+
+def test_the_hazard_page_links_its_order_and_the_order_page_its_hazards(client, world):
+    hazard = _hazard(client, world, level="general")
+    body = IssuingBody(
+        name="应急管理局",
+        jurisdiction_id=world["jurisdiction"].id,
+        number_format="应急责改〔{year}〕第{n}号",
+        reconsideration_body="人民政府",
+        court="人民法院",
+    ).save()
+    now = utcnow()
+    order = Order(
+        id=str(uuid.uuid4()),
+        state="issued",
+        number="应急责改〔2026〕第7号",
+        issuing_body_id=body.id,
+        enterprise_id=world["firm"].id,
+        jurisdiction_id=world["jurisdiction"].id,
+        inspection_id=str(uuid.uuid4()),
+        inspector_id=world["inspector"].id,
+        co_inspector_id=world["supervisor"].id,
+        items=[
+            {
+                "hazard_id": hazard,
+                "description": "吊篮未设安全绳",
+                "measures": "增设",
+                "term_days": 5,
+            }
+        ],
+        hazard_ids=[hazard],
+        check_token=secrets.token_urlsafe(18),
+        requested_by=world["inspector"].id,
+        requested_at=now,
+        issued_at=now,
+    ).save()
+    log_in(client, world["supervisor"], f"/review/hazards/{hazard}")
+    page = client.get(f"/review/hazards/{hazard}").get_data(as_text=True)
+    assert f'href="/review/orders/{order.id}">应急责改〔2026〕第7号</a>' in page
+    shown = client.get(f"/review/orders/{order.id}").get_data(as_text=True)
+    assert "应急责改〔2026〕第7号" in shown and f'href="/review/hazards/{hazard}"' in shown
+    assert 'id="order-pdf"' not in shown  # not rendered yet
+    assert client.get(f"/review/orders/{order.id}/pdf").status_code == 404
+    # Nothing re-inspected yet: the opinion is refused with a page, as the API's 422.
+    assert client.get(f"/review/orders/{order.id}/reinspection-opinion.pdf").status_code == 422
