@@ -64,7 +64,7 @@ def _take(client, hazard, page: str, action: str, **fields):
     )
 
 
-def test_the_list_holds_the_jurisdictions_hazards_and_filters_them(client, world, auth_headers):
+def test_the_list_holds_the_jurisdictions_hazards_and_filters_them(client, world, auth_headers, db):
     major = _hazard(client, world, "未设监护人", "major")
     general = _hazard(client, world, "警示标识缺失", "general")
     other = make_firm(client, auth_headers)  # another jurisdiction, another firm
@@ -80,6 +80,25 @@ def test_the_list_holds_the_jurisdictions_hazards_and_filters_them(client, world
     assert "共 0 条" in client.get("/review/hazards?overdue=true").get_data(as_text=True)
     found = client.get(f"/review/hazards?enterprise_id={world['firm'].id}&state=found")
     assert "共 2 条" in found.get_data(as_text=True)
+    # The general one under an order past its deadline (the timer has not marked it yet),
+    # the major one listed and found by a confined-space checklist.
+    past = utcnow() - timedelta(days=1)
+    db["hazards"].update_one({"_id": general}, {"$set": {"state": "issued", "deadline": past}})
+    db["hazards"].update_one(
+        {"_id": major}, {"$set": {"listing": "listed", "checklist_code": "CS"}}
+    )
+    for query, shown, hidden_one in (
+        ("overdue=true", general, major),
+        ("overdue=true&state=issued", general, major),
+        ("listed=true", major, general),
+        ("listed=false", general, major),
+        ("campaign=CS", major, general),
+    ):
+        html = client.get(f"/review/hazards?{query}").get_data(as_text=True)
+        assert shown in html and hidden_one not in html, query
+    assert "共 0 条" in client.get("/review/hazards?overdue=true&state=found").get_data(
+        as_text=True
+    )
 
 
 def test_a_bad_filter_is_refused_with_a_page(client, world):
