@@ -1,6 +1,6 @@
 """Official documents as A4 PDFs with Chinese text: a title, a number line, blocks of wrapped
-text, and a verification QR. Generic: it lays out what it is given and knows no orders or
-hazards (their wording lives with their domain).
+text and pictures, and a verification QR. Generic: it lays out what it is given and knows no
+orders or hazards (their wording lives with their domain).
 
 Rendering is deterministic: the same document gives the same bytes (the creation date is the
 document's own date, not the clock's), so a re-render after a retried job stores nothing new in
@@ -10,6 +10,7 @@ The QR is drawn as vector squares with `qrcode` at level Q (media.label_print).
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,6 +37,18 @@ class Block:
 
 
 @dataclass(frozen=True)
+class Picture:
+    """An image (JPEG or PNG bytes) `width` mm wide, its caption lines under it; a picture
+    that would cross the page's foot starts the next page."""
+
+    data: bytes
+    width: float = 80.0
+    caption: tuple[str, ...] = ()
+    size: float = 8.0
+    before: float = 3.0
+
+
+@dataclass(frozen=True)
 class Qr:
     """A verification code: its content (a URL) and the caption under it."""
 
@@ -47,7 +60,7 @@ class Qr:
 class Document:
     title: str
     number: str
-    blocks: tuple[Block, ...]
+    blocks: tuple[Block | Picture, ...]
     date: datetime
     qr: Qr | None = None
     #: Metadata: the author (an issuing body) and a subject line.
@@ -77,6 +90,9 @@ def render(document: Document, font: Font) -> bytes:
     for block in document.blocks:
         pdf.set_font("cjk", size=block.size)
         pdf.ln(block.before)
+        if isinstance(block, Picture):
+            _picture(pdf, block)
+            continue
         pdf.set_x(MARGIN + block.indent)
         pdf.multi_cell(
             TEXT_W - block.indent,
@@ -88,6 +104,22 @@ def render(document: Document, font: Font) -> bytes:
             new_y="NEXT",
         )
     return bytes(pdf.output())
+
+
+def _picture(pdf: FPDF, picture: Picture) -> None:
+    # Without a y, fpdf2 breaks the page before an image that does not fit and leaves the
+    # position under it.
+    pdf.image(io.BytesIO(picture.data), x=MARGIN, w=picture.width)
+    for line in picture.caption:
+        pdf.multi_cell(
+            TEXT_W,
+            picture.size * 0.5,
+            line,
+            align="L",
+            wrapmode=WrapMode.CHAR,
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
 
 
 def _qr(pdf: FPDF, qr: Qr, x0: float, y0: float) -> None:

@@ -9,6 +9,7 @@ from server.api import (
     alarms,
     audit,
     auth,
+    casefiles,
     checklists,
     cors,
     devices,
@@ -77,6 +78,7 @@ BLUEPRINTS = (
     photos.blp,
     audit.blp,
     jobs.blp,
+    casefiles.blp,
 )
 
 #: Room for what surrounds the largest payload: a push's envelope and the JSON between its

@@ -573,3 +573,48 @@ def test_a_reinspection_opinion_is_read_only_by_those_who_read_the_order(
     readers = {"admin", "supervisor1", "inspector1", "managerA"}
     # Readers learn that nothing was re-inspected yet; nobody else that the order exists.
     assert response.status_code == (422 if who in readers else 404), response.get_json()
+
+
+def _casefile_objects(world) -> dict[str, str]:
+    """A hazard and a submitted inspection of enterprise A, both by inspector1."""
+    from server.models.hazard import Hazard
+    from server.models.inspection import Inspection
+
+    a, inspector = world["A"], world["inspector1"]
+    tenancy = {"enterprise_id": a.id, "jurisdiction_id": a.jurisdiction_id}
+    hazard = Hazard(
+        id=str(uuid.uuid4()),
+        source="manual",
+        inspector_id=inspector.id,
+        description="安全绳未系挂",
+        level="general",
+        state="found",
+        **tenancy,
+    ).save()
+    inspection = Inspection(
+        id=str(uuid.uuid4()),
+        checklist_code="CS",
+        checklist_version=1,
+        inspector_id=inspector.id,
+        device_id="device-x",
+        status="submitted",
+        **tenancy,
+    ).save()
+    return {"hazards": hazard.id, "inspections": inspection.id}
+
+
+@pytest.mark.parametrize("kind", ["hazards", "inspections"])
+@pytest.mark.parametrize("who", ALL)
+def test_case_files_are_read_by_admins_and_the_jurisdictions_supervisors(
+    client, auth_headers, world, kind, who
+):
+    url = f"/api/v1/{kind}/{_casefile_objects(world)[kind]}/casefile.pdf"
+    response = client.get(url, headers=auth_headers(world[who]))
+    # Who sees the object but reads no case files learns only that (403); nobody else that
+    # the object exists (404).
+    expected = {"admin": 200, "supervisor1": 200, "inspector1": 403, "managerA": 403}
+    assert response.status_code == expected.get(who, 404), response.get_data(as_text=True)[:300]
+    if response.status_code == 200:
+        assert response.mimetype == "application/pdf"
+    else:
+        assert response.mimetype == "application/problem+json"
