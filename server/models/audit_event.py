@@ -81,7 +81,12 @@ class AuditEvent(_AppendOnly):
         "collection": "audit_events",
         # Unique: a retried job or a racing appender cannot store an event twice, and the
         # embedded server answers the `$in` on keys from this index.
-        "indexes": [{"fields": ["key"], "unique": True}],
+        # A case file reads one object's events, and those naming its photos, in its chain.
+        "indexes": [
+            {"fields": ["key"], "unique": True},
+            ("chain", "object.id"),
+            ("chain", "photos"),
+        ],
     }
 
 
