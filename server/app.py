@@ -27,6 +27,7 @@ from server.api import (
     photos,
     public_reports,
     request_log,
+    review,
     scan,
     spaces,
     uploads,
@@ -77,6 +78,7 @@ BLUEPRINTS = (
     photos.blp,
     audit.blp,
     jobs.blp,
+    review.blp,
 )
 
 #: Room for what surrounds the largest payload: a push's envelope and the JSON between its
