@@ -135,7 +135,14 @@ def thread_of(inspection: dict) -> str:
 
 
 def on_inspection(actor: Actor, inspection_id: str) -> list[dict]:
-    """The decisions on one inspection the actor may see, oldest first."""
+    """The decisions on one inspection, oldest first, for those who see its decisions (its
+    reviewers and its inspector); NotFound for anyone else."""
+    raw = Inspection._get_collection().find_one({"_id": str(inspection_id)})
+    if (
+        not Inspection.audience.allows(actor, raw)
+        or actor.role not in ReviewDecision.audience.rules
+    ):
+        raise NotFound(f"inspection {inspection_id} not found")
     found = ReviewDecision.objects.for_actor(actor).filter(inspection_id=str(inspection_id))
     return [_with_id(raw) for raw in found.order_by("decided_at").as_pymongo()]
 
