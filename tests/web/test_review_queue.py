@@ -8,7 +8,9 @@ import re
 
 import pytest
 
+from server.actor import Role
 from server.models.inspection import Inspection
+from tests.factories import JurisdictionFactory, regulator
 from tests.review.helpers import desk
 from tests.web.pages import hidden, log_in
 
@@ -97,3 +99,17 @@ def test_the_inspector_sees_what_was_returned_to_them(setup, client, auth_header
     assert client.get("/review/queue").status_code == 403
     d.inspect(corrects=inspection_id, seed=3)
     assert "没有待处理的退回记录" in client.get("/review/awaiting").get_data(as_text=True)
+
+
+def test_another_jurisdictions_supervisor_gets_not_found_pages(setup, client):
+    d = setup
+    inspection_id, sha = d.inspect()
+    log_in(client, regulator(Role.SUPERVISOR, JurisdictionFactory()), "/review/queue")
+    assert f'data-id="{inspection_id}"' not in client.get("/review/queue").get_data(as_text=True)
+    for url in (
+        f"/review/inspections/{inspection_id}",
+        f"/review/photos/{sha}/thumbnail",
+        f"/review/photos/{sha}/original",
+    ):
+        refused = client.get(url)
+        assert refused.status_code == 404 and refused.mimetype == "text/html", url
