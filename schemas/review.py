@@ -6,6 +6,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from schemas.common import ObjectIdString, RequestSchema, Timestamp
+from schemas.inspection import AnswerSchema
 from server.models.hazard import Level
 from server.models.inspection import Status
 from server.models.synced import UUID_PATTERN
@@ -26,20 +27,32 @@ class QueueQuerySchema(RequestSchema):
     kind = ma.fields.String(validate=ma.validate.OneOf(queue.KINDS))
 
 
-class PointSchema(ma.Schema):
+class ReviewPointSchema(ma.Schema):
     longitude = ma.fields.Float()
     latitude = ma.fields.Float()
 
 
-def _point(value):
-    return None if value is None else {"longitude": value[0], "latitude": value[1]}
+class Point(ma.fields.Nested):
+    """A (longitude, latitude) pair of the review's evidence, as an object."""
+
+    def __init__(self, **kwargs):
+        super().__init__(ReviewPointSchema, allow_none=True, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        point = {"longitude": value[0], "latitude": value[1]}
+        return super()._serialize(point, attr, obj, **kwargs)
 
 
 class QueuePhotoSchema(ma.Schema):
     sha256 = ma.fields.String()
-    thumbnail_url = ma.fields.Function(lambda p: f"/api/v1/photos/{p.sha256}/thumbnail")
+    thumbnail_url = ma.fields.Function(
+        lambda p: f"/api/v1/photos/{p.sha256}/thumbnail", metadata={"type": "string"}
+    )
     review_url = ma.fields.Function(
-        lambda p: f"/api/v1/photos/{p.sha256}/review?context={p.context_id}"
+        lambda p: f"/api/v1/photos/{p.sha256}/review?context={p.context_id}",
+        metadata={"type": "string", "description": "the review copy of this upload context"},
     )
     context_id = ma.fields.String()
     kind = ma.fields.String(metadata={"description": "what it was uploaded as evidence for"})
@@ -49,7 +62,7 @@ class QueuePhotoSchema(ma.Schema):
     received_at = Timestamp(metadata={"description": "the server's clock"})
     clock_skew_seconds = ma.fields.Float(allow_none=True)
     skew_flag = ma.fields.Boolean()
-    gps = ma.fields.Function(lambda p: _point(p.gps), metadata={"type": "object"})
+    gps = Point(metadata={"description": "as the camera wrote it"})
     distance_m = ma.fields.Float(allow_none=True, metadata={"description": "from the place"})
     capture = ma.fields.String(
         allow_none=True,
@@ -59,21 +72,21 @@ class QueuePhotoSchema(ma.Schema):
 
 class EvidenceSchema(ma.Schema):
     photos = ma.fields.List(ma.fields.Nested(QueuePhotoSchema))
-    place = ma.fields.Function(lambda e: _point(e.place), metadata={"type": "object"})
+    place = Point(metadata={"description": "what the photos and the fix are compared with"})
     place_kind = ma.fields.String(
         allow_none=True, metadata={"enum": ["enterprise", "space", "hazard", None]}
     )
-    fix = ma.fields.Function(lambda e: _point(e.fix), metadata={"type": "object"})
+    fix = Point(metadata={"description": "the phone's fix for the inspection"})
     fix_distance_m = ma.fields.Float(allow_none=True)
     skewed = ma.fields.Boolean()
-    in_app = ma.fields.String(metadata={"enum": ["all", "some", "none", "unknown"]})
+    in_app = ma.fields.String(metadata={"enum": ["all", "some", "none", "undeclared"]})
     far = ma.fields.Boolean(metadata={"description": "a photo or the fix far from the place"})
 
 
 class ItemChangeSchema(ma.Schema):
     item_code = ma.fields.String()
-    before = ma.fields.Dict(allow_none=True)
-    after = ma.fields.Dict(allow_none=True)
+    before = ma.fields.Nested(AnswerSchema, allow_none=True)
+    after = ma.fields.Nested(AnswerSchema, allow_none=True)
     returned_for = ma.fields.String(allow_none=True)
 
 

@@ -29,6 +29,8 @@ CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 SHOTS = ROOT / ".artifacts" / "screenshots" / "review"
 #: A reviewer's desk screen.
 WIDTH, HEIGHT = 1280, 900
+#: Seconds a page or its images may take to load: the machine may be busy running other tests.
+WAIT = 30
 #: True once the page is a new, fully loaded document.
 NEXT_PAGE = "return !window.tapped && document.readyState === 'complete'"
 
@@ -73,7 +75,7 @@ def _press(driver, element) -> None:
     """Click and wait until the next page has loaded (the old document is marked)."""
     driver.execute_script("window.tapped = true")
     element.click()
-    loaded = WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,))
+    loaded = WebDriverWait(driver, WAIT, ignored_exceptions=(WebDriverException,))
     loaded.until(lambda d: d.execute_script(NEXT_PAGE))
 
 
@@ -107,11 +109,11 @@ def test_returned_with_a_reason_corrected_on_the_phone_then_approved(
         .get_attribute("src")
         .endswith(f"/review/photos/{sha}/thumbnail")
     )
-    WebDriverWait(browser, 10).until(_images_loaded)
+    WebDriverWait(browser, WAIT).until(_images_loaded)
     _shot(browser, "1-queue")
 
     _press(browser, row.find_element(By.CSS_SELECTOR, "a.open"))
-    WebDriverWait(browser, 10).until(_images_loaded)
+    WebDriverWait(browser, WAIT).until(_images_loaded)
     item = browser.find_element(By.ID, f"item-{d.item}")
     assert "31.230400, 121.473700" in item.find_element(By.CLASS_NAME, "gps").text
     assert item.find_element(By.CLASS_NAME, "review-copy").get_attribute("naturalWidth") != "0"

@@ -70,7 +70,7 @@ class Evidence:
     fix_distance_m: float | None
     #: Any device clock off beyond the limit, or a photo's own skew flag.
     skewed: bool
-    #: Every photo declared taken with the app's camera: all, some, none, unknown (none said).
+    #: Every photo declared taken with the app's camera: all, some, none, undeclared (none said).
     in_app: str
     #: A photo or the fix farther than `far_from_place_m` from the place.
     far: bool
@@ -120,7 +120,7 @@ def _evidence(contexts, place, place_kind, fix, raw, items=None) -> Evidence:
         distances.append(fix_distance)
     said = [p.capture for p in shown if p.capture]
     if not said:
-        in_app = "unknown"
+        in_app = "undeclared"
     elif len(said) == len(shown) and all(c == "camera" for c in said):
         in_app = "all"
     elif any(c == "camera" for c in said):

@@ -21,7 +21,7 @@ from media.blobstore import BlobStore
 from media.links import gps_visible, visible_photo
 from server.actor import Role
 from server.clock import utcnow
-from server.errors import Forbidden, RuleViolation
+from server.errors import Forbidden, NotFound, RuleViolation
 from server.models.enterprise import Enterprise
 from server.models.hazard import Level
 from server.models.inspection import Status
@@ -148,7 +148,7 @@ def photo(actor, sha256, copy):
             raise Forbidden(site.t("site.forbidden"))
         data = store.read(shown.photo.id, 0, shown.photo.size)
         return Response(data, mimetype=shown.photo.content_type, headers=headers)
-    raise Forbidden(site.t("site.forbidden"))
+    raise NotFound(f"no {copy} of a photo")
 
 
 def _filters() -> queue.Filters:
