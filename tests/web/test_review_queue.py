@@ -36,6 +36,9 @@ def test_a_supervisor_returns_an_item_from_the_page(setup, client):
     assert "照片均由本应用相机拍摄" in queue and "位于企业登记位置附近" in queue
     thumb = client.get(f"/review/photos/{sha}/thumbnail")
     assert thumb.status_code == 200 and thumb.mimetype == "image/jpeg"
+    english = client.get(f"/review/inspections/{inspection_id}?lang=en").get_data(as_text=True)
+    assert "Inspection review" in english and "Return the items with reasons" in english
+    client.get("/review/queue?lang=zh-CN")
     # Filters narrow it: another campaign holds nothing.
     assert "没有待审核的事项" in client.get("/review/queue?campaign=HW").get_data(as_text=True)
 
