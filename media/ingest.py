@@ -317,6 +317,7 @@ def derive_context(
         exif=facts.clean,
         received_at=now,
         device_time=upload.device_time,
+        capture=getattr(upload, "capture", None),
         clock_skew_seconds=skew,
         skew_flag=skew_flag,
         watermark=printed,

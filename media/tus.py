@@ -90,6 +90,13 @@ class UploadRequest:
     filename: str | None = None
     content_type: str | None = None
     device_time: datetime | None = None
+    capture: str | None = None
+
+
+#: `capture`: how the phone app says it got the picture: its own camera screen, or the
+#: gallery. A declaration of our app, shown to reviewers; it proves nothing by itself (a
+#: changed client can say anything) and is read beside the EXIF times and GPS.
+CAPTURES = ("camera", "library")
 
 
 def require_version(header: str | None) -> None:
@@ -157,6 +164,8 @@ def parse_upload_request(header: str | None) -> UploadRequest:
             errors.append(_field("device_time", "ISO 8601 with a UTC offset, e.g. ...+08:00"))
         elif not DEVICE_TIMES[0] <= device_time <= DEVICE_TIMES[1]:
             errors.append(_field("device_time", "an instant of years 1 to 9999 in UTC"))
+    if meta.get("capture") not in (None, *CAPTURES):
+        errors.append(_field("capture", f"one of {', '.join(CAPTURES)}"))
     if errors:
         raise RuleViolation("Upload-Metadata is invalid", errors=errors)
     return UploadRequest(
@@ -167,6 +176,7 @@ def parse_upload_request(header: str | None) -> UploadRequest:
         filename=(meta.get("filename") or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1] or None,
         content_type=meta.get("content_type"),
         device_time=device_time,
+        capture=meta.get("capture"),
     )
 
 
@@ -220,6 +230,7 @@ def create_upload(
         item_code=request.item_code,
         metadata_header=metadata_header,
         device_time=request.device_time,
+        capture=request.capture,
         created_at=now,
         updated_at=now,
         expires_at=now + timedelta(hours=settings.upload_expiry_hours),

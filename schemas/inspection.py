@@ -37,6 +37,21 @@ class InspectionLocationSchema(ma.Schema):
     accuracy_m = ma.fields.Float(allow_none=True)
 
 
+class InspectionReviewSchema(ma.Schema):
+    """The review that decided an inspection (server.services.review.decisions)."""
+
+    decision_id = ma.fields.String()
+    verdict = ma.fields.String(metadata={"enum": [Status.APPROVED, Status.RETURNED]})
+    reasons = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        metadata={"description": "per returned item code, why it was returned"},
+    )
+    note = ma.fields.String(allow_none=True)
+    by = ObjectIdString()
+    at = Timestamp()
+
+
 class InspectionSchema(ma.Schema):
     """An inspection; enterprise users are not shown where the inspector stood, nor the
     phone it was made on."""
@@ -48,7 +63,9 @@ class InspectionSchema(ma.Schema):
     jurisdiction_id = ObjectIdString()
     inspector_id = ObjectIdString()
     device_id = ma.fields.String()
-    status = ma.fields.String(metadata={"enum": [Status.DRAFT, Status.SUBMITTED]})
+    status = ma.fields.String(
+        metadata={"enum": [Status.DRAFT, Status.SUBMITTED, Status.APPROVED, Status.RETURNED]}
+    )
     unannounced = ma.fields.Boolean(metadata={"description": "四不两直: without notice"})
     answers = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(AnswerSchema))
     judged_under = ma.fields.Nested(
@@ -72,6 +89,7 @@ class InspectionSchema(ma.Schema):
     missing_photos = ma.fields.List(ma.fields.String())
     photos_complete = ma.fields.Boolean()
     corrects = ma.fields.String(allow_none=True)
+    review = ma.fields.Nested(InspectionReviewSchema, allow_none=True)
     version = ma.fields.Integer()
     created_at = Timestamp()
     updated_at = Timestamp()

@@ -105,6 +105,14 @@ class PhotoSchema(ma.Schema):
     uploader_id = ObjectIdString(attribute="context.uploader_id")
     received_at = Timestamp(attribute="context.received_at")
     device_time = Timestamp(attribute="context.device_time", allow_none=True)
+    capture = ma.fields.String(
+        attribute="context.capture",
+        allow_none=True,
+        metadata={
+            "enum": ["camera", "library", None],
+            "description": "as the app declared it: its own camera, or the gallery",
+        },
+    )
     clock_skew_seconds = ma.fields.Float(attribute="context.clock_skew_seconds", allow_none=True)
     skew_flag = ma.fields.Boolean(attribute="context.skew_flag")
     watermark = ma.fields.List(

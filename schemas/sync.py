@@ -20,6 +20,7 @@ from schemas.inspection import InspectionSchema
 from schemas.order import NumberBlockSchema, OrderSchema
 from schemas.permit import PermitRecordSchema, PermitSchema
 from schemas.problem import ProblemSchema
+from schemas.review import ReviewDecisionSchema
 from server.clock import DEVICE_TIMES
 from server.models.device import DEVICE_ID_PATTERN
 from server.models.synced import UUID_PATTERN
@@ -277,6 +278,7 @@ COPIES = {
     "alarms": AlarmSchema,
     "rosters": RosterCopySchema,
     "entry_decisions": EntryDecisionCopySchema,
+    "review_decisions": ReviewDecisionSchema,
 }
 CHANGES = {name: _change_schema(name, copy) for name, copy in COPIES.items()}
 

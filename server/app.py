@@ -28,6 +28,7 @@ from server.api import (
     photos,
     public_reports,
     request_log,
+    review,
     scan,
     spaces,
     uploads,
@@ -79,6 +80,7 @@ BLUEPRINTS = (
     audit.blp,
     jobs.blp,
     casefiles.blp,
+    review.blp,
 )
 
 #: Room for what surrounds the largest payload: a push's envelope and the JSON between its

@@ -334,7 +334,13 @@ class Phone:
         key = (sha256, inspection_id)
         url = self.upload_urls.get(key)
         if url is None:
-            meta = {"sha256": sha256, "link_kind": "inspection", "link_id": inspection_id}
+            # Photos reach the phone's store only through its camera (`take_photo`).
+            meta = {
+                "sha256": sha256,
+                "link_kind": "inspection",
+                "link_id": inspection_id,
+                "capture": "camera",
+            }
             if item_code:
                 meta["item_code"] = item_code
             encoded = ",".join(

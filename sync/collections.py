@@ -24,6 +24,7 @@ from server.models import (
     number_block,
     order,
     permit,
+    review_decision,
     space,
 )
 from server.models.audience import Audience
@@ -136,6 +137,8 @@ REGISTRY: tuple[SyncedCollection, ...] = (
     SyncedCollection(
         name="entry_decisions", document=entry_decision.EntryDecision, omit=frozenset({"signature"})
     ),
+    # A supervisor's approval or return of an inspection: the inspector answers a return.
+    SyncedCollection(name="review_decisions", document=review_decision.ReviewDecision),
 )
 
 BY_NAME = {c.name: c for c in REGISTRY}

@@ -64,6 +64,9 @@ PARTICULAR = {
     "reserveNumberBlock": ("422",),  # no 执法证号, or no issuing body to choose
     "voidReservedNumber": ("422",),  # the number is used or voided already
     "registerDevice": ("409",),
+    # A decision on an inspection not awaiting review or on another version (409); a return
+    # naming items the inspection did not answer (422).
+    "decideInspection": ("404", "409", "422"),
     "syncPull": ("400",),  # a cursor this server did not issue
     "getGasLimits": ("404",),  # none published yet
     "syncPush": ("413",),

@@ -6,7 +6,8 @@ Thin: headers in, one call to `media.tus`, headers out. Every answer carries
 `Tus-Resumable`; errors are problem documents like everywhere else (tus clients read only the
 status). `Upload-Metadata` keys: `sha256` (required, hex SHA-256 of the whole file),
 `link_kind` (a registered kind, e.g. inspection) and `link_id` (required), `item_code`,
-`filename`, `content_type`, `device_time` (ISO 8601 with offset: the phone's clock now).
+`filename`, `content_type`, `device_time` (ISO 8601 with offset: the phone's clock now),
+`capture` (`camera`: taken with the app's own camera; `library`: picked from the gallery).
 """
 
 from __future__ import annotations

@@ -54,6 +54,7 @@ from server.models import (
     Photo,
     PhotoContext,
     PublicReport,
+    ReviewDecision,
     Roster,
     ScanNonce,
     Space,
@@ -110,6 +111,10 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
         Hazard._get_collection_name(),
         "names the inspection that found it (written after it, by its submission's job), its "
         "enterprise, its photos and the earlier hazard it repeats",
+    ),
+    (
+        ReviewDecision._get_collection_name(),
+        "names the inspection it decided (written after the inspection's review is set)",
     ),
     (
         Inspection._get_collection_name(),

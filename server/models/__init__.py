@@ -23,6 +23,7 @@ from server.models.outbox_entry import OutboxEntry
 from server.models.permit import Permit, PermitRecord
 from server.models.photo import Photo, PhotoContext
 from server.models.public_report import PublicReport
+from server.models.review_decision import ReviewDecision
 from server.models.space import Space
 from server.models.timer import Timer
 from server.models.token import AuthToken
@@ -68,6 +69,7 @@ DOCUMENTS = (
     JobRun,
     Timer,
     LoginWindow,
+    ReviewDecision,
 )
 
 __all__ = [
@@ -103,6 +105,7 @@ __all__ = [
     "Roster",
     "ScanNonce",
     "PublicReport",
+    "ReviewDecision",
     "Space",
     "Timer",
     "Upload",

@@ -26,12 +26,17 @@ from server.models.synced import UUID_PATTERN, SyncedDocument, SyncedQuerySet
 
 
 class Status:
-    """Lifecycle states; review states come with the supervisor's review queue."""
+    """Lifecycle states: a draft is submitted; a supervisor's review approves it or returns it
+    (server.services.review.decisions), and a returned one is answered by a correction."""
 
     DRAFT = "draft"
     SUBMITTED = "submitted"
+    APPROVED = "approved"
+    RETURNED = "returned"
     #: The states in which an inspection is a finding the inspected enterprise sees.
-    FINDINGS = (SUBMITTED,)
+    FINDINGS = (SUBMITTED, APPROVED, RETURNED)
+    #: A review decided it.
+    REVIEWED = (APPROVED, RETURNED)
 
 
 #: Admins see all; supervisors their jurisdiction's inspections; inspectors their own; an
@@ -91,6 +96,9 @@ class Inspection(SyncedDocument):
     missing_photos = ListField(StringField())
     photos_complete = BooleanField(default=True)
     corrects = StringField(regex=UUID_PATTERN)
+    #: The review that decided it: {"decision_id", "verdict", "reasons": {item: text}, "note",
+    #: "by", "at"} (server.services.review.decisions); None until decided.
+    review = DictField(default=None)
     deleted_at = DateTimeField()
     version = IntField(required=True, default=1)
     #: Recent mutation ids applied to this inspection: a replay whose receipt was lost is

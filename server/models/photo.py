@@ -134,6 +134,8 @@ class PhotoContext(Document):
     exif = DictField()
     received_at = DateTimeField(required=True)
     device_time = DateTimeField()
+    #: How the app says it got the picture (media.tus.CAPTURES), as the upload declared it.
+    capture = StringField()
     clock_skew_seconds = FloatField()
     skew_flag = BooleanField(required=True, default=False)
     #: Blob hash of the review copy and the watermark printed on it, line by line.

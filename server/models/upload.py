@@ -51,6 +51,8 @@ class Upload(Document):
     metadata_header = StringField()
     #: The phone's clock when it created the upload, beside the server's at the same moment.
     device_time = DateTimeField()
+    #: `camera` or `library` as the app declared it (media.tus.CAPTURES); None: not said.
+    capture = StringField()
     created_at = DateTimeField(required=True)
     updated_at = DateTimeField(required=True)
     expires_at = DateTimeField(required=True)

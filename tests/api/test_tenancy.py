@@ -15,6 +15,7 @@ from server.actor import Role
 from server.clock import utcnow
 from server.models.alarm import Alarm
 from server.models.device import Device
+from server.models.inspection import Inspection
 from server.models.issuing_body import IssuingBody
 from server.models.number_block import NumberBlock
 from server.models.order import Order
@@ -91,6 +92,10 @@ def world(db):
         ),
         "ORDER_C": _order(c, users["supervisor2"], users["supervisor2"], bodies["BODY2"]),
     }
+    inspections = {
+        "INSP_A": _submitted_inspection(a, users["inspector1"]),
+        "INSP_C": _submitted_inspection(c, users["supervisor2"]),
+    }
     blocks = {
         "BLOCK1": _block(users["inspector1"], bodies["BODY1"]),
         "BLOCK2": _block(users["supervisor2"], bodies["BODY2"]),
@@ -109,7 +114,25 @@ def world(db):
         **bodies,
         **orders,
         **blocks,
+        **inspections,
     }
+
+
+def _submitted_inspection(enterprise, inspector) -> Inspection:
+    """A submitted inspection awaiting review (one answered item)."""
+    now = utcnow()
+    return Inspection(
+        id=str(uuid.uuid4()),
+        checklist_code="CS",
+        checklist_version=1,
+        enterprise_id=enterprise.id,
+        jurisdiction_id=enterprise.jurisdiction_id,
+        inspector_id=inspector.id,
+        device_id="phone-1",
+        status="submitted",
+        answers={"CS-01": {"value": "yes", "outcome": "pass", "photos": []}},
+        submitted_at=now,
+    ).save()
 
 
 def _permit(enterprise, users) -> Permit:
@@ -229,6 +252,9 @@ READS = [
     ("/api/v1/orders/{ORDER_C}", {"admin", "supervisor2", "managerC"}),
     ("/api/v1/number-blocks/{BLOCK1}", {"admin", "supervisor1", "inspector1"}),
     ("/api/v1/number-blocks/{BLOCK2}", {"admin", "supervisor2"}),
+    # Review decisions: the reviewers of the jurisdiction and the inspection's inspector.
+    ("/api/v1/inspections/{INSP_A}/decisions", {"admin", "supervisor1", "inspector1"}),
+    ("/api/v1/inspections/{INSP_C}/decisions", {"admin", "supervisor2"}),
 ]
 
 
@@ -618,3 +644,31 @@ def test_case_files_are_read_by_admins_and_the_jurisdictions_supervisors(
         assert response.mimetype == "application/pdf"
     else:
         assert response.mimetype == "application/problem+json"
+#: The review queue: the supervisors' of their jurisdiction, admins' of all; others 403.
+QUEUED = {
+    "admin": {"INSP_A", "INSP_C"},
+    "supervisor1": {"INSP_A"},
+    "supervisor2": {"INSP_C"},
+}
+
+
+@pytest.mark.parametrize("who", ALL)
+def test_the_review_queue_holds_the_callers_jurisdiction_only(client, auth_headers, world, who):
+    response = client.get("/api/v1/review/queue", headers=auth_headers(world[who]))
+    if who not in QUEUED:
+        assert response.status_code == 403
+        assert response.mimetype == "application/problem+json"
+        return
+    assert response.status_code == 200
+    assert {e["id"] for e in response.get_json()} == {world[n].id for n in QUEUED[who]}
+
+
+@pytest.mark.parametrize("who", ALL)
+def test_a_decision_reaches_only_the_callers_jurisdiction(client, auth_headers, world, who):
+    body = {"decision_id": str(uuid.uuid4()), "verdict": "approved", "inspection_version": 1}
+    url = f"/api/v1/inspections/{world['INSP_A'].id}/decisions"
+    response = client.post(url, json=body, headers=auth_headers(world[who]))
+    expected = {"admin": 201, "supervisor1": 201, "supervisor2": 404}.get(who, 403)
+    assert response.status_code == expected, response.get_json()
+    status = Inspection.objects.get(id=world["INSP_A"].id).status
+    assert status == ("approved" if expected == 201 else "submitted")

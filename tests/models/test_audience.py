@@ -34,6 +34,7 @@ from server.models import (
     Photo,
     PhotoContext,
     PublicReport,
+    ReviewDecision,
     Roster,
     Space,
     Upload,
@@ -75,6 +76,7 @@ MODELS = (
     Order,
     NumberBlock,
     Violation,
+    ReviewDecision,
 )
 #: A confined space's permits, records, roster, scans and alarms: its enterprise's people and
 #: the supervisors of its jurisdiction (not inspectors: they inspect, they do not run work).
@@ -109,7 +111,11 @@ def expected(collection: str, actor: Actor, doc: dict) -> bool:
         if role is Role.SUPERVISOR:
             return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
         if role is Role.ENTERPRISE_MANAGER:  # the firm sees findings, never drafts
-            return _same(actor.enterprise_id, doc["enterprise_id"]) and doc["status"] == "submitted"
+            return _same(actor.enterprise_id, doc["enterprise_id"]) and doc["status"] in (
+                "submitted",
+                "approved",
+                "returned",
+            )
         return role is Role.INSPECTOR and _same(actor.user_id, doc["inspector_id"])
     if collection == "hazards":  # the firm sees every hazard of itself: it must rectify it
         if role is Role.SUPERVISOR:
@@ -167,6 +173,10 @@ def expected(collection: str, actor: Actor, doc: dict) -> bool:
             _same(actor.user_id, doc["inspector_id"])
             or _same(actor.user_id, doc["co_inspector_id"])
         )
+    if collection == "review_decisions":  # the reviewers and the inspector who must answer
+        if role is Role.SUPERVISOR:
+            return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+        return role is Role.INSPECTOR and _same(actor.user_id, doc["inspector_id"])
     if collection == "violations":  # the firm's manager and the jurisdiction's supervisors
         if role is Role.SUPERVISOR:
             return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
@@ -202,7 +212,13 @@ DOCUMENTS = {
         MAYBE_J,
         MAYBE_U,
         MAYBE_E,
-        st.sampled_from(["draft", "submitted"]),
+        st.sampled_from(["draft", "submitted", "approved", "returned"]),
+    ),
+    "review_decisions": st.builds(
+        lambda i, j, u: {"_id": str(i), "jurisdiction_id": j, "inspector_id": u},
+        ids,
+        MAYBE_J,
+        MAYBE_U,
     ),
     "hazards": st.builds(
         lambda i, j, u, e: {

@@ -91,6 +91,8 @@ def t(key: str, **values) -> str:
 #: The site's sections: (endpoint, word key, roles that see it). A page family adds its row.
 SECTIONS: list[tuple[str, str, frozenset[Role]]] = [
     ("review_home.home", "nav.home", SITE_ROLES),
+    ("review_queue.queue_page", "nav.queue", frozenset({Role.SUPERVISOR, Role.ADMIN})),
+    ("review_queue.awaiting_page", "nav.awaiting", frozenset({Role.INSPECTOR})),
     ("review_hazards.hazard_list", "nav.hazards", SITE_ROLES),
     ("review_audit.audit", "nav.audit", frozenset({Role.ADMIN, Role.SUPERVISOR})),
 ]
