@@ -644,6 +644,8 @@ def test_case_files_are_read_by_admins_and_the_jurisdictions_supervisors(
         assert response.mimetype == "application/pdf"
     else:
         assert response.mimetype == "application/problem+json"
+
+
 #: The review queue: the supervisors' of their jurisdiction, admins' of all; others 403.
 QUEUED = {
     "admin": {"INSP_A", "INSP_C"},
