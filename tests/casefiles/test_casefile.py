@@ -115,9 +115,11 @@ def test_a_hazards_case_file_holds_its_photo_decisions_and_chain_positions(
 
     # The hazard page serves the same review copy on the site's session, and nothing else.
     log_in(client, world["supervisor"], f"/review/hazards/{hazard}")
-    copy = client.get(f"/review/hazards/{hazard}/photos/{sha}")
+    page = client.get(f"/review/hazards/{hazard}").get_data(as_text=True)
+    assert f"/review/photos/{sha}/review?context=" in page
+    copy = client.get(f"/review/photos/{sha}/review")
     assert copy.mimetype == "image/jpeg" and copy.data[:2] == b"\xff\xd8"
-    assert client.get(f"/review/hazards/{hazard}/photos/{'cd' * 32}").status_code == 404
+    assert client.get(f"/review/photos/{'cd' * 32}/review").status_code == 404
 
     # An event altered in the database: the case file says where the chain breaks.
     db[chain.EVENTS].update_one({"_id": events[1]["_id"]}, {"$set": {"action": "hazard.close"}})

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flask import Response, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 
 from schemas.hazard_page import HazardFilterSchema, TransitionFormSchema
 from server.actor import Actor, Role
 from server.api.context import settings
 from server.clock import utcnow
-from server.errors import Conflict, NotFound, RuleViolation, field_errors
+from server.errors import Conflict, RuleViolation, field_errors
 from server.models.enterprise import Enterprise
 from server.models.hazard import Level
 from server.services.casefiles import evidence, names
@@ -190,15 +190,3 @@ def _page(actor: Actor, hazard_id: str, *, refusal=None):
         when=when,
     )
     return page, (refusal.status if refusal is not None else 200)
-
-
-@bp.get("/hazards/<hazard_id>/photos/<sha256>")
-@site.page(*VIEWERS)
-def photo(actor: Actor, hazard_id: str, sha256: str):
-    """The watermarked review copy of one of the hazard's photos."""
-    found = lifecycle.read(actor, hazard_id)
-    named = dict(evidence.hazard_photos(found))
-    shown = evidence.shown(actor, [(sha256, named.get(sha256, ""))])[0]
-    if sha256 not in named or shown.context is None:
-        raise NotFound(site.t("hazards.photo_missing"))
-    return Response(evidence.review_copy(shown.context), mimetype="image/jpeg")

@@ -1,7 +1,7 @@
 """The review pages of inspections: `/review/queue` (what awaits the supervisor, with
 thumbnails and filters), `/review/inspections/<id>` (one inspection with its photos large,
 their EXIF and coordinates, and approve / return-with-reasons forms), `/review/awaiting` (an
-inspector's returned inspections), and the photos they show, read through the cookie session.
+inspector's returned inspections); their photos come from server.web.review.photos.
 
 Decisions are the API's use case (server.services.review.decisions): each form carries the
 version it shows and a decision id rendered into it, so a double submit decides once and a
@@ -15,17 +15,14 @@ import uuid
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from flask import Response, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 
-from media.blobstore import BlobStore
-from media.links import gps_visible, visible_photo
 from server.actor import Role
 from server.clock import utcnow
-from server.errors import Forbidden, NotFound, RuleViolation
+from server.errors import RuleViolation
 from server.models.enterprise import Enterprise
 from server.models.hazard import Level
 from server.models.inspection import Status
-from server.models.photo import Photo
 from server.models.user import User
 from server.services.hazards.timings import CHINA
 from server.services.review import awaiting, decisions, queue
@@ -124,31 +121,6 @@ def decide(actor, inspection_id):
 @site.page(Role.INSPECTOR)
 def awaiting_page(actor):
     return render_template("review/awaiting.html", returned=awaiting.returned_to(actor))
-
-
-@bp.get("/photos/<sha256>/<copy>")
-@site.page()
-def photo(actor, sha256, copy):
-    """A photo as the API serves it (server/api/photos.py), for the pages' <img> tags: the
-    thumbnail, a context's review copy, or the original (only for who sees positions)."""
-    shown = visible_photo(actor, sha256, request.args.get("context") or None)
-    store = BlobStore(Photo._get_db())
-    headers = {"Cache-Control": "private, max-age=31536000, immutable"}
-    headers["X-Content-Type-Options"] = "nosniff"
-    if copy == "thumbnail":
-        return Response(
-            store.read_all(shown.photo.thumbnail), mimetype="image/jpeg", headers=headers
-        )
-    if copy == "review":
-        return Response(
-            store.read_all(shown.context.review), mimetype="image/jpeg", headers=headers
-        )
-    if copy == "original":
-        if not gps_visible(actor, shown.context):
-            raise Forbidden(site.t("site.forbidden"))
-        data = store.read(shown.photo.id, 0, shown.photo.size)
-        return Response(data, mimetype=shown.photo.content_type, headers=headers)
-    raise NotFound(f"no {copy} of a photo")
 
 
 def _filters() -> queue.Filters:
