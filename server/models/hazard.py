@@ -25,7 +25,7 @@ from server.models.synced import UUID_PATTERN, SyncedDocument, SyncedQuerySet
 
 
 class Source:
-    """Where a hazard came from (issue 11: one register fed by several channels)."""
+    """Where a hazard came from (one register fed by several channels)."""
 
     INSPECTION = "inspection"
     SELF_REPORT = "self_report"

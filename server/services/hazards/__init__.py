@@ -1,4 +1,4 @@
-"""Hazards and rectification (issue 11): `states` (the lifecycle as data), `register` (hazards
+"""Hazards and rectification (docs/domain.md): `states` (the lifecycle as data), `register` (hazards
 from inspections, by hand and self-reported; repeats), `lifecycle` (reading hazards, taking
 transitions, photo links); orders to rectify: `issuing` (issuing bodies), `numbering` (gapless
 numbers per body and year), `orders` (request, numbering and rendering jobs), `order_text` and

@@ -259,7 +259,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         SUPERVISING | {SYSTEM},
         ("reason",),
         (),
-        "a correcting record drops it, or a supervisor finds it was none (issue 11)",
+        "a correcting record drops it, or a supervisor finds it was none (docs/domain.md)",
     ),
     Transition(
         "confirm_level",
@@ -277,7 +277,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         SUPERVISING,
         ("level", "reason"),
         (),
-        "a supervisor overrides the level with a reason (issue 11)",
+        "a supervisor overrides the level with a reason (docs/domain.md)",
     ),
     Transition(
         "list",

@@ -5,7 +5,7 @@ overdue and the close-out radius. Each states its source in the file; nothing he
 constant of law.
 
 Also the calendar arithmetic the clocks use: deadlines and days are reckoned in Asia/Shanghai,
-"N 日" are calendar days, and a day ends at its 24:00 (issue 11; domain review §7).
+"N 日" are calendar days, and a day ends at its 24:00 (docs/domain.md, "Hazards and rectification").
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 TIMINGS_FILE = Path(__file__).parent / "rectification.yaml"
-#: Deadlines and a number's year are reckoned in China's time (issue 11).
+#: Deadlines and a number's year are reckoned in China's time (Asia/Shanghai).
 CHINA = ZoneInfo("Asia/Shanghai")
 
 OVERDUE = "overdue"
