@@ -1,4 +1,4 @@
-"""Done when (issue 11): Redis is killed during 50 inspection submissions with failed items,
+"""End to end: Redis is killed during 50 inspection submissions with failed items,
 each with its order issued on site, and started again (empty); afterwards every order is
 issued exactly once, and the numbers are consecutive. Real processes: a Redis of the test's
 own, the service's worker and scheduler, against the suite's MongoDB."""

@@ -1,4 +1,4 @@
-"""Done when (issue 11): a public report goes form → supervisor verifies (assigning an inspector
+"""End to end: a public report goes form → supervisor verifies (assigning an inspector
 of the jurisdiction) → hazard → order → service → rectification with the firm's after photos →
 re-inspection at the place → closed, in one test; the enterprise never sees who reported."""
 
