@@ -70,11 +70,15 @@ def scan(actor: Actor, request: ScanRequest, settings: ScanSettings, *, now: dat
     present = roster.current(space["_id"])
     if present.get("seq") is None:
         roster.ensure(space)  # the space's first scan
+    # Only an entry's rules read the permit's records (briefing, ventilation, gas tests...):
+    # an exit, a check-in and a check-out are decided without that read.
+    wanted = permit is not None and request.action == Action.ENTER
+    records = permits.records_of(permit["_id"]) if wanted else []
     facts = EntryFacts(
         worker=worker,
         now=now,
         space=rules.space_facts(space),
-        permit=permits.facts(permit, permits.records_of(permit["_id"])) if permit else None,
+        permit=permits.facts(permit, records) if permit else None,
         attendants_present=frozenset(present.get("attendants") or ()),
         inside=frozenset(present.get("inside") or ()),
         emptied_at=present.get("emptied_at"),
