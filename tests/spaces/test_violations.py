@@ -102,6 +102,8 @@ def test_a_retried_path_and_a_retried_job_make_one_violation_and_one_hazard(toxi
     violation = _only("no_permit")
     # The scan's path again (a crash after the event was stored), and the job again.
     event = EntryEvent._get_collection().find_one({"_id": violation.entry_event_id})
+    assert not violations.defer_entry_event(event, now=event["at"])  # asked once already
+    assert OutboxEntry.objects(job=violations.ENTRY_JOB).count() == 1
     violations.on_entry_event(event, now=event["at"])
     jobs()
     first = register_confined_space_violation(violation.id)

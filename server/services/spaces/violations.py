@@ -112,12 +112,12 @@ def entry_kind(event: dict) -> str | None:
 def defer_entry_event(event: dict, *, now: datetime) -> bool:
     """After the scan stored a denied entry event that is a violation: ask the outbox to record
     it (`ENTRY_JOB`), under an id derived from the event so a retried path asks once. The scan
-    answers without waiting for the violation's own reads and writes. True when asked."""
+    answers without waiting for the violation's own reads and writes. True when this call
+    wrote the outbox entry."""
     if entry_kind(event) is None:
         return False
     job = outbox.Job(ENTRY_JOB, {"entry_event_id": str(event["_id"])})
-    outbox.record_once(job, f"entry-violation-{event['_id']}", now=now)
-    return True
+    return outbox.record_once(job, f"entry-violation-{event['_id']}", now=now)
 
 
 def record_entry_event(event_id: ObjectId) -> dict | None:
