@@ -7,7 +7,13 @@
 - 50 concurrent clients each doing one `find_one` and one `update_one` on the same server: the
   least a decision that records itself needs;
 - target: scan p95 ≤ 3× the round trips' p95 (`scan_p95_ratio`);
-- for comparison, the same scans as calls of the use case alone (no HTTP, no token lookup).
+- for comparison, the same scans as calls of the use case alone (no HTTP, no token lookup),
+  and the MongoDB commands each kind of scan sends (counted by a pymongo CommandListener).
+
+Both sides are warmed up first (a cold JVM, store and Python path would otherwise fall into the
+scans' tail alone, as they ran first), and the timed scans and round trips alternate in
+`ROUNDS` rounds (the machine is shared: its load changes within a run, and both sides should
+see the same); each side's p50 and p95 are over all its rounds.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from mongoengine.connection import get_db
+from pymongo import monitoring
 
 from bench.common import bench_settings, target
 from checklists.loader import load_gas_limits
@@ -37,7 +44,11 @@ from server.services.passwords import hash_password
 from server.services.spaces import label_sheets, permits, scan
 
 SCANNERS = 50
+#: Timed scans per scanner (and round trips per client), split evenly over the rounds.
 SCANS_EACH = 30
+ROUNDS = 3
+#: Untimed scans (and round trips) per client before the first round.
+WARM_UP = 3
 MAX_HEADCOUNT = 8
 READINGS = {
     "O2": {"value": 20.8, "unit": "%VOL"},
@@ -141,7 +152,39 @@ def _scan_body(token: str, action: str, device: str) -> dict:
     }
 
 
-def measure_scans(app, label: str, bearers: list[str]) -> tuple[list[float], dict]:
+class CommandCounter(monitoring.CommandListener):
+    """The MongoDB commands sent by the calling thread between `begin` and `end` (pymongo
+    publishes a command's events in the thread that sends it)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def begin(self) -> None:
+        self._local.n = 0
+
+    def end(self) -> int:
+        n, self._local.n = self._local.n, None
+        return n
+
+    def started(self, event) -> None:
+        if getattr(self._local, "n", None) is not None:
+            self._local.n += 1
+
+    def succeeded(self, event) -> None:
+        pass
+
+    def failed(self, event) -> None:
+        pass
+
+
+COMMANDS = CommandCounter()
+
+
+def measure_scans(
+    app, label: str, bearers: list[str], inside: list[bool], count: int, tally: dict
+) -> tuple[list[float], dict]:
+    """`count` scans per scanner, each entering or leaving as `inside` says (kept up to date);
+    the commands of each kind of scan go to `tally` ({kind: [commands, ...]})."""
     latencies: list[float] = []
     outcomes = {"allowed": 0, "denied": 0, "errors": 0}
     lock = threading.Lock()
@@ -150,20 +193,23 @@ def measure_scans(app, label: str, bearers: list[str]) -> tuple[list[float], dic
     def scanner(i: int) -> None:
         client = app.test_client()
         headers = {"Authorization": f"Bearer {bearers[i]}"}
-        inside = False
         start.wait()
-        for _ in range(SCANS_EACH):
-            body = _scan_body(label, "exit" if inside else "enter", f"bench-phone-{i}")
+        for _ in range(count):
+            action = "exit" if inside[i] else "enter"
+            body = _scan_body(label, action, f"bench-phone-{i}")
+            COMMANDS.begin()
             began = time.perf_counter()
             reply = client.post("/api/v1/spaces/scan", json=body, headers=headers)
             took = time.perf_counter() - began
+            commands = COMMANDS.end()
             allowed = reply.status_code == 200 and reply.get_json()["allowed"]
             if allowed:
-                inside = not inside
+                inside[i] = not inside[i]
+            key = "errors" if reply.status_code != 200 else "allowed" if allowed else "denied"
             with lock:
                 latencies.append(took)
-                key = "errors" if reply.status_code != 200 else "allowed" if allowed else "denied"
                 outcomes[key] += 1
+                tally.setdefault(f"{key} {action}", []).append(commands)
 
     _run(scanner, len(bearers))
     return latencies, outcomes
@@ -200,7 +246,7 @@ def measure_direct(label: str, actors: list, settings, inside_now: set) -> list[
     return latencies
 
 
-def measure_round_trips(db, clients: int) -> list[float]:
+def measure_round_trips(db, clients: int, count: int, tally: dict) -> list[float]:
     collection = db["bench_round_trips"]
     collection.delete_many({})
     collection.insert_many([{"_id": i, "n": 0} for i in range(clients)])
@@ -210,13 +256,16 @@ def measure_round_trips(db, clients: int) -> list[float]:
 
     def client(i: int) -> None:
         start.wait()
-        for _ in range(SCANS_EACH):
+        for _ in range(count):
+            COMMANDS.begin()
             began = time.perf_counter()
             doc = collection.find_one({"_id": i})
             collection.update_one({"_id": i, "n": doc["n"]}, {"$inc": {"n": 1}})
             took = time.perf_counter() - began
+            commands = COMMANDS.end()
             with lock:
                 latencies.append(took)
+                tally.setdefault("round trips", []).append(commands)
 
     _run(client, clients)
     collection.drop()
@@ -236,6 +285,7 @@ def _p(values: list[float], q: int) -> float:
 
 
 def main() -> None:
+    monitoring.register(COMMANDS)  # before the app makes its client
     settings = bench_settings()
     app = create_app(settings)
     db = get_db()
@@ -247,14 +297,31 @@ def main() -> None:
         headers={"Authorization": f"Bearer {attendant}"},
     )
     assert check_in.get_json()["allowed"], check_in.get_json()
-    scans, outcomes = measure_scans(app, label, workers)
-    trips = measure_round_trips(db, SCANNERS)
+    inside = [False] * SCANNERS
+    measure_scans(app, label, workers, inside, WARM_UP, {})
+    measure_round_trips(db, SCANNERS, WARM_UP, {})
+    scans, trips, tally = [], [], {}
+    outcomes = {"allowed": 0, "denied": 0, "errors": 0}
+    for _ in range(ROUNDS):
+        timed, counted = measure_scans(app, label, workers, inside, SCANS_EACH // ROUNDS, tally)
+        scans += timed
+        outcomes = {k: outcomes[k] + counted[k] for k in outcomes}
+        trips += measure_round_trips(db, SCANNERS, SCANS_EACH // ROUNDS, tally)
     roster = db["rosters"].find_one({})
+    assert roster["headcount"] == sum(inside) <= MAX_HEADCOUNT, (roster["headcount"], inside)
     direct = measure_direct(label, actors, settings, set(roster["inside"]))
     print(
-        f"{SCANNERS} scanners x {SCANS_EACH} scans (enter/exit in turn, maximum {MAX_HEADCOUNT}): "
-        f"{outcomes['allowed']} allowed, {outcomes['denied']} denied, {outcomes['errors']} errors; "
+        f"{SCANNERS} scanners x {len(scans) // SCANNERS} scans in {ROUNDS} rounds (enter/exit in "
+        f"turn, maximum {MAX_HEADCOUNT}): {outcomes['allowed']} allowed, "
+        f"{outcomes['denied']} denied, {outcomes['errors']} errors; "
         f"roster at the end {roster['headcount']} inside"
+    )
+    print(
+        "MongoDB commands per operation: "
+        + ", ".join(
+            f"{kind} {statistics.mean(counts):.1f} ({len(counts)})"
+            for kind, counts in sorted(tally.items())
+        )
     )
     print(
         f"scan decision p50 {_p(scans, 50) * 1000:.1f} ms, p95 {_p(scans, 95) * 1000:.1f} ms; "

@@ -44,6 +44,7 @@ JOBS = (
     (alarms.OVERSTAY_JOB, space_jobs.check_overstay),
     (violations.ACKNOWLEDGE_JOB, space_jobs.check_alarm_acknowledged),
     (violations.HAZARD_JOB, hazards.register_confined_space_violation),
+    (violations.ENTRY_JOB, space_jobs.record_entry_violation),
 )
 
 

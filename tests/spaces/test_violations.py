@@ -58,6 +58,8 @@ def _listed(site, who, **query):
 def test_an_entry_without_a_permit_at_a_poisoning_risk_firm_is_a_candidate_major(toxic, jobs):
     denied = toxic.scan("enter").get_json()
     assert not denied["allowed"]
+    assert Violation.objects.count() == 0  # the outbox's job records it
+    jobs()
     violation = _only("no_permit")
     assert str(violation.entry_event_id) == denied["event_id"]
     assert violation.worker_id == toxic.users["worker"].id
@@ -86,6 +88,7 @@ def test_an_entry_without_a_permit_at_a_poisoning_risk_firm_is_a_candidate_major
 
 def test_the_same_firm_without_poisoning_risk_records_the_violation_and_no_hazard(plain, jobs):
     assert not plain.scan("enter").get_json()["allowed"]
+    jobs()
     violation = _only("no_permit")
     assert violation.criterion == "no_approval" and violation.hazard_candidate is False
     jobs()
@@ -95,9 +98,12 @@ def test_the_same_firm_without_poisoning_risk_records_the_violation_and_no_hazar
 
 def test_a_retried_path_and_a_retried_job_make_one_violation_and_one_hazard(toxic, jobs):
     toxic.scan("enter")
+    jobs()
     violation = _only("no_permit")
     # The scan's path again (a crash after the event was stored), and the job again.
     event = EntryEvent._get_collection().find_one({"_id": violation.entry_event_id})
+    assert not violations.defer_entry_event(event, now=event["at"])  # asked once already
+    assert OutboxEntry.objects(job=violations.ENTRY_JOB).count() == 1
     violations.on_entry_event(event, now=event["at"])
     jobs()
     first = register_confined_space_violation(violation.id)
@@ -113,18 +119,18 @@ def test_a_retried_path_and_a_retried_job_make_one_violation_and_one_hazard(toxi
 def test_every_denied_scan_is_a_violation_each_its_own_hazard(toxic, jobs):
     toxic.scan("enter")
     toxic.scan("enter", who="contractor")
-    assert Violation.objects(kind="no_permit").count() == 2
     jobs()
+    assert Violation.objects(kind="no_permit").count() == 2
     assert Hazard.objects.count() == 2
 
 
 def test_an_entry_while_a_gas_test_failed_is_a_violation_but_no_m10_major(toxic, jobs):
     toxic.ready(readings={**READINGS, "H2S": {"value": 30, "unit": "ppm"}})
     assert not toxic.scan("enter").get_json()["allowed"]
+    jobs()
     violation = _only("gas_fail")
     assert "GAS_FAIL" in violation.codes
     assert violation.criterion is None and violation.hazard_candidate is False
-    jobs()
     assert Hazard.objects.count() == 0
 
 
@@ -132,9 +138,9 @@ def test_an_entry_without_an_attendant_is_a_candidate_major(toxic, jobs):
     toxic.ready()
     assert toxic.scan("attendant_check_out", who="attendant").get_json()["allowed"]
     assert not toxic.scan("enter").get_json()["allowed"]
+    jobs()
     violation = _only("denied_scan")
     assert "NO_ATTENDANT" in violation.codes and violation.criterion == "no_attendant"
-    jobs()
     assert Hazard.objects.get().violation_id == violation.id
 
 
@@ -149,18 +155,21 @@ def test_an_entry_without_ventilation_is_a_candidate_major(toxic, jobs):
     assert toxic.record("gas_test", "manager", minutes_ago=5, **test).status_code == 201
     assert toxic.scan("attendant_check_in", who="attendant").get_json()["allowed"]
     assert not toxic.scan("enter").get_json()["allowed"]
+    jobs()
     violation = _only("denied_scan")
     assert "NOT_VENTILATED" in violation.codes and violation.criterion == "no_ventilation"
     assert violation.hazard_candidate is True
 
 
-def test_an_allowed_entry_a_repeated_one_and_a_denied_exit_are_no_violation(toxic):
+def test_an_allowed_entry_a_repeated_one_and_a_denied_exit_are_no_violation(toxic, jobs):
     toxic.ready()
     assert toxic.scan("enter").get_json()["allowed"]
     assert not toxic.scan("enter").get_json()["allowed"]  # ALREADY_INSIDE: bookkeeping
     assert toxic.scan("exit").get_json()["allowed"]
     assert not toxic.scan("exit").get_json()["allowed"]  # NOT_INSIDE: no entry scan
+    jobs()
     assert Violation.objects.count() == 0
+    assert OutboxEntry.objects(job=violations.ENTRY_JOB).count() == 0
 
 
 def test_the_attendant_leaving_with_entrants_inside_is_a_candidate_major(toxic, jobs):
@@ -221,6 +230,7 @@ def test_the_manager_and_the_supervisors_see_violations_with_filters(toxic, jobs
     toxic.ready()
     toxic.scan("attendant_check_out", who="attendant")
     toxic.scan("enter")
+    jobs()
     everything = {v.id for v in Violation.objects()}
     assert len(everything) == 2
     for who in ("manager", "supervisor", "admin"):

@@ -70,11 +70,15 @@ def scan(actor: Actor, request: ScanRequest, settings: ScanSettings, *, now: dat
     present = roster.current(space["_id"])
     if present.get("seq") is None:
         roster.ensure(space)  # the space's first scan
+    # Only an entry's rules read the permit's records (briefing, ventilation, gas tests...):
+    # an exit, a check-in and a check-out are decided without that read.
+    wanted = permit is not None and request.action == Action.ENTER
+    records = permits.records_of(permit["_id"]) if wanted else []
     facts = EntryFacts(
         worker=worker,
         now=now,
         space=rules.space_facts(space),
-        permit=permits.facts(permit, permits.records_of(permit["_id"])) if permit else None,
+        permit=permits.facts(permit, records) if permit else None,
         attendants_present=frozenset(present.get("attendants") or ()),
         inside=frozenset(present.get("inside") or ()),
         emptied_at=present.get("emptied_at"),
@@ -241,8 +245,9 @@ def _outcome(actor, request, worker, space, permit, decision, after, now, limits
         "at": now,
     }
     event["_id"] = EntryEvent._get_collection().insert_one(event).inserted_id
-    # A denied entry is also a violation (server.services.spaces.violations).
-    violations.on_entry_event(event, now=now)
+    # A denied entry is also a violation (server.services.spaces.violations), recorded by the
+    # outbox's job: its reads and writes are bookkeeping the decision need not wait for.
+    violations.defer_entry_event(event, now=now)
     return {
         "allowed": allowed,
         "action": request.action,

@@ -1,6 +1,7 @@
 """Violations of confined-space entry (server.models.violation), recorded where the scan and the
 alarms record their own events: a denied entry scan (no valid permit, a failed gas test, any
-other deny), the attendant leaving with entrants inside and an overstay (their alarms), and an
+other deny; recorded by an outbox job the scan asks for, so the scan's answer does not wait for
+it), the attendant leaving with entrants inside and an overstay (their alarms), and an
 alarm that no attendant of the permit nor the enterprise's manager acknowledged within the
 time of `violations.yaml` (a timer armed when the alarm is raised).
 
@@ -22,12 +23,13 @@ from functools import cache
 from pathlib import Path
 
 import yaml
+from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from server.actor import Actor
 from server.models.alarm import AlarmKind
 from server.models.enterprise import Enterprise
-from server.models.entry import Action
+from server.models.entry import Action, EntryEvent
 from server.models.space import Space
 from server.models.violation import Violation, ViolationKind
 from server.services import outbox, timers
@@ -36,6 +38,8 @@ from server.services.audit import record as audit
 DATA_FILE = Path(__file__).with_name("violations.yaml")
 #: The outbox job that makes a candidate hazard of a violation (server.jobs.hazards).
 HAZARD_JOB = "hazards.confined_space"
+#: The outbox job that records the violation of a denied entry scan (server.jobs.spaces).
+ENTRY_JOB = "spaces.entry_violation"
 #: The outbox job of the acknowledgement timer of an alarm (server.jobs.spaces).
 ACKNOWLEDGE_JOB = "spaces.alarm_acknowledged"
 #: Alarms whose raising is itself a violation.
@@ -91,17 +95,43 @@ def load_rules(path: Path = DATA_FILE) -> ViolationRules:
     )
 
 
-def on_entry_event(event: dict, *, now: datetime) -> dict | None:
-    """A denied entry scan at one of our spaces is a violation (the scan's event is stored)."""
+def entry_kind(event: dict) -> str | None:
+    """The kind of violation a scan's entry event is: a denied entry scan at one of our spaces
+    whose deny codes are not all bookkeeping (None: no violation)."""
     if event["allowed"] or event["action"] != Action.ENTER or event.get("space_id") is None:
         return None
-    codes = [r["code"] for r in event["reasons"] if r.get("severity") == "deny"]
+    codes = _deny_codes(event)
     if set(codes) <= load_rules().bookkeeping:
         return None
-    kind = next(
+    return next(
         (k for k, wanted in load_rules().denied_entry if wanted.intersection(codes)),
         ViolationKind.DENIED_SCAN,
     )
+
+
+def defer_entry_event(event: dict, *, now: datetime) -> bool:
+    """After the scan stored a denied entry event that is a violation: ask the outbox to record
+    it (`ENTRY_JOB`), under an id derived from the event so a retried path asks once. The scan
+    answers without waiting for the violation's own reads and writes. True when this call
+    wrote the outbox entry."""
+    if entry_kind(event) is None:
+        return False
+    job = outbox.Job(ENTRY_JOB, {"entry_event_id": str(event["_id"])})
+    return outbox.record_once(job, f"entry-violation-{event['_id']}", now=now)
+
+
+def record_entry_event(event_id: ObjectId) -> dict | None:
+    """`ENTRY_JOB`'s work: the violation of a stored entry event, dated when the scan was."""
+    event = EntryEvent._get_collection().find_one({"_id": event_id})
+    return None if event is None else on_entry_event(event, now=event["at"])
+
+
+def on_entry_event(event: dict, *, now: datetime) -> dict | None:
+    """A denied entry scan at one of our spaces is a violation (the scan's event is stored)."""
+    kind = entry_kind(event)
+    if kind is None:
+        return None
+    codes = _deny_codes(event)
     return _record(
         f"{kind}:{event['_id']}",
         kind,
@@ -182,6 +212,10 @@ def criterion_of(kind: str, codes) -> str | None:
         if kind in criterion.kinds or criterion.codes.intersection(codes):
             return criterion.name
     return None
+
+
+def _deny_codes(event: dict) -> list[str]:
+    return [r["code"] for r in event["reasons"] if r.get("severity") == "deny"]
 
 
 def _alarm_violation(kind: str, alarm: dict, *, now: datetime) -> dict:
