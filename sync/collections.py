@@ -20,11 +20,13 @@ from server.models import (
     gas_limits,
     hazard,
     inspection,
+    label_key,
     notification,
     number_block,
     order,
     permit,
     space,
+    violation,
 )
 from server.models.audience import Audience
 from server.services.hazards.lifecycle import shown_to as hazard_shown_to
@@ -103,6 +105,8 @@ REGISTRY: tuple[SyncedCollection, ...] = (
         document=gas_limits.GasLimitsVersion,
         # The whole rules: a phone decides confined-space entries offline with them.
     ),
+    # The public keys that verify QR labels: the app verifies a label offline with them.
+    SyncedCollection(name="label_keys", document=label_key.LabelKeyRecord),
     SyncedCollection(
         name="enterprises",
         document=enterprise.Enterprise,
@@ -136,6 +140,8 @@ REGISTRY: tuple[SyncedCollection, ...] = (
     SyncedCollection(
         name="entry_decisions", document=entry_decision.EntryDecision, omit=frozenset({"signature"})
     ),
+    # Violations at the firm's spaces, for its manager's and the supervisors' apps.
+    SyncedCollection(name="violations", document=violation.Violation),
 )
 
 BY_NAME = {c.name: c for c in REGISTRY}

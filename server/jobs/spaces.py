@@ -1,6 +1,6 @@
 """RQ jobs of confined spaces: the overstay check at the end of a permit's window and the
-acknowledgement check of an alarm (timers' outbox jobs), and forgetting scan nonces once
-their requests can only be stale."""
+acknowledgement check of an alarm (timers' outbox jobs), forgetting scan nonces once
+their requests can only be stale, and publishing the label keys of the settings to the feed."""
 
 from __future__ import annotations
 
@@ -8,9 +8,16 @@ from datetime import timedelta
 
 from server.clock import utcnow
 from server.jobs import context
-from server.services.spaces import alarms, scan
+from server.services.spaces import alarms, label_keys, scan
+from server.services.spaces.label_sheets import label_keys as keys_of
 
 PRUNE_JOB_ID = "scan-nonces-prune"
+LABEL_KEYS_JOB_ID = "label-keys-publish"
+
+
+def publish_label_keys() -> dict:
+    """The settings' label keys into the feed (a rotation reaches phones); idempotent."""
+    return label_keys.publish(keys_of(context.settings()), now=utcnow())
 
 
 def prune_scan_nonces() -> dict:

@@ -15,6 +15,7 @@ from server.models.inspection import Inspection
 from server.models.issuing_body import IssuingBody
 from server.models.job_run import JobRun
 from server.models.jurisdiction import Jurisdiction
+from server.models.label_key import LabelKeyRecord
 from server.models.login_window import LoginWindow
 from server.models.notification import Notification
 from server.models.number_block import NumberBlock
@@ -39,6 +40,7 @@ DOCUMENTS = (
     Device,
     ChecklistVersion,
     GasLimitsVersion,
+    LabelKeyRecord,
     Inspection,
     Space,
     Permit,
@@ -89,6 +91,7 @@ __all__ = [
     "IssuingBody",
     "JobRun",
     "Jurisdiction",
+    "LabelKeyRecord",
     "LoginWindow",
     "NumberBlock",
     "Order",
