@@ -94,7 +94,9 @@ class EntryDecision(SyncedDocument):
         "indexes": [
             "sync_seq",
             {"fields": ["id", "sync_rev"], "unique": True},
-            ("device_id", "device_seq"),
+            # One decision per device and number: the same signed decision pushed again
+            # under a new id cannot be stored twice, however the pushes race.
+            {"fields": ["device_id", "device_seq"], "unique": True},
             ("device_id", "merge_state", "device_seq"),
         ],
     }

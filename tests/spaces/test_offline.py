@@ -7,6 +7,7 @@ entry that should have been denied, an exit without entry. A replay is a duplica
 from __future__ import annotations
 
 import copy
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -213,3 +214,41 @@ def test_a_replayed_push_is_a_duplicate_and_a_reused_number_is_refused(site, aut
     assert EntryEvent.objects(offline_decision_id=decision_id).count() == 1
     roster = Roster.objects.get(id=site.space["id"])
     assert (roster.inside, roster.headcount) == ([site.users["worker"].id], 1)
+
+
+def _under_new_id(mutation: dict) -> dict:
+    """The same signed decision as the app might queue it again (a reinstall, a restored
+    backup of its queue): a new document id and mutation id, the same signature."""
+    return {**copy.deepcopy(mutation), "id": str(uuid.uuid4()), "mutation_id": str(uuid.uuid4())}
+
+
+def test_the_same_signed_decision_under_a_new_id_is_answered_as_the_one_stored(site, auth_headers):
+    site.ready()
+    phone = _phone(site, auth_headers)
+    decision_id = _decide(site, phone)
+    (sent,) = copy.deepcopy(phone.outbox)
+    [first] = phone.push()
+    phone.outbox = [_under_new_id(sent)]
+    [again] = phone.push()
+    assert (first["status"], again["status"], again["first_status"]) == (
+        "applied",
+        "duplicate",
+        "applied",
+    )
+    assert again["id"] == decision_id
+    assert [d.id for d in EntryDecision.objects()] == [decision_id]
+    assert EntryEvent.objects(offline_decision_id=decision_id).count() == 1
+    assert Roster.objects.get(id=site.space["id"]).headcount == 1
+
+
+def test_two_copies_under_new_ids_in_one_push_store_one_decision(site, auth_headers):
+    site.ready()
+    phone = _phone(site, auth_headers)
+    _decide(site, phone)
+    (sent,) = phone.outbox
+    phone.outbox = [sent, _under_new_id(sent)]
+    receipts = phone.push()
+    assert sorted(r["status"] for r in receipts) == ["applied", "duplicate"]
+    (stored,) = EntryDecision.objects()
+    assert {r["id"] for r in receipts} == {stored.id}
+    assert EntryEvent.objects(offline_decision_id=stored.id).count() == 1
