@@ -134,11 +134,14 @@ REGISTRY: tuple[SyncedCollection, ...] = (
     SyncedCollection(name="permit_records", document=permit.PermitRecord),
     # Who is inside and which attendants are checked in: the attendant's phone decides
     # entries offline on it.
-    SyncedCollection(name="rosters", document=entry.Roster),
+    SyncedCollection(name="rosters", document=entry.Roster, omit=frozenset({"merged"})),
     SyncedCollection(name="alarms", document=alarm.Alarm),
     # Entry decisions made offline at the manhole, with what their merge flagged.
     SyncedCollection(
-        name="entry_decisions", document=entry_decision.EntryDecision, omit=frozenset({"signature"})
+        name="entry_decisions",
+        document=entry_decision.EntryDecision,
+        # The merge's own progress is the server's.
+        omit=frozenset({"signature", "merging_at", "merge_plan", "merge_after"}),
     ),
     # Violations at the firm's spaces, for its manager's and the supervisors' apps.
     SyncedCollection(name="violations", document=violation.Violation),

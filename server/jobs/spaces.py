@@ -8,11 +8,20 @@ from datetime import timedelta
 
 from server.clock import utcnow
 from server.jobs import context
-from server.services.spaces import alarms, label_keys, scan
+from server.services.spaces import alarms, label_keys, ledger, offline_merge, scan
 from server.services.spaces.label_sheets import label_keys as keys_of
 
 PRUNE_JOB_ID = "scan-nonces-prune"
 LABEL_KEYS_JOB_ID = "label-keys-publish"
+MERGES_JOB_ID = "offline-merges-resume"
+
+
+def resume_offline_merges() -> dict:
+    """Merge again the offline decisions whose merge died past its lease; idempotent."""
+    merged = offline_merge.resume_stalled(
+        ledger.gas_limits(), now=utcnow(), skew_limit_s=context.settings().clock_skew_seconds
+    )
+    return {"merged": [d["_id"] for d in merged]}
 
 
 def publish_label_keys() -> dict:

@@ -33,7 +33,13 @@ from server.jobs.feed import COMPACT_JOB_ID, SWEEP_JOB_ID, compact_feed, sweep_f
 from server.jobs.media import maintain_uploads, resume_ingests
 from server.jobs.outage import BACKOFF_S, Outage, wait_for_redis
 from server.jobs.queueing import enqueue_unique
-from server.jobs.spaces import LABEL_KEYS_JOB_ID, prune_scan_nonces, publish_label_keys
+from server.jobs.spaces import (
+    LABEL_KEYS_JOB_ID,
+    MERGES_JOB_ID,
+    prune_scan_nonces,
+    publish_label_keys,
+    resume_offline_merges,
+)
 from server.jobs.spaces import PRUNE_JOB_ID as NONCES_JOB_ID
 from server.jobs.timers import TICK_JOB_ID, tick_timers
 from server.logs import configure_logging
@@ -60,6 +66,9 @@ PERIODIC: tuple[tuple[Callable, str, timedelta], ...] = (
     (prune_scan_nonces, NONCES_JOB_ID, timedelta(minutes=10)),
     # A change of LABEL_SIGNING_KEYS reaches the feed at the worker's start (CATCH_UP).
     (publish_label_keys, LABEL_KEYS_JOB_ID, timedelta(minutes=10)),
+    # An offline decision whose merge died is merged again at most this long after its lease
+    # (server/services/spaces/offline.yaml).
+    (resume_offline_merges, MERGES_JOB_ID, timedelta(minutes=1)),
 )
 #: Periodic jobs queued at once when the worker starts and whenever Redis is back.
 CATCH_UP = (outbox.SWEEP_JOB_ID, TICK_JOB_ID, LABEL_KEYS_JOB_ID)
