@@ -323,6 +323,7 @@ UNIQUE = {
     "spaces": "code",
     "public_reports": "code_hash",
     "orders": "check_token",
+    "entry_decisions": "device_id",  # with its number, unique
 }
 
 
