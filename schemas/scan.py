@@ -71,3 +71,35 @@ class ScanOutcomeSchema(ma.Schema):
     headcount = ma.fields.Integer(allow_none=True, metadata={"description": "after the change"})
     inside = ma.fields.List(ObjectIdString(), allow_none=True)
     at = Timestamp()
+
+
+class EntryPreviewQuerySchema(RequestSchema):
+    action = ma.fields.String(required=True, validate=ma.validate.OneOf(Action.ALL))
+    worker_id = ObjectIdString(
+        load_default=None,
+        metadata={"description": "whose scan (default: the caller), as for the scan"},
+    )
+    token = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(1, 300),
+        metadata={
+            "description": "the label's token, verified as the scan would; without it "
+            "the label is not judged"
+        },
+    )
+
+
+class EntryPreviewSchema(ma.Schema):
+    """What a scan would decide now (no effect: nothing recorded, no nonce taken)."""
+
+    allowed = ma.fields.Boolean()
+    action = ma.fields.String(metadata={"enum": list(Action.ALL)})
+    space_id = ObjectIdString()
+    permit_id = ma.fields.String(allow_none=True)
+    worker_id = ObjectIdString()
+    reasons = ma.fields.List(ma.fields.Nested(ReasonSchema))
+    headcount = ma.fields.Integer(metadata={"description": "inside now"})
+    label_checked = ma.fields.Boolean(
+        metadata={"description": "whether a label token was verified"}
+    )
+    at = Timestamp()

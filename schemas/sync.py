@@ -21,6 +21,7 @@ from schemas.order import NumberBlockSchema, OrderSchema
 from schemas.permit import PermitRecordSchema, PermitSchema
 from schemas.problem import ProblemSchema
 from schemas.review import ReviewDecisionSchema
+from schemas.violation import ViolationSchema
 from server.clock import DEVICE_TIMES
 from server.models.device import DEVICE_ID_PATTERN
 from server.models.synced import UUID_PATTERN
@@ -182,6 +183,28 @@ class GasLimitsVersionCopySchema(ma.Schema):
     published_by = ObjectIdString(allow_none=True)
 
 
+class LabelKeyCopySchema(ma.Schema):
+    """A public key that verifies QR labels (server.services.spaces.labels), as the feed
+    delivers it: the app verifies a label offline with the keys it holds, refusing those
+    retired."""
+
+    id = ma.fields.String(metadata={"description": "the key id a label token carries (hex)"})
+    algorithm = ma.fields.String(metadata={"example": "Ed25519"})
+    public_key = ma.fields.String(metadata={"description": "the raw public key, base64"})
+    signs = ma.fields.Boolean(metadata={"description": "new labels are signed with it"})
+    published_at = Timestamp()
+    retired_at = Timestamp(
+        allow_none=True, metadata={"description": "labels it signed are refused from then on"}
+    )
+    updated_at = Timestamp()
+
+
+class ViolationCopySchema(ViolationSchema):
+    """A confined-space violation as the feed delivers it (the REST reading)."""
+
+    id = ma.fields.String()
+
+
 class InspectionCopySchema(InspectionSchema):
     """An inspection as the feed (and a conflict's server copy) delivers it: the REST reading,
     and its deletion (a tombstone follows); enterprise users are not sent where the inspector
@@ -265,6 +288,7 @@ class EntryDecisionCopySchema(ma.Schema):
 COPIES = {
     "checklist_versions": ChecklistVersionCopySchema,
     "gas_limit_versions": GasLimitsVersionCopySchema,
+    "label_keys": LabelKeyCopySchema,
     "enterprises": EnterpriseCopySchema,
     "inspections": InspectionCopySchema,
     "spaces": SpaceCopySchema,
@@ -279,6 +303,7 @@ COPIES = {
     "rosters": RosterCopySchema,
     "entry_decisions": EntryDecisionCopySchema,
     "review_decisions": ReviewDecisionSchema,
+    "violations": ViolationCopySchema,
 }
 CHANGES = {name: _change_schema(name, copy) for name, copy in COPIES.items()}
 

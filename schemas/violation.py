@@ -37,4 +37,11 @@ class ViolationSchema(ma.Schema):
     poisoning_risk = ma.fields.Boolean(allow_none=True)
     hazard_candidate = ma.fields.Boolean()
     hazard_id = ma.fields.String(allow_none=True)
+    repeat_of = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "the first open candidate this one repeats (its hazard)"},
+    )
+    repeats = ma.fields.Integer(metadata={"description": "first candidates: repeats linked"})
+    repeat_ids = ma.fields.List(ma.fields.String())
+    last_seen_at = Timestamp(allow_none=True, metadata={"description": "the latest repeat"})
     at = Timestamp()

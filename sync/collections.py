@@ -20,12 +20,14 @@ from server.models import (
     gas_limits,
     hazard,
     inspection,
+    label_key,
     notification,
     number_block,
     order,
     permit,
     review_decision,
     space,
+    violation,
 )
 from server.models.audience import Audience
 from server.services.hazards.lifecycle import shown_to as hazard_shown_to
@@ -104,6 +106,8 @@ REGISTRY: tuple[SyncedCollection, ...] = (
         document=gas_limits.GasLimitsVersion,
         # The whole rules: a phone decides confined-space entries offline with them.
     ),
+    # The public keys that verify QR labels: the app verifies a label offline with them.
+    SyncedCollection(name="label_keys", document=label_key.LabelKeyRecord),
     SyncedCollection(
         name="enterprises",
         document=enterprise.Enterprise,
@@ -131,14 +135,19 @@ REGISTRY: tuple[SyncedCollection, ...] = (
     SyncedCollection(name="permit_records", document=permit.PermitRecord),
     # Who is inside and which attendants are checked in: the attendant's phone decides
     # entries offline on it.
-    SyncedCollection(name="rosters", document=entry.Roster),
+    SyncedCollection(name="rosters", document=entry.Roster, omit=frozenset({"merged"})),
     SyncedCollection(name="alarms", document=alarm.Alarm),
     # Entry decisions made offline at the manhole, with what their merge flagged.
     SyncedCollection(
-        name="entry_decisions", document=entry_decision.EntryDecision, omit=frozenset({"signature"})
+        name="entry_decisions",
+        document=entry_decision.EntryDecision,
+        # The merge's own progress is the server's.
+        omit=frozenset({"signature", "merging_at", "merge_plan", "merge_after"}),
     ),
     # A supervisor's approval or return of an inspection: the inspector answers a return.
     SyncedCollection(name="review_decisions", document=review_decision.ReviewDecision),
+    # Violations at the firm's spaces, for its manager's and the supervisors' apps.
+    SyncedCollection(name="violations", document=violation.Violation),
 )
 
 BY_NAME = {c.name: c for c in REGISTRY}

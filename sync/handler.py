@@ -73,6 +73,12 @@ class PushHandler(ABC):
     def data_schema(self, op: str) -> ma.Schema:
         """The schema of `data` for `op` (unknown fields refused)."""
 
+    def original(self, ctx: PushContext, data: dict) -> dict | None:
+        """The stored document a create is, pushed again under another id (a signed fact the
+        collection recognises by its content); the create is then answered as a duplicate of
+        it. None: a new document (most collections know a document only by its id)."""
+        return None
+
     @abstractmethod
     def create(self, ctx: PushContext, data: dict) -> dict:
         """The fields of a new document (the engine adds id, version and bookkeeping);

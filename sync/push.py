@@ -217,6 +217,9 @@ def _decide(ctx, slot, m, handler: PushHandler, current: dict | None):
     """A `_Write` to make, or the receipt when there is nothing to write."""
     mid, now = m["mutation_id"], ctx.now
     if m["op"] == "create":
+        same = handler.original(ctx, m["data"])
+        if same is not None:
+            return _as_original(m, handler, same)
         fields = handler.create(ctx, m["data"])
         token = f"{mid}@1"
         doc = {
@@ -349,11 +352,18 @@ def _insert(ctx: PushContext, raw, creates: list[_Write], slots: list) -> list[_
     # Some ids existed. The embedded server's reply cannot be trusted to say which, so look at
     # what is stored: a document carrying this mutation id is this create.
     stored = {d["_id"]: d for d in raw.find({"_id": {"$in": [w.m["id"] for w in creates]}})}
-    if len(stored) < len(creates):
-        raise failed  # not a duplicate id: the phone retries the whole batch, safely
     inserted = []
     for w in creates:
-        current = stored[w.m["id"]]
+        current = stored.get(w.m["id"])
+        if current is None:
+            # Refused by another unique index: the same content stored under another id by
+            # a concurrent push is answered as that document; else the phone retries the
+            # whole batch, safely.
+            same = w.handler.original(ctx, w.m["data"])
+            if same is None:
+                raise failed
+            slots[w.slot] = _as_original(w.m, w.handler, same)
+            continue
         if not w.handler.synced.audience.allows(ctx.actor, current):
             not_found = NotFound(f"{w.handler.name} {w.m['id']} not found")
             slots[w.slot] = _rejected(w.m["mutation_id"], not_found)
@@ -434,6 +444,14 @@ def _applied(m: dict, handler: PushHandler, version: int, doc: dict) -> dict:
         "version": version,
         **handler.receipt(doc),
     }
+
+
+def _as_original(m: dict, handler: PushHandler, original: dict) -> dict:
+    """A create of what is stored under another id: a duplicate of that document's create,
+    naming its id (the phone keeps that one)."""
+    return _duplicate(
+        _applied({**m, "id": original["_id"]}, handler, original.get("version", 1), original)
+    )
 
 
 def _conflict(ctx, m: dict, handler: PushHandler, reason: str, detail: str, current) -> dict:

@@ -1,5 +1,7 @@
 """`POST /api/v1/spaces/scan`: the decision at a confined space (enter, exit, attendant check-in
-and check-out), allowed or denied with every reason (server.services.spaces.scan)."""
+and check-out), allowed or denied with every reason (server.services.spaces.scan); and
+`GET /api/v1/spaces/{space_id}/entry-preview`: what that scan would decide now, without
+effect (a read: no nonce, nothing recorded), for an app to show before the tap."""
 
 from __future__ import annotations
 
@@ -9,10 +11,12 @@ from functools import cache
 from flask.views import MethodView
 
 from checklists.loader import load_gas_limits
-from schemas.scan import ScanOutcomeSchema, ScanSchema
+from schemas.scan import EntryPreviewQuerySchema, EntryPreviewSchema, ScanOutcomeSchema, ScanSchema
 from server.api.blueprint import Blueprint
 from server.api.context import current_actor, settings
 from server.clock import utcnow
+from server.models.scoping import get_or_404
+from server.models.space import Space
 from server.services.spaces import labels, scan
 from server.services.spaces.entry_rules import Fix
 
@@ -45,6 +49,28 @@ class SpaceScan(MethodView):
             fix=Fix(fix["longitude"], fix["latitude"], fix.get("accuracy_m")) if fix else None,
         )
         return scan.scan(actor, request, scan_settings(config), now=utcnow())
+
+
+@blp.route("/spaces/<space_id>/entry-preview")
+class SpaceEntryPreview(MethodView):
+    @blp.doc(operationId="previewSpaceEntry")
+    @blp.arguments(EntryPreviewQuerySchema, location="query")
+    @blp.response(200, EntryPreviewSchema)
+    def get(self, query, space_id):
+        """What a scan of `action` would decide now, by the same rules, with every reason;
+        nothing is recorded and no nonce is taken (the tap may still differ if the roster or
+        the permit changes first)."""
+        actor = current_actor()
+        space = get_or_404(Space.objects.for_actor(actor), space_id, "space")
+        return scan.preview(
+            actor,
+            space.to_mongo().to_dict(),
+            query["action"],
+            scan_settings(settings()),
+            now=utcnow(),
+            worker_id=query["worker_id"],
+            token=query["token"],
+        )
 
 
 def scan_settings(config) -> scan.ScanSettings:

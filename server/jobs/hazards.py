@@ -25,12 +25,17 @@ def fire_hazard_timer(hazard_id: str, key: str) -> str:
 
 
 def register_confined_space_violation(violation_id: str) -> str | None:
-    """The candidate major a confined-space violation makes (idempotent: its id derives from
-    the violation)."""
+    """The candidate major a confined-space violation makes, or the open one it repeats
+    (idempotent: a hazard's id derives from the violation, a repeat is counted once)."""
     fields = violations.candidate_hazard(violation_id)
     if fields is None:
         return None
-    window = timedelta(days=context.settings().hazard_repeat_days)
-    hazard_id = register.create_from_violation(now=utcnow(), window=window, **fields)
-    violations.link_hazard(violation_id, hazard_id)
-    return hazard_id
+    now = utcnow()
+    with violations.candidate_turn(violation_id):
+        first = violations.open_candidate(violation_id)
+        if first is not None:
+            return violations.link_repeat(violation_id, first, now=now)
+        window = timedelta(days=context.settings().hazard_repeat_days)
+        hazard_id = register.create_from_violation(now=now, window=window, **fields)
+        violations.link_hazard(violation_id, hazard_id)
+        return hazard_id

@@ -1,6 +1,7 @@
 """RQ jobs of confined spaces: the overstay check at the end of a permit's window and the
 acknowledgement check of an alarm (timers' outbox jobs), the violation of a denied entry scan
-(the scan's outbox job), and forgetting scan nonces once their requests can only be stale."""
+(the scan's outbox job), forgetting scan nonces once their requests can only be stale, and
+publishing the label keys of the settings to the feed."""
 
 from __future__ import annotations
 
@@ -10,9 +11,25 @@ from bson import ObjectId
 
 from server.clock import utcnow
 from server.jobs import context
-from server.services.spaces import alarms, scan, violations
+from server.services.spaces import alarms, label_keys, ledger, offline_merge, scan, violations
+from server.services.spaces.label_sheets import label_keys as keys_of
 
 PRUNE_JOB_ID = "scan-nonces-prune"
+LABEL_KEYS_JOB_ID = "label-keys-publish"
+MERGES_JOB_ID = "offline-merges-resume"
+
+
+def resume_offline_merges() -> dict:
+    """Merge again the offline decisions whose merge died past its lease; idempotent."""
+    merged = offline_merge.resume_stalled(
+        ledger.gas_limits(), now=utcnow(), skew_limit_s=context.settings().clock_skew_seconds
+    )
+    return {"merged": [d["_id"] for d in merged]}
+
+
+def publish_label_keys() -> dict:
+    """The settings' label keys into the feed (a rotation reaches phones); idempotent."""
+    return label_keys.publish(keys_of(context.settings()), now=utcnow())
 
 
 def prune_scan_nonces() -> dict:

@@ -33,8 +33,14 @@ from server.jobs.feed import COMPACT_JOB_ID, SWEEP_JOB_ID, compact_feed, sweep_f
 from server.jobs.media import maintain_uploads, resume_ingests
 from server.jobs.outage import BACKOFF_S, Outage, wait_for_redis
 from server.jobs.queueing import enqueue_unique
+from server.jobs.spaces import (
+    LABEL_KEYS_JOB_ID,
+    MERGES_JOB_ID,
+    prune_scan_nonces,
+    publish_label_keys,
+    resume_offline_merges,
+)
 from server.jobs.spaces import PRUNE_JOB_ID as NONCES_JOB_ID
-from server.jobs.spaces import prune_scan_nonces
 from server.jobs.timers import TICK_JOB_ID, tick_timers
 from server.logs import configure_logging
 from server.wiring import wire
@@ -58,9 +64,14 @@ PERIODIC: tuple[tuple[Callable, str, timedelta], ...] = (
     (tick_timers, TICK_JOB_ID, timedelta(seconds=30)),
     (purge_login_windows, "login-windows-purge", timedelta(hours=1)),
     (prune_scan_nonces, NONCES_JOB_ID, timedelta(minutes=10)),
+    # A change of LABEL_SIGNING_KEYS reaches the feed at the worker's start (CATCH_UP).
+    (publish_label_keys, LABEL_KEYS_JOB_ID, timedelta(minutes=10)),
+    # An offline decision whose merge died is merged again at most this long after its lease
+    # (server/services/spaces/offline.yaml).
+    (resume_offline_merges, MERGES_JOB_ID, timedelta(minutes=1)),
 )
 #: Periodic jobs queued at once when the worker starts and whenever Redis is back.
-CATCH_UP = (outbox.SWEEP_JOB_ID, TICK_JOB_ID)
+CATCH_UP = (outbox.SWEEP_JOB_ID, TICK_JOB_ID, LABEL_KEYS_JOB_ID)
 #: How long RQ keeps the record of a failed periodic job (until the next run replaces it).
 PERIODIC_FAILURE_TTL = 7 * 86400
 #: A worker that quits sooner than this after starting is restarted only after a pause.

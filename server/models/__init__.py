@@ -15,6 +15,7 @@ from server.models.inspection import Inspection
 from server.models.issuing_body import IssuingBody
 from server.models.job_run import JobRun
 from server.models.jurisdiction import Jurisdiction
+from server.models.label_key import LabelKeyRecord
 from server.models.login_window import LoginWindow
 from server.models.notification import Notification
 from server.models.number_block import NumberBlock
@@ -40,6 +41,7 @@ DOCUMENTS = (
     Device,
     ChecklistVersion,
     GasLimitsVersion,
+    LabelKeyRecord,
     Inspection,
     Space,
     Permit,
@@ -91,6 +93,7 @@ __all__ = [
     "IssuingBody",
     "JobRun",
     "Jurisdiction",
+    "LabelKeyRecord",
     "LoginWindow",
     "NumberBlock",
     "Order",

@@ -73,6 +73,9 @@ class Roster(SyncedDocument):
     alarms = ListField(StringField())
     #: Changes made so far; each entry event of a change carries the value it made.
     seq = IntField(required=True, default=0)
+    #: The latest offline decisions merged into it (server.services.spaces.offline_merge):
+    #: a merge resumed after a crash finds its change made and makes it no second time.
+    merged = ListField(StringField())
 
     meta = {
         "collection": "rosters",

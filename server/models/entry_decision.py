@@ -68,6 +68,11 @@ class EntryDecision(SyncedDocument):
     key_id = StringField()
     #: Merge and re-check (server.services.spaces.offline_merge).
     merge_state = StringField(required=True, choices=MergeState.ALL, default=MergeState.PENDING)
+    #: When a merge took it (a claim older than the lease is a merge that died), the
+    #: judgment it stored before applying anything, and the roster change it made.
+    merging_at = DateTimeField(null=True)
+    merge_plan = DictField(null=True)
+    merge_after = DictField(null=True)
     merged_at = DateTimeField()
     #: The moment the server judged the decision at: the phone's clock held within
     #: [after its last sync and its device's previous decision, the server's receipt].
@@ -94,7 +99,9 @@ class EntryDecision(SyncedDocument):
         "indexes": [
             "sync_seq",
             {"fields": ["id", "sync_rev"], "unique": True},
-            ("device_id", "device_seq"),
+            # One decision per device and number: the same signed decision pushed again
+            # under a new id cannot be stored twice, however the pushes race.
+            {"fields": ["device_id", "device_seq"], "unique": True},
             ("device_id", "merge_state", "device_seq"),
         ],
     }

@@ -6,7 +6,13 @@ A violation is a fact about the enterprise's work, for its manager and the super
 jurisdiction (workers see their own scans' reasons already). Its id derives from what caused
 it (the entry event, the alarm), so a retry records nothing twice. One that meets an M10
 Art.13(2) criterion at a firm with H2S/CO poisoning risk names the criterion and, once the
-outbox job made it, the candidate hazard of the register.
+outbox job made it, the candidate hazard of the register. A candidate that repeats an open one
+(the same criterion at the same space within `candidate_repeat_window_seconds` of
+violations.yaml) makes no second hazard: it names the first (`repeat_of`), which counts its
+repeats and when it was last seen.
+
+Synced to the phones of those who see it (sync.collections), so a manager's app has the
+violations of the firm's spaces without a separate request.
 """
 
 from __future__ import annotations
@@ -15,14 +21,15 @@ from mongoengine import (
     BooleanField,
     DateTimeField,
     DictField,
-    Document,
+    IntField,
     ListField,
     ObjectIdField,
     StringField,
 )
 
 from server.actor import Role
-from server.models.audience import EVERYONE, Audience, Match, ScopedQuerySet
+from server.models.audience import EVERYONE, Audience, Match
+from server.models.synced import SyncedDocument, SyncedQuerySet
 
 
 class ViolationKind:
@@ -45,7 +52,7 @@ AUDIENCE = Audience(
 )
 
 
-class Violation(Document):
+class Violation(SyncedDocument):
     audience = AUDIENCE
 
     #: `<kind>:<what caused it>` (an entry event, an alarm).
@@ -71,10 +78,22 @@ class Violation(Document):
     hazard_candidate = BooleanField(required=True, default=False)
     #: The register's hazard made of it (set by the outbox job).
     hazard_id = StringField()
+    #: A candidate repeating an open one: the first candidate's id (its hazard is `hazard_id`).
+    repeat_of = StringField()
+    #: On the first candidate: the repeats linked to it, how many, and the latest one's time.
+    repeat_ids = ListField(StringField())
+    repeats = IntField(default=0)
+    last_seen_at = DateTimeField()
     at = DateTimeField(required=True)
 
     meta = {
         "collection": "violations",
-        "queryset_class": ScopedQuerySet,
-        "indexes": [("enterprise_id", "at"), ("jurisdiction_id", "at")],
+        "queryset_class": SyncedQuerySet,
+        "indexes": [
+            "sync_seq",
+            {"fields": ["id", "sync_rev"], "unique": True},
+            ("enterprise_id", "at"),
+            ("jurisdiction_id", "at"),
+            ("space_id", "criterion", "at"),
+        ],
     }

@@ -6,7 +6,9 @@ entrant, check-in and check-out for an attendant of the permit. A tap is a form 
 session's CSRF token and a fresh nonce rendered into the form) decided by the same scan use
 case as `POST /api/v1/spaces/scan` (server.services.spaces.scan); it redirects to the page
 with the tap's entry event, shown as the decision with every reason in the entry rules' zh-CN
-words. The attendant also sees who is
+words. Before a tap the page shows what the tap would decide now (scan.preview: the same
+rules, nothing recorded), so a worker sees why before walking to the manhole. The attendant
+also sees who is
 inside and the open alarms, and acknowledges them here. A label that does not verify (forged,
 altered, rotated out) gets a refusal page, not the space.
 """
@@ -167,6 +169,12 @@ def _page(actor: Actor, token: str, space: Space, outcome: dict | None):
         .filter(space_id=space.id, status=AlarmStatus.OPEN)
         .order_by("-raised_at")
     )
+    action = _next_action(actor, present, attending)
+    preview = None
+    if outcome is None:
+        space_raw = space.to_mongo().to_dict()
+        config = scan_settings(settings())
+        preview = scan.preview(actor, space_raw, action, config, now=now, token=token)
     people = [*(present.get("inside") or ()), *(present.get("attendants") or ())]
     names = _names(permits, people + [a for p in permits for a in p.attendants])
     page = render_template(
@@ -180,6 +188,7 @@ def _page(actor: Actor, token: str, space: Space, outcome: dict | None):
         labels=ACTIONS,
         nonce=uuid.uuid4().hex,
         outcome=outcome,
+        preview=preview,
         roster=present,
         names=names,
         alarms=open_alarms,
@@ -188,6 +197,14 @@ def _page(actor: Actor, token: str, space: Space, outcome: dict | None):
         local=_local,
     )
     return page, 200
+
+
+def _next_action(actor: Actor, present: dict, attending: bool) -> str:
+    """The tap this user would make next: in or out, checked in or out."""
+    if attending:
+        checked_in = actor.user_id in (present.get("attendants") or ())
+        return "attendant_check_out" if checked_in else "attendant_check_in"
+    return "exit" if actor.user_id in (present.get("inside") or ()) else "enter"
 
 
 def _names(permits: list[Permit], ids: list) -> dict:

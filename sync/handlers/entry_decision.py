@@ -6,7 +6,8 @@ The handler turns the feed cursor the phone reported into the position and serve
 stands for — held to what the server actually served this device, so a phone cannot claim a
 later sync than it had — and after the batch's writes merges the device's decisions that are
 next in its sequence (server.services.spaces.offline_merge). A replayed push is a duplicate:
-the decision's id and its (device, number) are each taken once.
+the decision's id and its (device, number) are each taken once, and the same signed decision
+under a new id is answered as the one stored (its id in the receipt).
 """
 
 from __future__ import annotations
@@ -88,6 +89,11 @@ class EntryDecisionHandler(PushHandler):
 
     def data_schema(self, op: str) -> ma.Schema:
         return self._schema
+
+    def original(self, ctx: PushContext, data: dict) -> dict | None:
+        """The same signed decision stored under another id (its device, number and
+        signature: Ed25519 is deterministic, so the same decision is the same signature)."""
+        return offline.stored_as(ctx.actor, ctx.device_id, data)
 
     def create(self, ctx: PushContext, data: dict) -> dict:
         seq, at = self._synced(ctx, data.get("synced_through"))

@@ -108,6 +108,7 @@ def world(db):
         "C": c,
         **users,
         **permits,
+        "SPACE_A": permits["permitA"].space_id,
         **alarms,
         **violations,
         **reports,
@@ -239,6 +240,11 @@ READS = [
     ("/api/v1/permits/{permitC}", {"admin", "supervisor2", "managerC"}),
     ("/api/v1/alarms/{alarmA}", {"admin", "supervisor1", "managerA", "workerA"}),
     ("/api/v1/alarms/{alarmC}", {"admin", "supervisor2", "managerC"}),
+    # The decision preview: whoever sees the space previews their own scan there.
+    (
+        "/api/v1/spaces/{SPACE_A}/entry-preview?action=enter",
+        {"admin", "supervisor1", "inspector1", "managerA", "workerA"},
+    ),
     # Public reports: the supervisors of their jurisdiction alone (and admins), never the
     # jurisdiction's inspectors nor any enterprise.
     ("/api/v1/public-reports/{R1}", {"admin", "supervisor1"}),

@@ -26,6 +26,7 @@ from server.models import (
     Inspection,
     IssuingBody,
     Jurisdiction,
+    LabelKeyRecord,
     Notification,
     NumberBlock,
     Order,
@@ -53,6 +54,7 @@ MAYBE_J, MAYBE_E, MAYBE_U = (st.sampled_from([*pool, None]) for pool in (J, E, U
 MODELS = (
     ChecklistVersion,
     GasLimitsVersion,
+    LabelKeyRecord,
     Enterprise,
     Inspection,
     Hazard,
@@ -101,6 +103,8 @@ def expected(collection: str, actor: Actor, doc: dict) -> bool:
         return _same(actor.user_id, doc["recipient_id"])
     if role is Role.ADMIN or collection in ("checklist_versions", "gas_limit_versions"):
         return True
+    if collection == "label_keys":  # those who scan labels
+        return role in (Role.ENTERPRISE_MANAGER, Role.WORKER)
     regulator = role in (Role.SUPERVISOR, Role.INSPECTOR)
     firm = role in (Role.ENTERPRISE_MANAGER, Role.WORKER)
     if collection == "enterprises":
@@ -197,6 +201,7 @@ DOCUMENTS = {
         lambda n: {"_id": f"CS:{n}", "code": "CS", "version": n}, st.integers(1, 50)
     ),
     "gas_limit_versions": st.builds(lambda n: {"_id": n}, st.integers(1, 50)),
+    "label_keys": st.builds(lambda n: {"_id": f"{n:08x}"}, st.integers(0, 2**32 - 1)),
     "enterprises": st.builds(
         lambda i, j: {"_id": i, "jurisdiction_id": j}, st.sampled_from(E) | ids, MAYBE_J
     ),
@@ -334,6 +339,7 @@ UNIQUE = {
     "spaces": "code",
     "public_reports": "code_hash",
     "orders": "check_token",
+    "entry_decisions": "device_id",  # with its number, unique
 }
 
 

@@ -7,6 +7,7 @@ entry that should have been denied, an exit without entry. A replay is a duplica
 from __future__ import annotations
 
 import copy
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,13 +16,15 @@ from mongoengine.connection import get_db
 
 from server.actor import Role
 from server.clock import utcnow
+from server.jobs.spaces import resume_offline_merges
 from server.models.audit_event import AuditEvent
 from server.models.entry import EntryEvent, Roster
 from server.models.entry_decision import EntryDecision
 from server.services import device_keys
-from server.services.spaces import ledger
+from server.services.spaces import ledger, offline, offline_merge
 from sync import feed
 from sync.client import Phone, WsgiTransport
+from sync.handlers.entry_decision import EntryDecisionDataSchema
 from tests.factories import enterprise_user
 from tests.spaces.site import make_site
 
@@ -213,3 +216,122 @@ def test_a_replayed_push_is_a_duplicate_and_a_reused_number_is_refused(site, aut
     assert EntryEvent.objects(offline_decision_id=decision_id).count() == 1
     roster = Roster.objects.get(id=site.space["id"])
     assert (roster.inside, roster.headcount) == ([site.users["worker"].id], 1)
+
+
+def _under_new_id(mutation: dict) -> dict:
+    """The same signed decision as the app might queue it again (a reinstall, a restored
+    backup of its queue): a new document id and mutation id, the same signature."""
+    return {**copy.deepcopy(mutation), "id": str(uuid.uuid4()), "mutation_id": str(uuid.uuid4())}
+
+
+def test_the_same_signed_decision_under_a_new_id_is_answered_as_the_one_stored(site, auth_headers):
+    site.ready()
+    phone = _phone(site, auth_headers)
+    decision_id = _decide(site, phone)
+    (sent,) = copy.deepcopy(phone.outbox)
+    [first] = phone.push()
+    phone.outbox = [_under_new_id(sent)]
+    [again] = phone.push()
+    assert (first["status"], again["status"], again["first_status"]) == (
+        "applied",
+        "duplicate",
+        "applied",
+    )
+    assert again["id"] == decision_id
+    assert [d.id for d in EntryDecision.objects()] == [decision_id]
+    assert EntryEvent.objects(offline_decision_id=decision_id).count() == 1
+    assert Roster.objects.get(id=site.space["id"]).headcount == 1
+
+
+def test_two_copies_under_new_ids_in_one_push_store_one_decision(site, auth_headers):
+    site.ready()
+    phone = _phone(site, auth_headers)
+    _decide(site, phone)
+    (sent,) = phone.outbox
+    phone.outbox = [sent, _under_new_id(sent)]
+    receipts = phone.push()
+    assert sorted(r["status"] for r in receipts) == ["applied", "duplicate"]
+    (stored,) = EntryDecision.objects()
+    assert {r["id"] for r in receipts} == {stored.id}
+    assert EntryEvent.objects(offline_decision_id=stored.id).count() == 1
+
+
+def _claimed_by_a_merge_that_died(site, phone, mutation: dict) -> None:
+    """What a merge leaves when its process is killed right after taking the decision: the
+    decision stored as the push stores it, `merging`, nothing applied."""
+    data = EntryDecisionDataSchema().load(mutation["data"])
+    actor = site.users["attendant"].actor()
+    fields = offline.new_decision(actor, phone.device_id, data, synced_seq=None, synced_at=None)
+    now = utcnow()
+    EntryDecision._get_collection().insert_one(
+        {
+            **fields,
+            "_id": mutation["id"],
+            "device_id": phone.device_id,
+            "received_at": now,
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+            "mutation_ids": [f"{mutation['mutation_id']}@1"],
+            "sync_seq": None,
+            "sync_rev": 1,
+            "merge_state": "merging",
+            "merging_at": now,
+        }
+    )
+
+
+def test_a_merge_that_died_after_taking_a_decision_is_resumed_past_its_lease(site, auth_headers):
+    site.ready()
+    phone = _phone(site, auth_headers)
+    first = _decide(site, phone)
+    second = _decide(site, phone, worker="contractor")
+    died, waiting = phone.outbox
+    _claimed_by_a_merge_that_died(site, phone, died)
+    phone.outbox = [waiting]
+    assert [r["status"] for r in phone.push()] == ["applied"]
+    # Number 2 waits behind number 1, which a dead merge holds.
+    assert EntryDecision.objects.get(id=second).merge_state == "pending"
+    limits, lease = ledger.gas_limits(), offline_merge.merge_lease()
+    # Within the lease the merge may be alive: the sweep leaves it.
+    assert offline_merge.resume_stalled(limits, now=utcnow(), skew_limit_s=600) == []
+    later = utcnow() + lease + timedelta(seconds=1)
+    resumed = offline_merge.resume_stalled(limits, now=later, skew_limit_s=600)
+    assert [d["_id"] for d in resumed] == [first, second]
+    for decision_id in (first, second):
+        decision = EntryDecision.objects.get(id=decision_id)
+        assert (decision.merge_state, decision.flags) == ("merged", []), decision.flags
+        assert EntryEvent.objects(offline_decision_id=decision_id).count() == 1
+    roster = Roster.objects.get(id=site.space["id"])
+    assert sorted(roster.inside) == sorted([site.users["worker"].id, site.users["contractor"].id])
+    # Swept again: nothing is left to merge, nothing changes.
+    assert offline_merge.resume_stalled(limits, now=later, skew_limit_s=600) == []
+    assert Roster.objects.get(id=site.space["id"]).seq == roster.seq
+
+
+def test_a_merge_that_died_after_its_roster_change_makes_it_no_second_time(
+    site, auth_headers, job_settings
+):
+    site.ready()
+    phone = _phone(site, auth_headers)
+    _decide(site, phone)
+    left = _decide(site, phone, "exit")
+    assert [r["status"] for r in phone.push()] == ["applied", "applied"]
+    merged = EntryDecision.objects.get(id=left)
+    # The process died after the exit was made on the roster, before its event and the end.
+    EntryEvent._get_collection().delete_one({"offline_decision_id": left})
+    claimed = utcnow() - offline_merge.merge_lease() - timedelta(seconds=1)
+    EntryDecision._get_collection().update_one(
+        {"_id": left},
+        {
+            "$set": {"merge_state": "merging", "merging_at": claimed, "flags": []},
+            "$unset": {"merged_at": "", "roster_seq": "", "entry_event_id": ""},
+        },
+    )
+    assert resume_offline_merges() == {"merged": [left]}
+    again = EntryDecision.objects.get(id=left)
+    assert (again.merge_state, again.flags, again.roster_seq) == ("merged", [], merged.roster_seq)
+    (event,) = EntryEvent.objects(offline_decision_id=left)
+    assert event.allowed and event.roster_seq == merged.roster_seq
+    roster = Roster.objects.get(id=site.space["id"])
+    assert (roster.inside, roster.headcount, roster.seq) == ([], 0, merged.roster_seq)

@@ -116,12 +116,79 @@ def test_a_retried_path_and_a_retried_job_make_one_violation_and_one_hazard(toxi
     assert AuditEvent.objects(action="hazard.create").count() == 1
 
 
-def test_every_denied_scan_is_a_violation_each_its_own_hazard(toxic, jobs):
+def test_repeated_denials_for_one_reason_at_one_space_are_one_candidate_counted(toxic, jobs):
     toxic.scan("enter")
+    jobs()
     toxic.scan("enter", who="contractor")
+    toxic.scan("enter")
+    jobs()
+    found = list(Violation.objects(kind="no_permit").order_by("at"))
+    assert len(found) == 3  # every denied scan is a violation
+    (hazard,) = Hazard.objects()
+    first, *later = found
+    assert hazard.violation_id == first.id
+    assert [v.repeat_of for v in later] == [first.id, first.id]
+    assert {v.hazard_id for v in found} == {hazard.id}
+    first.reload()
+    assert (first.repeats, sorted(first.repeat_ids)) == (2, sorted(v.id for v in later))
+    assert first.last_seen_at == later[-1].at
+    # A retried job counts nothing twice.
+    assert register_confined_space_violation(later[0].id) == hazard.id
+    assert Violation.objects.get(id=first.id).repeats == 2
+    assert AuditEvent.objects(action="violation.repeat").count() == 2
+
+
+def test_another_criterion_at_the_same_space_is_a_candidate_of_its_own(toxic, jobs):
+    toxic.scan("enter")  # no permit: no approval
+    jobs()
+    toxic.make_permit()
+    assert toxic.transition("approve", capacity="principal").status_code == 200
+    toxic.scan("enter")  # approved, no attendant checked in
+    jobs()
+    assert sorted(Violation.objects(hazard_candidate=True).distinct("criterion")) == [
+        "no_approval",
+        "no_attendant",
+    ]
+    assert Hazard.objects.count() == 2
+    assert Violation.objects(repeat_of__ne=None).count() == 0
+
+
+def test_a_repeat_of_a_candidate_no_longer_open_is_a_candidate_of_its_own(toxic, jobs):
+    toxic.scan("enter")
+    jobs()
+    (first,) = Violation.objects()
+    Hazard._get_collection().update_one({"_id": first.hazard_id}, {"$set": {"state": "withdrawn"}})
+    toxic.scan("enter")
     jobs()
     assert Violation.objects(kind="no_permit").count() == 2
     assert Hazard.objects.count() == 2
+    assert Violation.objects(repeat_of__ne=None).count() == 0
+
+
+def test_candidates_outside_the_window_are_separate(toxic, jobs):
+    toxic.scan("enter")
+    jobs()
+    window = violations.load_rules().candidate_repeat_window
+    (first,) = Violation.objects()
+    Violation._get_collection().update_one(
+        {"_id": first.id}, {"$set": {"at": first.at - window - timedelta(seconds=1)}}
+    )
+    toxic.scan("enter")
+    jobs()
+    assert Hazard.objects.count() == 2
+
+
+def test_a_candidate_judged_while_another_holds_its_turn_is_retried(toxic, jobs, db):
+    toxic.scan("enter")
+    # The scan's job records the violation; its candidate hazard is judged here, by hand.
+    (event,) = EntryEvent._get_collection().find()
+    violations.record_entry_event(event["_id"])
+    (violation,) = Violation.objects()
+    with violations.candidate_turn(violation.id):
+        with pytest.raises(violations.CandidateBusyError):
+            register_confined_space_violation(violation.id)
+    assert Hazard.objects.count() == 0
+    assert register_confined_space_violation(violation.id) is not None
 
 
 def test_an_entry_while_a_gas_test_failed_is_a_violation_but_no_m10_major(toxic, jobs):

@@ -10,7 +10,8 @@ milliseconds since the Unix epoch, the reasons in the phone's order). Refused wi
 receipt: no signature, a wrong one, one by another device's key (the device id is signed and
 must be the pushing device's), a number its device has used for another decision (Ed25519
 signatures are deterministic: the same decision signed again is the same signature, a
-replay the push answers as a duplicate).
+replay the push answers as a duplicate, also under a new id: `stored_as`; one decision per
+device and number is a unique index).
 
 The merge into the roster and the re-check are server.services.spaces.offline_merge.
 """
@@ -136,6 +137,19 @@ def new_decision(
         "flags": [],
         "flagged": False,
     }
+
+
+def stored_as(actor: Actor, device_id: str, data: dict) -> dict | None:
+    """The decision already stored that `data` is, whatever id it was pushed under: the same
+    device, number and signature (None: none, or one the actor may not see)."""
+    if data.get("device_id") != device_id:
+        return None
+    found = EntryDecision._get_collection().find_one(
+        {"device_id": device_id, "device_seq": data["device_seq"]}
+    )
+    if found is None or found["signature"] != data["signature"]:
+        return None
+    return found if EntryDecision.audience.allows(actor, found) else None
 
 
 def _authorise(actor: Actor, permit: dict) -> None:

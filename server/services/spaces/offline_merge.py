@@ -20,6 +20,15 @@ PERMIT_SUSPENDED_MEANWHILE / PERMIT_CLOSED_MEANWHILE (between the last sync and 
 the phone could not know), INSIDE_ELSEWHERE, EXIT_WITHOUT_ENTRY, ATTENDANT_LEFT, CLOCK,
 LIMITS_OUTDATED.
 
+**A merge that died** (the process killed between its steps) leaves its decision `merging`,
+which would hold back every later number of its device. `resume_stalled` (the periodic job
+server.jobs.spaces.resume_offline_merges) puts a decision claimed longer than the lease of
+`offline.yaml` back to `pending` (compare-and-set on its claim) and merges its device again.
+Each step is safe to run twice: the judgment is stored before anything is applied
+(`merge_plan`) and reused, the roster change carries the decision's id and is made once
+(server.services.spaces.roster), the entry event's id derives from the decision, audit events
+and alarms are keyed.
+
 **The roster** records what happened at the manhole: an entry or exit the phone allowed is
 applied (an entry without the headcount bound, since the person is in), whatever the
 re-check says; what the re-check finds is flagged, not undone. Each merged decision writes
@@ -28,9 +37,15 @@ an entry event (offline, with its flags); roster changes and the merge are audit
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
 
+import yaml
+from bson import ObjectId
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from checklists.template import GasLimits
 from server.actor import Actor
@@ -46,6 +61,7 @@ from server.services.spaces import permits, roster
 from server.services.spaces.entry_rules import Decision, EntryFacts
 from server.services.spaces.scan import record_roster_change
 
+DATA_FILE = Path(__file__).with_name("offline.yaml")
 S = PermitStatus
 _SUSPENDED = (S.SUSPENDED,)
 _ENDED = (S.CLOSED, S.CANCELLED)
@@ -70,7 +86,7 @@ def merge_device(
         wanted = (last["device_seq"] if last else 0) + 1
         doc = _decisions().find_one_and_update(
             {"device_id": device_id, "device_seq": wanted, "merge_state": MergeState.PENDING},
-            {"$set": {"merge_state": MergeState.MERGING}},
+            {"$set": {"merge_state": MergeState.MERGING, "merging_at": now}},
             return_document=ReturnDocument.AFTER,
         )
         if doc is None:
@@ -78,6 +94,41 @@ def merge_device(
         merged.append(_merge(actor, doc, last, limits, now=now, skew_limit_s=skew_limit_s))
     if merged:
         mark_dirty(EntryDecision._get_collection_name())
+    return merged
+
+
+@cache
+def merge_lease(path: Path = DATA_FILE) -> timedelta:
+    """How long a merge may hold a decision before it is presumed dead (offline.yaml)."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return timedelta(seconds=raw["merge_lease_seconds"])
+
+
+def resume_stalled(limits: GasLimits, *, now: datetime, skew_limit_s: float) -> list[dict]:
+    """Merge again the decisions whose merge died (claimed longer ago than the lease), and
+    what waited behind them on their devices; the decisions merged."""
+    stale = now - merge_lease()
+    stalled = _decisions().find(
+        {
+            "merge_state": MergeState.MERGING,
+            "$or": [{"merging_at": {"$lt": stale}}, {"merging_at": None}],
+        },
+        {"device_id": 1, "merging_at": 1},
+    )
+    merged = []
+    for doc in list(stalled):
+        released = _decisions().update_one(
+            {
+                "_id": doc["_id"],
+                "merge_state": MergeState.MERGING,
+                "merging_at": doc.get("merging_at"),
+            },
+            {"$set": {"merge_state": MergeState.PENDING, "merging_at": None}},
+        )
+        if released.modified_count:  # else another sweep or a live merge has it
+            merged += merge_device(
+                None, doc["device_id"], limits, now=now, skew_limit_s=skew_limit_s
+            )
     return merged
 
 
@@ -106,6 +157,43 @@ def status_at(permit: dict, moment: datetime) -> str:
 def _merge(actor, doc, previous, limits, *, now, skew_limit_s) -> dict:
     space = Space._get_collection().find_one({"_id": doc["space_id"]})
     permit = Permit._get_collection().find_one({"_id": doc["permit_id"]})
+    plan = doc.get("merge_plan") or _plan(doc, previous, space, permit, limits, skew_limit_s)
+    flags = [tuple(f) for f in plan["flags"]]
+    after = _apply(doc, space, permit, now) if doc["allowed"] else None
+    if doc["allowed"] and doc["action"] == Action.EXIT and after is None:
+        flags.append(("EXIT_WITHOUT_ENTRY", None))
+    if after is not None and "ATTENDANT_LEFT" in plan["warnings"]:
+        flags.append(("ATTENDANT_LEFT", f"{len(after['inside'])} inside"))
+    if after is not None:
+        record_roster_change(
+            actor, doc["action"], space, permit, plan["present"], after, plan["warnings"], now=now
+        )
+    texts = rules.load_rules().reasons
+    flagged = [_flag(texts, code, detail) for code, detail in flags]
+    moment = plan["judged_at"]
+    results = {
+        "judged_at": moment,
+        "server_allowed": plan["server_allowed"],
+        "server_reasons": plan["server_reasons"],
+        "flags": flagged,
+        "flagged": bool(flagged),
+        "roster_seq": after["seq"] if after else None,
+        "entry_event_id": _event(doc, space, after, flagged, moment, limits, now),
+        "merge_state": MergeState.MERGED,
+        "merged_at": now,
+        "updated_at": now,
+    }
+    _decisions().update_one(
+        {"_id": doc["_id"]}, {"$set": {**results, "sync_seq": None}, "$inc": {"sync_rev": 1}}
+    )
+    merged = {**doc, **results}
+    _audit_merge(actor, doc, merged, now)
+    return merged
+
+
+def _plan(doc, previous, space, permit, limits, skew_limit_s) -> dict:
+    """The re-check of a decision on what the server knew then, and the flags it raises
+    before anything is applied; stored on the decision, so a resumed merge judges the same."""
     moment, low, off = judged_moment(doc, previous, skew_limit_s)
     flags: list[tuple[str, str | None]] = []
     if off:
@@ -121,35 +209,16 @@ def _merge(actor, doc, previous, limits, *, now, skew_limit_s) -> dict:
     if doc["allowed"] and doc["action"] == Action.ENTER:
         flags += _meanwhile(permit, low, doc["received_at"])
         flags += _elsewhere(doc)
-    after = _apply(doc, space, permit, now) if doc["allowed"] else None
-    if doc["allowed"] and doc["action"] == Action.EXIT and after is None:
-        flags.append(("EXIT_WITHOUT_ENTRY", None))
-    if after is not None and "ATTENDANT_LEFT" in server.warnings:
-        flags.append(("ATTENDANT_LEFT", f"{len(after['inside'])} inside"))
-    if after is not None:
-        record_roster_change(
-            actor, doc["action"], space, permit, present, after, server.warnings, now=now
-        )
-    texts = rules.load_rules().reasons
-    flagged = [_flag(texts, code, detail) for code, detail in flags]
-    results = {
+    plan = {
         "judged_at": moment,
         "server_allowed": server.allowed,
         "server_reasons": [r.to_dict() for r in server.reasons],
-        "flags": flagged,
-        "flagged": bool(flagged),
-        "roster_seq": after["seq"] if after else None,
-        "entry_event_id": _event(doc, space, after, flagged, moment, limits, now),
-        "merge_state": MergeState.MERGED,
-        "merged_at": now,
-        "updated_at": now,
+        "warnings": list(server.warnings),
+        "flags": [list(f) for f in flags],
+        "present": _noted(present),
     }
-    _decisions().update_one(
-        {"_id": doc["_id"]}, {"$set": {**results, "sync_seq": None}, "$inc": {"sync_rev": 1}}
-    )
-    merged = {**doc, **results}
-    _audit_merge(actor, doc, merged, now)
-    return merged
+    _decisions().update_one({"_id": doc["_id"]}, {"$set": {"merge_plan": plan}})
+    return plan
 
 
 def _facts(doc, space, permit, present, moment) -> EntryFacts:
@@ -204,18 +273,30 @@ def _elsewhere(doc: dict) -> list[tuple[str, str]]:
 
 
 def _apply(doc, space, permit, now) -> dict | None:
-    """The roster change of what the phone allowed (None: the roster had it otherwise)."""
-    sid, worker, action = space["_id"], doc["worker_id"], doc["action"]
+    """The roster change of what the phone allowed (None: the roster had it otherwise), made
+    once: a resumed merge finds it made (`merge_after`, or the roster as it is when the merge
+    died between the change and noting it)."""
+    sid, worker, action, mark = space["_id"], doc["worker_id"], doc["action"], doc["_id"]
     if action == Action.ENTER:
-        after = roster.enter(sid, worker, permit["_id"], None)
-        if after is not None and permit["status"] == S.APPROVED:
-            permits.activate_on_entry(permit["_id"], now=now)
-        return after
-    if action == Action.EXIT:
-        return roster.exit(sid, worker, now=now)
-    if action == Action.CHECK_IN:
-        return roster.check_in(sid, worker)
-    return roster.check_out(sid, worker)
+        after = roster.enter(sid, worker, permit["_id"], None, mark)
+    elif action == Action.EXIT:
+        after = roster.exit(sid, worker, now=now, mark=mark)
+    elif action == Action.CHECK_IN:
+        after = roster.check_in(sid, worker, mark)
+    else:
+        after = roster.check_out(sid, worker, mark)
+    if after is not None:
+        _decisions().update_one({"_id": mark}, {"$set": {"merge_after": _noted(after)}})
+    elif roster.has_merged(sid, mark):
+        after = doc.get("merge_after") or roster.current(sid)
+    if after is not None and action == Action.ENTER and permit["status"] == S.APPROVED:
+        permits.activate_on_entry(permit["_id"], now=now)
+    return after
+
+
+def _noted(state: dict) -> dict:
+    """A roster as a decision notes it: without the roster's memory of merged decisions."""
+    return {k: v for k, v in state.items() if k != "merged"}
 
 
 def _flag(texts, code: str, detail: str | None) -> dict:
@@ -250,8 +331,14 @@ def _event(doc, space, after, flags, moment, limits, now):
         "offline_decision_id": doc["_id"],
         "device_time": doc["device_time"],
         "flags": flags,
+        # One event per decision, however often its merge runs.
+        "_id": ObjectId(hashlib.sha256(f"entry_decision:{doc['_id']}".encode()).digest()[:12]),
     }
-    return EntryEvent._get_collection().insert_one(event).inserted_id
+    try:
+        EntryEvent._get_collection().insert_one(event)
+    except DuplicateKeyError:
+        pass  # written by the merge that died
+    return event["_id"]
 
 
 def _audit_merge(actor, before: dict, after: dict, now) -> None:

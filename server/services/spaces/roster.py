@@ -7,6 +7,10 @@ transactions to lean on; MongoDB guarantees each single-document update atomic).
 - exit: filter `worker inside`; `$pull` + `$inc -1`. An exit without an entry matches nothing.
 - check-in / check-out of attendants: `$addToSet` / `$pull` with the same conditions.
 
+A change merged from an offline decision carries the decision's id (`mark`): the same update
+records it in `merged` (the latest MERGED_MEMORY) and matches nothing when it is there
+already, so a merge resumed after a crash cannot apply its change twice (`has_merged`).
+
 Every change increments `seq` and returns the roster as it made it: the entry event stores
 that `seq` and headcount, so the log of events replays the roster in its own order. The
 roster as made is the one before the update (`ReturnDocument.BEFORE`) with the change applied
@@ -26,6 +30,9 @@ from server.models.entry import Roster
 from server.models.synced import mark_dirty
 
 _COLLECTION = Roster._get_collection_name()
+#: Offline decisions a roster remembers as merged: far more than one device merges while a
+#: crashed merge waits for its lease (server.services.spaces.offline_merge).
+MERGED_MEMORY = 200
 
 
 def _rosters():
@@ -42,14 +49,23 @@ def _synced(update: dict) -> dict:
     }
 
 
-def _change(filter_: dict, update: dict) -> dict | None:
-    """One conditional change; the roster before it (None: the filter matched nothing)."""
+def _change(filter_: dict, update: dict, mark: str | None = None) -> dict | None:
+    """One conditional change; the roster before it (None: the filter matched nothing, or
+    the change of `mark` was made before)."""
+    if mark is not None:
+        filter_ = {**filter_, "merged": {"$ne": mark}}
+        update = {**update, "$push": {"merged": {"$each": [mark], "$slice": -MERGED_MEMORY}}}
     before = _rosters().find_one_and_update(
         filter_, _synced(update), return_document=ReturnDocument.BEFORE
     )
     if before is not None:
         mark_dirty(_COLLECTION)
     return before
+
+
+def has_merged(space_id: ObjectId, mark: str) -> bool:
+    """Whether the change of offline decision `mark` was made."""
+    return _rosters().find_one({"_id": space_id, "merged": mark}, {"_id": 1}) is not None
 
 
 def current(space_id: ObjectId) -> dict:
@@ -79,7 +95,13 @@ def ensure(space: dict) -> None:
     mark_dirty(_COLLECTION)
 
 
-def enter(space_id: ObjectId, worker: ObjectId, permit_id: str, maximum: int | None) -> dict | None:
+def enter(
+    space_id: ObjectId,
+    worker: ObjectId,
+    permit_id: str,
+    maximum: int | None,
+    mark: str | None = None,
+) -> dict | None:
     """The roster after `worker` entered, or None when they are inside already or the
     headcount is at `maximum` (None: an entry that happened offline, recorded as it was)."""
     bound = {} if maximum is None else {"headcount": {"$lt": maximum}}
@@ -90,6 +112,7 @@ def enter(space_id: ObjectId, worker: ObjectId, permit_id: str, maximum: int | N
             "$inc": {"headcount": 1, "seq": 1},
             "$set": {f"entered_on.{worker}": permit_id},
         },
+        mark,
     )
     if before is None:
         return None
@@ -98,7 +121,9 @@ def enter(space_id: ObjectId, worker: ObjectId, permit_id: str, maximum: int | N
     return _made(before, inside=inside, headcount=len(inside), entered_on=entered_on)
 
 
-def exit(space_id: ObjectId, worker: ObjectId, *, now: datetime) -> dict | None:
+def exit(
+    space_id: ObjectId, worker: ObjectId, *, now: datetime, mark: str | None = None
+) -> dict | None:
     """The roster after `worker` left, or None when they were not inside."""
     before = _change(
         {"_id": space_id, "inside": worker},
@@ -107,6 +132,7 @@ def exit(space_id: ObjectId, worker: ObjectId, *, now: datetime) -> dict | None:
             "$inc": {"headcount": -1, "seq": 1},
             "$unset": {f"entered_on.{worker}": ""},
         },
+        mark,
     )
     if before is None:
         return None
@@ -122,22 +148,24 @@ def exit(space_id: ObjectId, worker: ObjectId, *, now: datetime) -> dict | None:
     return after
 
 
-def check_in(space_id: ObjectId, attendant: ObjectId) -> dict | None:
+def check_in(space_id: ObjectId, attendant: ObjectId, mark: str | None = None) -> dict | None:
     """The roster after `attendant` checked in, or None when they had already."""
     before = _change(
         {"_id": space_id, "attendants": {"$ne": attendant}},
         {"$addToSet": {"attendants": attendant}, "$inc": {"seq": 1}},
+        mark,
     )
     if before is None:
         return None
     return _made(before, attendants=[*before["attendants"], attendant])
 
 
-def check_out(space_id: ObjectId, attendant: ObjectId) -> dict | None:
+def check_out(space_id: ObjectId, attendant: ObjectId, mark: str | None = None) -> dict | None:
     """The roster after `attendant` checked out, or None when they had not checked in."""
     before = _change(
         {"_id": space_id, "attendants": attendant},
         {"$pull": {"attendants": attendant}, "$inc": {"seq": 1}},
+        mark,
     )
     if before is None:
         return None

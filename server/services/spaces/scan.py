@@ -103,6 +103,66 @@ def scan(actor: Actor, request: ScanRequest, settings: ScanSettings, *, now: dat
     )
 
 
+def preview(
+    actor: Actor,
+    space: dict,
+    action: str,
+    settings: ScanSettings,
+    *,
+    now: datetime,
+    worker_id: ObjectId | None = None,
+    token: str | None = None,
+) -> dict:
+    """What a scan of `action` at `space` would decide now, with the same rules and facts, and
+    no effect: no nonce taken, no roster change, no entry event, no violation. With `token`
+    the label is verified as a scan would (against this space); without, the label rule is
+    not judged (`label_checked` false). The scan itself may still differ: the roster or the
+    permit can change before the tap."""
+    worker = worker_id or actor.user_id
+    label_ok, label_reason = True, None
+    if token is not None:
+        found, label_ok, label_reason = _space_of(token, settings.keys, space["_id"])
+        if found is None:
+            return _preview(action, space, None, worker, _label_denial(label_reason), {}, now)
+    permit = _permit(space["_id"], worker, now)
+    _authorise(actor, worker, permit, space)
+    present = roster.current(space["_id"])
+    facts = EntryFacts(
+        worker=worker,
+        now=now,
+        space=rules.space_facts(space),
+        permit=permits.facts(permit, permits.records_of(permit["_id"])) if permit else None,
+        attendants_present=frozenset(present.get("attendants") or ()),
+        inside=frozenset(present.get("inside") or ()),
+        emptied_at=present.get("emptied_at"),
+        alarm_open=bool(present.get("alarms")),
+        label_ok=label_ok,
+        regime=permit["regime"] if permit else "industrial",
+        altitude_m=permit.get("altitude_m") if permit else None,
+    )
+    decision = _decide(action, facts, settings.limits)
+    if label_reason and not decision.allowed:
+        decision = _with_label_detail(decision, label_reason)
+    return {
+        **_preview(action, space, permit, worker, decision, present, now),
+        "label_checked": token is not None,
+    }
+
+
+def _preview(action, space, permit, worker, decision: Decision, present: dict, now) -> dict:
+    return {
+        "allowed": decision.allowed,
+        "action": action,
+        "space_id": space["_id"],
+        "permit_id": permit["_id"] if permit else None,
+        "worker_id": worker,
+        "reasons": [r.to_dict() for r in decision.reasons],
+        "headcount": present.get("headcount") or 0,
+        "label_checked": True,
+        "at": now,
+    }
+
+
 def prune_nonces(*, now: datetime, window: timedelta) -> int:
     """Forget nonces older than twice the window (their requests are refused as stale)."""
     result = ScanNonce._get_collection().delete_many({"at": {"$lt": now - 2 * window}})

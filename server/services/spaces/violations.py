@@ -12,11 +12,20 @@ ventilation or test) at a firm whose confined-space work carries H2S/CO poisonin
 from the violation asks the register (server.jobs.hazards) to make a major to be confirmed,
 itself under an id derived from the violation, so neither a retried scan path nor a retried
 job makes two.
+
+Repeats: a candidate at a space where an earlier candidate of the same criterion is still
+open (its hazard not closed, withdrawn or rectified) and at most `candidate_repeat_window`
+apart makes no hazard of its own: it is linked to that first candidate (`repeat_of`, and the
+first's hazard), which counts it (`repeats`, `last_seen_at`). The register's job decides it
+holding a lease per space and criterion, so two candidates judged at once cannot both become
+a first.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -24,16 +33,21 @@ from pathlib import Path
 
 import yaml
 from bson import ObjectId
+from mongoengine.connection import get_db
 from pymongo.errors import DuplicateKeyError
 
 from server.actor import Actor
 from server.models.alarm import AlarmKind
 from server.models.enterprise import Enterprise
 from server.models.entry import Action, EntryEvent
+from server.models.hazard import Hazard
 from server.models.space import Space
+from server.models.synced import changed_fields, mark_dirty
 from server.models.violation import Violation, ViolationKind
+from server.sequence import Lease, held
 from server.services import outbox, timers
 from server.services.audit import record as audit
+from server.services.hazards import states
 
 DATA_FILE = Path(__file__).with_name("violations.yaml")
 #: The outbox job that makes a candidate hazard of a violation (server.jobs.hazards).
@@ -42,6 +56,12 @@ HAZARD_JOB = "hazards.confined_space"
 ENTRY_JOB = "spaces.entry_violation"
 #: The outbox job of the acknowledgement timer of an alarm (server.jobs.spaces).
 ACKNOWLEDGE_JOB = "spaces.alarm_acknowledged"
+_COLLECTION = Violation._get_collection_name()
+#: Violations read per batch while looking for the first candidate (the embedded server scans).
+BATCH = 500
+#: How long one job may hold the candidates of a space and criterion (it takes milliseconds;
+#: a dead holder's lease passes on after this).
+CANDIDATE_LEASE = timedelta(seconds=30)
 #: Alarms whose raising is itself a violation.
 ALARM_KINDS = {
     AlarmKind.ATTENDANT_LEFT: ViolationKind.ATTENDANT_LEFT,
@@ -66,6 +86,8 @@ class ViolationRules:
     #: ((kind, codes), ...): a denied entry is the first kind whose codes it carries.
     denied_entry: tuple[tuple[str, frozenset[str]], ...]
     acknowledge_within: timedelta
+    #: How far apart two candidates of one criterion at one space may be to be one hazard.
+    candidate_repeat_window: timedelta
     major_source: str
     criteria: tuple[Criterion, ...]
 
@@ -81,6 +103,7 @@ def load_rules(path: Path = DATA_FILE) -> ViolationRules:
         bookkeeping=frozenset(raw["bookkeeping"]),
         denied_entry=tuple((d["kind"], frozenset(d["codes"])) for d in raw["denied_entry"]),
         acknowledge_within=timedelta(seconds=raw["acknowledge_within_seconds"]),
+        candidate_repeat_window=timedelta(seconds=raw["candidate_repeat_window_seconds"]),
         major_source=major["source"],
         criteria=tuple(
             Criterion(
@@ -188,9 +211,96 @@ def candidate_hazard(violation_id: str) -> dict | None:
 
 
 def link_hazard(violation_id: str, hazard_id: str) -> None:
+    changed = changed_fields()
     Violation._get_collection().update_one(
-        {"_id": violation_id}, {"$set": {"hazard_id": hazard_id}}
+        {"_id": violation_id}, {**changed, "$set": {**changed["$set"], "hazard_id": hazard_id}}
     )
+    mark_dirty(_COLLECTION)
+
+
+class CandidateBusyError(RuntimeError):
+    """Another job is judging a candidate of the same space and criterion; the outbox runs
+    this one again later."""
+
+
+@contextmanager
+def candidate_turn(violation_id: str) -> Iterator[Lease]:
+    """Hold the lease of the violation's space and criterion while its candidate is judged."""
+    violation = Violation._get_collection().find_one(
+        {"_id": violation_id}, {"space_id": 1, "criterion": 1}
+    )
+    name = f"violation-candidate:{violation['space_id']}:{violation['criterion']}"
+    with held(get_db(), name, CANDIDATE_LEASE) as lease:
+        if lease is None:
+            raise CandidateBusyError(name)
+        yield lease
+
+
+def open_candidate(violation_id: str) -> dict | None:
+    """The first candidate this one repeats (see the module docstring), or None when it is
+    a first itself."""
+    collection = Violation._get_collection()
+    violation = collection.find_one({"_id": violation_id})
+    if violation.get("repeat_of"):
+        return collection.find_one({"_id": violation["repeat_of"]})
+    if violation.get("hazard_id"):
+        return None  # a first already: its hazard is being made again
+    window = load_rules().candidate_repeat_window
+    earlier = collection.find(
+        {
+            "space_id": violation["space_id"],
+            "criterion": violation["criterion"],
+            "at": {"$gte": violation["at"] - window, "$lte": violation["at"] + window},
+        }
+    ).sort([("at", 1), ("_id", 1)])
+    for first in earlier.batch_size(BATCH):
+        if (
+            first["_id"] == violation_id
+            or not first.get("hazard_candidate")
+            or first.get("repeat_of")
+            or not first.get("hazard_id")
+        ):
+            continue
+        hazard = Hazard._get_collection().find_one({"_id": first["hazard_id"]}, {"state": 1})
+        if hazard is not None and hazard["state"] in states.OPEN:
+            return first
+    return None
+
+
+def link_repeat(violation_id: str, first: dict, *, now: datetime) -> str:
+    """Link a candidate to the first one it repeats, counted there once; the first's hazard."""
+    collection = Violation._get_collection()
+    violation = collection.find_one({"_id": violation_id}, {"at": 1, "jurisdiction_id": 1})
+    changed = changed_fields()
+    collection.update_one(
+        {"_id": violation_id},
+        {
+            **changed,
+            "$set": {**changed["$set"], "repeat_of": first["_id"], "hazard_id": first["hazard_id"]},
+        },
+    )
+    collection.update_one(
+        {"_id": first["_id"], "repeat_ids": {"$ne": violation_id}},
+        {
+            "$set": {"sync_seq": None},
+            "$inc": {"sync_rev": 1, "repeats": 1},
+            "$push": {"repeat_ids": violation_id},
+            "$max": {"last_seen_at": violation["at"]},
+        },
+    )
+    mark_dirty(_COLLECTION)
+    audit.record(
+        None,
+        "violation.repeat",
+        "violation",
+        violation_id,
+        before=None,
+        after={"id": violation_id, "repeat_of": first["_id"], "hazard_id": first["hazard_id"]},
+        now=now,
+        chain=violation["jurisdiction_id"],
+        key=f"violation.repeat:{violation_id}",
+    )
+    return first["hazard_id"]
 
 
 def visible(actor: Actor, **filters):
@@ -250,12 +360,19 @@ def _record(violation_id: str, kind: str, source: dict, *, now: datetime, codes,
         # and stays a violation, never a major.
         "hazard_candidate": bool(criterion and risk is True),
         "hazard_id": None,
+        "repeat_of": None,
+        "repeat_ids": [],
+        "repeats": 0,
+        "last_seen_at": None,
         "at": now,
+        "sync_seq": None,
+        "sync_rev": 1,
     }
     try:
         Violation._get_collection().insert_one(doc)
     except DuplicateKeyError:
         doc = Violation._get_collection().find_one({"_id": violation_id})
+    mark_dirty(_COLLECTION)
     audit.record(
         None,
         "violation.record",
