@@ -70,24 +70,7 @@ def scan(actor: Actor, request: ScanRequest, settings: ScanSettings, *, now: dat
     present = roster.current(space["_id"])
     if present.get("seq") is None:
         roster.ensure(space)  # the space's first scan
-    # Only an entry's rules read the permit's records (briefing, ventilation, gas tests...):
-    # an exit, a check-in and a check-out are decided without that read.
-    wanted = permit is not None and request.action == Action.ENTER
-    records = permits.records_of(permit["_id"]) if wanted else []
-    facts = EntryFacts(
-        worker=worker,
-        now=now,
-        space=rules.space_facts(space),
-        permit=permits.facts(permit, records) if permit else None,
-        attendants_present=frozenset(present.get("attendants") or ()),
-        inside=frozenset(present.get("inside") or ()),
-        emptied_at=present.get("emptied_at"),
-        alarm_open=bool(present.get("alarms")),
-        label_ok=label_ok,
-        fix=request.fix,
-        regime=permit["regime"] if permit else "industrial",
-        altitude_m=permit.get("altitude_m") if permit else None,
-    )
+    facts = _facts(request.action, worker, space, permit, present, label_ok, request.fix, now)
     decision = _decide(request.action, facts, settings.limits)
     if label_reason and not decision.allowed:
         decision = _with_label_detail(decision, label_reason)
@@ -127,19 +110,7 @@ def preview(
     permit = _permit(space["_id"], worker, now)
     _authorise(actor, worker, permit, space)
     present = roster.current(space["_id"])
-    facts = EntryFacts(
-        worker=worker,
-        now=now,
-        space=rules.space_facts(space),
-        permit=permits.facts(permit, permits.records_of(permit["_id"])) if permit else None,
-        attendants_present=frozenset(present.get("attendants") or ()),
-        inside=frozenset(present.get("inside") or ()),
-        emptied_at=present.get("emptied_at"),
-        alarm_open=bool(present.get("alarms")),
-        label_ok=label_ok,
-        regime=permit["regime"] if permit else "industrial",
-        altitude_m=permit.get("altitude_m") if permit else None,
-    )
+    facts = _facts(action, worker, space, permit, present, label_ok, None, now)
     decision = _decide(action, facts, settings.limits)
     if label_reason and not decision.allowed:
         decision = _with_label_detail(decision, label_reason)
@@ -147,6 +118,27 @@ def preview(
         **_preview(action, space, permit, worker, decision, present, now),
         "label_checked": token is not None,
     }
+
+
+def _facts(action, worker, space, permit, present: dict, label_ok, fix, now) -> EntryFacts:
+    """What the entry rules judge, for a scan and its preview alike. Only an entry's rules
+    read the permit's records (briefing, ventilation, gas tests...): an exit, a check-in and
+    a check-out are decided without that read."""
+    records = permits.records_of(permit["_id"]) if permit and action == Action.ENTER else []
+    return EntryFacts(
+        worker=worker,
+        now=now,
+        space=rules.space_facts(space),
+        permit=permits.facts(permit, records) if permit else None,
+        attendants_present=frozenset(present.get("attendants") or ()),
+        inside=frozenset(present.get("inside") or ()),
+        emptied_at=present.get("emptied_at"),
+        alarm_open=bool(present.get("alarms")),
+        label_ok=label_ok,
+        fix=fix,
+        regime=permit["regime"] if permit else "industrial",
+        altitude_m=permit.get("altitude_m") if permit else None,
+    )
 
 
 def _preview(action, space, permit, worker, decision: Decision, present: dict, now) -> dict:
