@@ -17,7 +17,7 @@ from media.split import split_legacy_photos
 from server.actor import Actor, Role
 from server.backup.commands import make_commands
 from server.clock import utcnow
-from server.db import ensure_indexes
+from server.db import drop_changed_indexes, ensure_indexes
 from server.errors import DomainError
 from server.jobs import overview
 from server.models import DOCUMENTS
@@ -35,8 +35,10 @@ def _settings():
 def init_db():
     """Create the indexes (unique ones carry invariants) and bring stored data to the current
     layout (idempotent) before serving."""
-    ensure_indexes(DOCUMENTS)
     db = get_db()
+    for name in drop_changed_indexes(DOCUMENTS, db):
+        click.echo(f"index {name} dropped: made again as declared")
+    ensure_indexes(DOCUMENTS)
     sequencer.migrate_counter(db)
     click.echo(f"indexes ensured for {len(DOCUMENTS)} collections")
     classified, left = identity.classify_industries(now=utcnow())

@@ -81,3 +81,23 @@ def _create_declared_indexes(collection: Collection, document) -> None:
         fields = options.pop("fields")
         options.pop("cls", None)
         collection.create_index(fields, background=background, **options)
+
+
+def drop_changed_indexes(documents, db: Database) -> list[str]:
+    """Drop each index whose keys a document still declares but whose uniqueness changed (an
+    index made unique after data was stored under the plain one), so `ensure_indexes` can make
+    it as declared; returns the names dropped. Before serving (`init-db`), never while writers
+    run: between the drop and the create the invariant is unguarded."""
+    dropped = []
+    for document in documents:
+        collection = db[document._get_collection_name()]
+        existing = {
+            tuple(info["key"]): (name, bool(info.get("unique")))
+            for name, info in collection.index_information().items()
+        }
+        for spec in document._meta["index_specs"]:
+            found = existing.get(tuple(spec["fields"]))
+            if found is not None and found[1] != bool(spec.get("unique")):
+                collection.drop_index(found[0])
+                dropped.append(f"{collection.name}.{found[0]}")
+    return dropped
