@@ -14,6 +14,7 @@ from server.api import (
     devices,
     enterprises,
     field_records,
+    figures,
     gas_limits,
     hazards,
     headers,
@@ -77,6 +78,7 @@ BLUEPRINTS = (
     photos.blp,
     audit.blp,
     jobs.blp,
+    figures.blp,
 )
 
 #: Room for what surrounds the largest payload: a push's envelope and the JSON between its

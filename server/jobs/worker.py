@@ -30,6 +30,7 @@ from server.jobs import context, outbox
 from server.jobs.audit import sign_audit_heads
 from server.jobs.auth import purge_dead_tokens, purge_login_windows
 from server.jobs.feed import COMPACT_JOB_ID, SWEEP_JOB_ID, compact_feed, sweep_feed
+from server.jobs.figures import FOLLOW_JOB_ID, follow_figures
 from server.jobs.media import maintain_uploads, resume_ingests
 from server.jobs.outage import BACKOFF_S, Outage, wait_for_redis
 from server.jobs.queueing import enqueue_unique
@@ -58,6 +59,8 @@ PERIODIC: tuple[tuple[Callable, str, timedelta], ...] = (
     (tick_timers, TICK_JOB_ID, timedelta(seconds=30)),
     (purge_login_windows, "login-windows-purge", timedelta(hours=1)),
     (prune_scan_nonces, NONCES_JOB_ID, timedelta(minutes=10)),
+    # Figures lag a change made without a push at most this long (sync.figures).
+    (follow_figures, FOLLOW_JOB_ID, timedelta(seconds=30)),
 )
 #: Periodic jobs queued at once when the worker starts and whenever Redis is back.
 CATCH_UP = (outbox.SWEEP_JOB_ID, TICK_JOB_ID)

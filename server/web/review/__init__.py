@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from server.web.review import home
+from server.web.review import figures, home
 
 #: The page families of the site, each a blueprint under /review.
-BLUEPRINTS = (home.bp,)
+BLUEPRINTS = (home.bp, figures.bp)
 
 
 def install(app: Flask) -> None:

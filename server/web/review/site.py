@@ -91,6 +91,7 @@ def t(key: str, **values) -> str:
 #: The site's sections: (endpoint, word key, roles that see it). A page family adds its row.
 SECTIONS: list[tuple[str, str, frozenset[Role]]] = [
     ("review_home.home", "nav.home", SITE_ROLES),
+    ("review_figures.figures_page", "nav.figures", frozenset({Role.SUPERVISOR, Role.ADMIN})),
 ]
 
 
