@@ -9,11 +9,12 @@ keep a histogram of whole days, and histograms add up.
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
-from pymongo import UpdateOne
-from pymongo.errors import DuplicateKeyError
+from pymongo import DeleteOne, InsertOne, UpdateOne
+from pymongo.errors import BulkWriteError
 
 from server.models.figures import HAZARDS, FigureCell, FigurePlace
 from server.services.figures import contribution as c
@@ -92,48 +93,68 @@ def apply(collection: str, docs: Iterable[dict]) -> int:
 
 
 def _write_cells(keys: list[str], sets: dict, unsets: dict) -> int:
-    cells = FigureCell._get_collection()
-    current = {d["_id"]: d for d in cells.find({"_id": {"$in": keys}}).batch_size(len(keys) or 1)}
-    written = 0
-    for key in keys:
-        while True:
-            cell = current.pop(key, None) or cells.find_one({"_id": key})
-            members = dict((cell or {}).get("members") or {})
-            changed = False
-            for doc_id, member in sets.get(key, {}).items():
-                had = members.get(doc_id)
-                if had != member and (had is None or had[c.REV] <= member[c.REV]):
-                    members[doc_id], changed = member, True
-            for doc_id, rev in unsets.get(key, {}).items():
-                had = members.get(doc_id)
-                if had is not None and had[c.REV] <= rev:
-                    del members[doc_id]
-                    changed = True
-            if not changed:
-                break
-            fields = c.cell_fields(key)
-            totals = totals_of(fields["kind"], members)
-            if cell is not None and not members:
-                # Its last member left: gone, as a recount would never have made it.
-                if not cells.delete_one({"_id": key, "rev": cell["rev"]}).deleted_count:
-                    continue
-            elif cell is None:
-                try:
-                    cells.insert_one(
-                        {"_id": key, **fields, "members": members, "totals": totals, "rev": 0}
-                    )
-                except DuplicateKeyError:
-                    continue  # written meanwhile: read it and judge again
-            else:
-                won = cells.update_one(
-                    {"_id": key, "rev": cell["rev"]},
-                    {"$set": {"members": members, "totals": totals}, "$inc": {"rev": 1}},
-                )
-                if not won.matched_count:
-                    continue
-            written += 1
+    """Write the cells of `keys` in rounds of one bulk write each: every write is a
+    compare-and-set (an insert of a new `_id`, or an update or delete on `(_id, rev)`) that
+    leaves this round's token `w`; a cell whose token is not there afterwards (written
+    meanwhile) is read and judged again in the next round."""
+    collection = FigureCell._get_collection()
+    written, todo = 0, list(keys)
+    while todo:
+        token = uuid.uuid4().hex
+        found = collection.find({"_id": {"$in": todo}}).batch_size(len(todo))
+        current = {d["_id"]: d for d in found}
+        writes = {}
+        for key in todo:
+            write = _judge(key, current.get(key), sets.get(key, {}), unsets.get(key, {}), token)
+            if write is not None:
+                writes[key] = write
+        if not writes:
             break
+        try:
+            collection.bulk_write(list(writes.values()), ordered=False)
+        except BulkWriteError as exc:
+            if not all(e.get("code") == 11000 for e in exc.details.get("writeErrors") or ()):
+                raise
+            # an insert lost to another writer's: judged again below
+        wanted = list(writes)
+        after = collection.find({"_id": {"$in": wanted}}, {"w": 1}).batch_size(len(wanted))
+        tokens = {d["_id"]: d.get("w") for d in after}
+        todo = [
+            k
+            for k, write in writes.items()
+            if (k in tokens if isinstance(write, DeleteOne) else tokens.get(k) != token)
+        ]
+        written += len(wanted) - len(todo)
     return written
+
+
+def _judge(key: str, cell: dict | None, sets: dict, unsets: dict, token: str):
+    """The write that brings `cell` to its members' current contributions (None: none)."""
+    members = dict((cell or {}).get("members") or {})
+    changed = False
+    for doc_id, member in sets.items():
+        had = members.get(doc_id)
+        if had != member and (had is None or had[c.REV] <= member[c.REV]):
+            members[doc_id], changed = member, True
+    for doc_id, rev in unsets.items():
+        had = members.get(doc_id)
+        if had is not None and had[c.REV] <= rev:
+            del members[doc_id]
+            changed = True
+    if not changed:
+        return None
+    if cell is not None and not members:
+        # Its last member left: gone, as a recount would never have made it.
+        return DeleteOne({"_id": key, "rev": cell["rev"]})
+    fields = c.cell_fields(key)
+    totals = totals_of(fields["kind"], members)
+    if cell is None:
+        doc = {"_id": key, **fields, "members": members, "totals": totals, "rev": 0, "w": token}
+        return InsertOne(doc)
+    return UpdateOne(
+        {"_id": key, "rev": cell["rev"]},
+        {"$set": {"members": members, "totals": totals, "w": token}, "$inc": {"rev": 1}},
+    )
 
 
 def add_up(cells: Iterable[dict]) -> dict:

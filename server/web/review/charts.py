@@ -20,12 +20,18 @@ class Series:
 
 
 def stacked_bars(
-    title: str, rows: Sequence[tuple[str, dict]], series: Sequence[Series], *, chart_id: str
+    title: str,
+    rows: Sequence[tuple[str, dict]],
+    series: Sequence[Series],
+    *,
+    chart_id: str,
+    empty: str = "—",
 ) -> Markup:
-    """One bar per `(label, {series key: value})`, scaled to the largest total, with a legend."""
+    """One bar per `(label, {series key: value})`, scaled to the largest total, with a legend;
+    `empty` written where there is no row."""
     top = max([sum(values.get(s.key, 0) for s in series) for _, values in rows] or [0]) or 1
     legend_h = 24
-    height = legend_h + len(rows) * (ROW + GAP) + GAP
+    height = legend_h + max(len(rows), 1) * (ROW + GAP) + GAP
     width = LABEL_W + BAR_W + VALUE_W
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" id="{escape(chart_id)}" role="img" '
@@ -55,5 +61,7 @@ def stacked_bars(
                 x += w
             total += value
         out.append(f'<text x="{x + 4:.1f}" y="{y + ROW - 7}">{total}</text>')
+    if not rows:
+        out.append(f'<text x="{LABEL_W}" y="{legend_h + GAP + ROW - 7}">{escape(empty)}</text>')
     out.append("</svg>")
     return Markup("".join(out))

@@ -45,18 +45,21 @@ def figures_page(actor):
             [(t(f"figures.level.{r['key']}"), _drawn(r)) for r in found["by_level"]],
             series,
             chart_id="chart-levels",
+            empty=t("figures.none"),
         ),
         campaigns=charts.stacked_bars(
             t("figures.by_campaign"),
             [(_campaign(r["key"]), _drawn(r)) for r in found["by_campaign"]],
             series,
             chart_id="chart-campaigns",
+            empty=t("figures.none"),
         ),
         enterprises=charts.stacked_bars(
             t("figures.by_enterprise"),
             [(names.get(r["key"], r["key"]), _drawn(r)) for r in found["by_enterprise"]],
             series,
             chart_id="chart-enterprises",
+            empty=t("figures.none"),
         ),
         inspections=charts.stacked_bars(
             t("figures.by_inspector"),
@@ -75,6 +78,7 @@ def figures_page(actor):
                 charts.Series("announced", t("figures.announced"), "#8fa8c8"),
             ],
             chart_id="chart-inspectors",
+            empty=t("figures.none"),
         ),
     )
 
