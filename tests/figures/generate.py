@@ -74,13 +74,14 @@ def world(db, *, jurisdictions: int = 2, enterprises: int = 6, seed: int = 12) -
     return World(js, firms, inspectors, rng=rng)
 
 
-def add_hazards(db, w: World, n: int, *, batch: int = 5000) -> None:
-    """`n` hazards across the world's enterprises, campaigns, levels, months and states."""
+def add_hazards(db, w: World, n: int, *, batch: int = 5000, sequenced: bool = False) -> None:
+    """`n` hazards across the world's enterprises, campaigns, levels, months and states
+    (`sequenced`: as if already in the change feed, so that only a recount counts them)."""
     rng = w.rng
     firms = list(w.enterprises)
     docs = []
     for _ in range(n):
-        docs.append(_hazard(w, rng, rng.choice(firms)))
+        docs.append(_hazard(w, rng, rng.choice(firms), 0 if sequenced else None))
         if len(docs) == batch:
             db.hazards.insert_many(docs, ordered=False)
             docs = []
@@ -89,7 +90,7 @@ def add_hazards(db, w: World, n: int, *, batch: int = 5000) -> None:
     mark_dirty("hazards")
 
 
-def _hazard(w: World, rng: random.Random, firm: ObjectId) -> dict:
+def _hazard(w: World, rng: random.Random, firm: ObjectId, seq: int | None) -> dict:
     hazard_id = str(uuid.uuid4())
     created = START + timedelta(days=rng.randrange(0, 330), hours=rng.randrange(0, 12))
     state = rng.choice(list(COUNTS_AS))
@@ -152,12 +153,12 @@ def _hazard(w: World, rng: random.Random, firm: ObjectId) -> dict:
         "version": 1,
         "created_at": created,
         "updated_at": created,
-        "sync_seq": None,
+        "sync_seq": seq,
         "sync_rev": 1,
     }
 
 
-def add_inspections(db, w: World, n: int) -> None:
+def add_inspections(db, w: World, n: int, *, sequenced: bool = False) -> None:
     rng = w.rng
     docs = []
     for _ in range(n):
@@ -190,7 +191,7 @@ def add_inspections(db, w: World, n: int) -> None:
                 "submitted_at": created if status == "submitted" else None,
                 "received_at": created,
                 "version": 1,
-                "sync_seq": None,
+                "sync_seq": 0 if sequenced else None,
                 "sync_rev": 1,
             }
         )
