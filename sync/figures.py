@@ -8,7 +8,8 @@ crash before the cursor moved makes the next run read the same entries again: co
 document as it is twice changes nothing, and entries read out of order, or a retried job, can
 neither double-count nor bring an older state back. One follower runs at a time (a lease).
 
-`recount` rebuilds every cell by reading every hazard and inspection; it sets the cursor to
+`recount` rebuilds every cell by reading every hazard and inspection (their members gathered
+in memory, each cell then written once); it sets the cursor to
 the feed's head as it was *before* it read, so a change made during the recount is followed
 again afterwards (harmless, as above).
 """
@@ -115,17 +116,19 @@ def recount(db: Database) -> dict:
         FigurePlace._get_collection().delete_many({})
         out = {}
         for name, (kind, fields) in COLLECTIONS.items():
-            out[kind] = 0
-            batch: list[dict] = []
-            for raw in db[name].find({}, dict.fromkeys(fields, 1)).batch_size(PAGE):
-                batch.append(raw)
-                if len(batch) == PAGE:
-                    out[kind] += _apply(kind, batch)
-                    batch = []
-                    lease.renew()
-            out[kind] += _apply(kind, batch)
+            out[kind] = cells.rebuild(
+                kind, _renewing(db[name].find({}, dict.fromkeys(fields, 1)), lease)
+            )
         sequence.advance(db, CURSOR, head)
         return out
+
+
+def _renewing(found, lease):
+    """The documents of a scan, renewing the lease every PAGE of them."""
+    for i, raw in enumerate(found.batch_size(PAGE), 1):
+        if i % PAGE == 0:
+            lease.renew()
+        yield raw
 
 
 def _count(db: Database, name: str, ids: list) -> int:

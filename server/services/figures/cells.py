@@ -157,6 +157,32 @@ def _judge(key: str, cell: dict | None, sets: dict, unsets: dict, token: str):
     )
 
 
+def rebuild(collection: str, docs: Iterable[dict], *, page: int = 1000) -> int:
+    """Write every cell and place of `collection` from nothing (the recount, once they are
+    deleted): members gathered in memory, then each cell written once. Returns how many
+    documents were read."""
+    members: dict[str, dict[str, list]] = {}
+    places: list[dict] = []
+    read = 0
+    for raw in docs:
+        read += 1
+        key, member = c.member_of(collection, raw)
+        if key is not None:
+            members.setdefault(key, {})[str(raw["_id"])] = member
+            places.append({"_id": f"{collection}:{raw['_id']}", "cells": [key]})
+    cells = [
+        {"_id": key, **c.cell_fields(key), "members": m, "totals": None, "rev": 0}
+        for key, m in members.items()
+    ]
+    for cell in cells:
+        cell["totals"] = totals_of(cell["kind"], cell["members"])
+    # Places first, as `apply` notes them before the cells.
+    for target, found in ((FigurePlace, places), (FigureCell, cells)):
+        for i in range(0, len(found), page):
+            target._get_collection().insert_many(found[i : i + page], ordered=False)
+    return read
+
+
 def add_up(cells: Iterable[dict]) -> dict:
     """Totals of many cells (raw, with `totals`) as one: counts summed, histograms merged."""
     out: dict = {name: 0 for name in (*HAZARD_TOTALS, *INSPECTION_TOTALS)}
