@@ -74,7 +74,7 @@ def world(db, *, jurisdictions: int = 2, enterprises: int = 6, seed: int = 12) -
     return World(js, firms, inspectors, rng=rng)
 
 
-def add_hazards(db, w: World, n: int, *, batch: int = 5000, sequenced: bool = False) -> None:
+def add_hazards(db, w: World, n: int, *, batch: int = 1000, sequenced: bool = False) -> None:
     """`n` hazards across the world's enterprises, campaigns, levels, months and states
     (`sequenced`: as if already in the change feed, so that only a recount counts them)."""
     rng = w.rng
@@ -195,6 +195,9 @@ def add_inspections(db, w: World, n: int, *, sequenced: bool = False) -> None:
                 "sync_rev": 1,
             }
         )
+        if len(docs) == 1000:
+            db.inspections.insert_many(docs, ordered=False)
+            docs = []
     if docs:
         db.inspections.insert_many(docs, ordered=False)
     mark_dirty("inspections")
