@@ -213,3 +213,17 @@ def test_the_monthly_ledger_names_who_did_not_report(client, auth_headers, place
     bad = client.get(url.replace(month, "2026-13"), headers=headers)
     assert bad.status_code == 422
     assert bad.mimetype == "application/problem+json"
+
+
+def test_names_reach_the_spreadsheet_as_text(client, auth_headers, place):
+    """Control characters XLSX forbids are dropped, and a name is never a formula."""
+    place["j1"].update(set__name="辖区\x00\x16一")
+    place["b"].update(set__name="=HYPERLINK(1)")
+    url = f"/api/v1/jurisdictions/{place['j1'].id}/monthly-ledger?month=2026-11"
+    headers = auth_headers(place["supervisor"])
+    book = load_workbook(io.BytesIO(client.get(url + "&format=xlsx", headers=headers).data))
+    assert book["台账"]["A1"].value == "辖区一 2026-11 隐患排查治理台账"
+    names = [row[0] for row in book["台账"].iter_rows(min_row=3, values_only=True)]
+    assert "'=HYPERLINK(1)" in names
+    text = client.get(url, headers=headers).data.decode("utf-8-sig")
+    assert "'=HYPERLINK(1)" in text and "\x00" not in text

@@ -16,6 +16,7 @@ from datetime import UTC
 
 from bson import ObjectId
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from server.actor import Actor
 from server.errors import Forbidden
@@ -44,6 +45,8 @@ HEADINGS = (
 )
 MISSING_HEADING = "本月未上报自查报告的单位"
 YES, NO = "是", "否"
+#: What makes a spreadsheet read a cell's text as a formula.
+FORMULA_START = ("=", "+", "-", "@")
 
 
 @dataclass(frozen=True)
@@ -117,16 +120,29 @@ def _local(moment) -> str:
     return aware.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
+def _cell(value):
+    """A value as a spreadsheet may hold it: text without the control characters XLSX
+    forbids, and never read as a formula (a name starting with = + - @ gets a leading ')."""
+    if not isinstance(value, str):
+        return value
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return "'" + value if value[:1] in FORMULA_START else value
+
+
+def _row(values) -> list:
+    return [_cell(v) for v in values]
+
+
 def to_csv(book: Ledger) -> bytes:
     """UTF-8 with a byte-order mark, so that spreadsheet programs read the Chinese right."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([book.title])
+    writer.writerow(_row([book.title]))
     writer.writerow(HEADINGS)
-    writer.writerows(book.rows)
+    writer.writerows(_row(r) for r in book.rows)
     writer.writerow([])
     writer.writerow([MISSING_HEADING, len(book.missing)])
-    writer.writerows([list(m) for m in book.missing])
+    writer.writerows(_row(m) for m in book.missing)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -135,15 +151,15 @@ def to_xlsx(book: Ledger) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "台账"
-    sheet.append([book.title])
+    sheet.append(_row([book.title]))
     sheet.append(list(HEADINGS))
     for row in book.rows:
-        sheet.append(row)
+        sheet.append(_row(row))
     unreported = workbook.create_sheet("未上报单位")
     unreported.append([MISSING_HEADING, len(book.missing)])
     unreported.append(["企业名称", "统一社会信用代码"])
-    for name, code in book.missing:
-        unreported.append([name, code])
+    for missing in book.missing:
+        unreported.append(_row(missing))
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
