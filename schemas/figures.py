@@ -121,4 +121,3 @@ class MonthlyReportListQuerySchema(RequestSchema):
 
 class LedgerQuerySchema(RequestSchema):
     month = _month(required=True)
-    format = ma.fields.String(load_default="csv", validate=ma.validate.OneOf(("csv", "xlsx")))

@@ -62,22 +62,30 @@ class MonthlyReports(MethodView):
         return report, 201 if stored else 200
 
 
-@blp.route("/jurisdictions/<jurisdiction_id>/monthly-ledger")
-class MonthlyLedger(MethodView):
-    @blp.doc(operationId="getMonthlyLedger")
+@blp.route("/jurisdictions/<jurisdiction_id>/monthly-ledger.csv")
+class MonthlyLedgerCsv(MethodView):
+    @blp.doc(operationId="getMonthlyLedgerCsv")
     @blp.arguments(LedgerQuerySchema, location="query")
-    @blp.response(200, BINARY, content_type="text/csv", description="CSV (UTF-8) or XLSX")
+    @blp.response(200, BINARY, content_type="text/csv", description="UTF-8 with a byte-order mark")
     def get(self, query, jurisdiction_id):
         """The month's hazard ledger of a jurisdiction: every enterprise with its report and
         registered hazards, then the enterprises that did not report."""
         book = ledger.ledger(current_actor(), jurisdiction_id, query["month"])
-        if query["format"] == "xlsx":
-            data, mimetype = ledger.to_xlsx(book), XLSX
-        else:
-            data, mimetype = ledger.to_csv(book), "text/csv"
-        name = quote(f"{book.title}.{query['format']}")
-        return Response(
-            data,
-            mimetype=mimetype,
-            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"},
-        )
+        return _download(ledger.to_csv(book), "text/csv", f"{book.title}.csv")
+
+
+@blp.route("/jurisdictions/<jurisdiction_id>/monthly-ledger.xlsx")
+class MonthlyLedgerXlsx(MethodView):
+    @blp.doc(operationId="getMonthlyLedgerXlsx")
+    @blp.arguments(LedgerQuerySchema, location="query")
+    @blp.response(200, BINARY, content_type=XLSX, description="the ledger and the unreported")
+    def get(self, query, jurisdiction_id):
+        """The same ledger as a workbook: the ledger, and the enterprises that did not report
+        on a sheet of their own."""
+        book = ledger.ledger(current_actor(), jurisdiction_id, query["month"])
+        return _download(ledger.to_xlsx(book), XLSX, f"{book.title}.xlsx")
+
+
+def _download(data: bytes, mimetype: str, name: str) -> Response:
+    disposition = f"attachment; filename*=UTF-8''{quote(name)}"
+    return Response(data, mimetype=mimetype, headers={"Content-Disposition": disposition})

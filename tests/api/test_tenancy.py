@@ -250,10 +250,10 @@ READS = [
     ("/api/v1/number-blocks/{BLOCK2}", {"admin", "supervisor2"}),
     # The monthly ledger: the jurisdiction's regulators (and admins).
     (
-        "/api/v1/jurisdictions/{J1}/monthly-ledger?month=2026-11",
+        "/api/v1/jurisdictions/{J1}/monthly-ledger.csv?month=2026-11",
         {"admin", "supervisor1", "inspector1"},
     ),
-    ("/api/v1/jurisdictions/{J2}/monthly-ledger?month=2026-11", {"admin", "supervisor2"}),
+    ("/api/v1/jurisdictions/{J2}/monthly-ledger.csv?month=2026-11", {"admin", "supervisor2"}),
 ]
 
 

@@ -188,7 +188,7 @@ def test_the_monthly_ledger_names_who_did_not_report(client, auth_headers, place
     Hazard.objects(id=hazard.id).update(set__created_at=datetime(2026, 11, 3, 2, tzinfo=UTC))
     follower.follow(sequencer_ran(client))
     headers = auth_headers(place["supervisor"])
-    url = f"/api/v1/jurisdictions/{place['j1'].id}/monthly-ledger?month={month}"
+    url = f"/api/v1/jurisdictions/{place['j1'].id}/monthly-ledger.csv?month={month}"
     response = client.get(url, headers=headers)
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
@@ -200,15 +200,16 @@ def test_the_monthly_ledger_names_who_did_not_report(client, auth_headers, place
     assert rows[missing_at][1] == "1"
     assert [r[0] for r in rows[missing_at + 1 :]] == ["乙公司"]
 
-    xlsx = client.get(url + "&format=xlsx", headers=headers)
+    xlsx = client.get(url.replace(".csv", ".xlsx"), headers=headers)
     assert xlsx.status_code == 200
+    assert xlsx.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     book = load_workbook(io.BytesIO(xlsx.data))
     unreported = [row[0] for row in book["未上报单位"].iter_rows(min_row=3, values_only=True)]
     assert unreported == ["乙公司"]
 
     for who, status in (("supervisor", 200), ("admin", 200), ("manager_a", 404)):
         assert client.get(url, headers=auth_headers(place[who])).status_code == status
-    other = f"/api/v1/jurisdictions/{place['j2'].id}/monthly-ledger?month={month}"
+    other = f"/api/v1/jurisdictions/{place['j2'].id}/monthly-ledger.csv?month={month}"
     assert client.get(other, headers=headers).status_code == 404
     bad = client.get(url.replace(month, "2026-13"), headers=headers)
     assert bad.status_code == 422
@@ -219,9 +220,9 @@ def test_names_reach_the_spreadsheet_as_text(client, auth_headers, place):
     """Control characters XLSX forbids are dropped, and a name is never a formula."""
     place["j1"].update(set__name="辖区\x00\x16一")
     place["b"].update(set__name="=HYPERLINK(1)")
-    url = f"/api/v1/jurisdictions/{place['j1'].id}/monthly-ledger?month=2026-11"
+    url = f"/api/v1/jurisdictions/{place['j1'].id}/monthly-ledger.csv?month=2026-11"
     headers = auth_headers(place["supervisor"])
-    book = load_workbook(io.BytesIO(client.get(url + "&format=xlsx", headers=headers).data))
+    book = load_workbook(io.BytesIO(client.get(url.replace(".csv", ".xlsx"), headers=headers).data))
     assert book["台账"]["A1"].value == "辖区一 2026-11 隐患排查治理台账"
     names = [row[0] for row in book["台账"].iter_rows(min_row=3, values_only=True)]
     assert "'=HYPERLINK(1)" in names
