@@ -15,6 +15,7 @@ from server.api import (
     devices,
     enterprises,
     field_records,
+    figures,
     gas_limits,
     hazards,
     headers,
@@ -81,6 +82,7 @@ BLUEPRINTS = (
     jobs.blp,
     casefiles.blp,
     review.blp,
+    figures.blp,
 )
 
 #: Room for what surrounds the largest payload: a push's envelope and the JSON between its

@@ -77,6 +77,8 @@ PARTICULAR = {
     "appendUpload": ("400", "409", "412", "413", "415", "422", "460", "503"),
     "terminateUpload": ("409", "412"),  # 409: the photo is being stored
     "listJobs": ("503",),  # Redis down, for `state=failed`
+    "getFigures": ("404",),  # the jurisdiction or enterprise named is not in the caller's scope
+    "submitMonthlyReport": ("409", "422"),  # another report for the month; a month ahead
 }
 
 #: Schemas written as OpenAPI rather than marshmallow, by component name.

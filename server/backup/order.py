@@ -37,6 +37,8 @@ from server.models import (
     Enterprise,
     EntryDecision,
     EntryEvent,
+    FigureCell,
+    FigurePlace,
     GasLimitsVersion,
     Hazard,
     HazardListing,
@@ -46,6 +48,7 @@ from server.models import (
     Jurisdiction,
     LabelKeyRecord,
     LoginWindow,
+    MonthlyReport,
     Notification,
     NumberBlock,
     Order,
@@ -79,6 +82,13 @@ UNLISTED = "*"
 #: (collection, what it names or why it stands here), in backup order.
 BACKUP_ORDER: tuple[tuple[str, str], ...] = (
     (RECEIPTS, "written after the change it acknowledges"),
+    (
+        FigureCell._get_collection_name(),
+        "counts of hazards and inspections, written after them; derived: a restore is followed "
+        "by `flask figures-recount`",
+    ),
+    (FigurePlace._get_collection_name(), "where a hazard or inspection is counted; derived"),
+    (MonthlyReport._get_collection_name(), "names its enterprise and its submitter"),
     (CHALLENGES, "one-time renewal challenges, minutes long; names a device id"),
     (AuthToken._get_collection_name(), "names its user"),
     (Device._get_collection_name(), "names its user"),

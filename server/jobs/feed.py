@@ -11,7 +11,7 @@ from mongoengine.connection import get_db
 
 from server.clock import utcnow
 from server.jobs import context
-from sync import compaction, sequencer
+from sync import compaction, figures, sequencer
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +21,12 @@ COMPACT_JOB_ID = "feed-compact"
 
 
 def sequence_feed() -> int:
-    """Sequence the changes pushed since the last run (pulls also do it on demand)."""
-    return sequencer.sequence_pending(get_db(), wait_s=30)
+    """Sequence the changes pushed since the last run (pulls also do it on demand), then
+    let the figures follow them (sync.figures)."""
+    db = get_db()
+    done = sequencer.sequence_pending(db, wait_s=30)
+    figures.follow(db)
+    return done
 
 
 def sweep_feed() -> int:

@@ -30,6 +30,7 @@ from server.jobs import context, outbox
 from server.jobs.audit import sign_audit_heads
 from server.jobs.auth import purge_dead_tokens, purge_login_windows
 from server.jobs.feed import COMPACT_JOB_ID, SWEEP_JOB_ID, compact_feed, sweep_feed
+from server.jobs.figures import FOLLOW_JOB_ID, follow_figures
 from server.jobs.media import maintain_uploads, resume_ingests
 from server.jobs.outage import BACKOFF_S, Outage, wait_for_redis
 from server.jobs.queueing import enqueue_unique
@@ -69,6 +70,8 @@ PERIODIC: tuple[tuple[Callable, str, timedelta], ...] = (
     # An offline decision whose merge died is merged again at most this long after its lease
     # (server/services/spaces/offline.yaml).
     (resume_offline_merges, MERGES_JOB_ID, timedelta(minutes=1)),
+    # Figures lag a change made without a push at most this long (sync.figures).
+    (follow_figures, FOLLOW_JOB_ID, timedelta(seconds=30)),
 )
 #: Periodic jobs queued at once when the worker starts and whenever Redis is back.
 CATCH_UP = (outbox.SWEEP_JOB_ID, TICK_JOB_ID, LABEL_KEYS_JOB_ID)

@@ -8,6 +8,7 @@ from server.models.device import Device
 from server.models.enterprise import Enterprise
 from server.models.entry import EntryEvent, Roster, ScanNonce
 from server.models.entry_decision import EntryDecision
+from server.models.figures import FigureCell, FigurePlace
 from server.models.gas_limits import GasLimitsVersion
 from server.models.hazard import Hazard
 from server.models.hazard_listing import HazardListing
@@ -17,6 +18,7 @@ from server.models.job_run import JobRun
 from server.models.jurisdiction import Jurisdiction
 from server.models.label_key import LabelKeyRecord
 from server.models.login_window import LoginWindow
+from server.models.monthly_report import MonthlyReport
 from server.models.notification import Notification
 from server.models.number_block import NumberBlock
 from server.models.order import Order
@@ -72,6 +74,9 @@ DOCUMENTS = (
     Timer,
     LoginWindow,
     ReviewDecision,
+    FigureCell,
+    FigurePlace,
+    MonthlyReport,
 )
 
 __all__ = [
@@ -86,6 +91,8 @@ __all__ = [
     "Enterprise",
     "EntryDecision",
     "EntryEvent",
+    "FigureCell",
+    "FigurePlace",
     "GasLimitsVersion",
     "Hazard",
     "HazardListing",
@@ -95,6 +102,7 @@ __all__ = [
     "Jurisdiction",
     "LabelKeyRecord",
     "LoginWindow",
+    "MonthlyReport",
     "NumberBlock",
     "Order",
     "Webhook",

@@ -17,6 +17,7 @@ from server.models.alarm import Alarm
 from server.models.device import Device
 from server.models.inspection import Inspection
 from server.models.issuing_body import IssuingBody
+from server.models.monthly_report import MonthlyReport
 from server.models.number_block import NumberBlock
 from server.models.order import Order
 from server.models.permit import Permit
@@ -100,6 +101,9 @@ def world(db):
         "BLOCK1": _block(users["inspector1"], bodies["BODY1"]),
         "BLOCK2": _block(users["supervisor2"], bodies["BODY2"]),
     }
+    monthly = {
+        f"monthly{e}": _monthly_report(f, users[f"manager{e}"]) for e, f in (("A", a), ("C", c))
+    }
     return {
         "J1": j1,
         "J2": j2,
@@ -116,6 +120,7 @@ def world(db):
         **orders,
         **blocks,
         **inspections,
+        **monthly,
     }
 
 
@@ -203,6 +208,20 @@ def _order(enterprise, inspector, co_inspector, body, *, numbered=True):
     ).save()
 
 
+def _monthly_report(enterprise, manager) -> MonthlyReport:
+    return MonthlyReport(
+        id=f"{enterprise.id}:2026-11",
+        enterprise_id=enterprise.id,
+        jurisdiction_id=enterprise.jurisdiction_id,
+        month="2026-11",
+        nil=True,
+        hazards_found=0,
+        hazards_rectified=0,
+        submitted_by=manager.id,
+        submitted_at=utcnow(),
+    ).save()
+
+
 def _public_report(jurisdiction) -> PublicReport:
     return PublicReport(
         code_hash=os.urandom(32).hex(),
@@ -261,6 +280,12 @@ READS = [
     # Review decisions: the reviewers of the jurisdiction and the inspection's inspector.
     ("/api/v1/inspections/{INSP_A}/decisions", {"admin", "supervisor1", "inspector1"}),
     ("/api/v1/inspections/{INSP_C}/decisions", {"admin", "supervisor2"}),
+    # The monthly ledger: the jurisdiction's regulators (and admins).
+    (
+        "/api/v1/jurisdictions/{J1}/monthly-ledger.csv?month=2026-11",
+        {"admin", "supervisor1", "inspector1"},
+    ),
+    ("/api/v1/jurisdictions/{J2}/monthly-ledger.csv?month=2026-11", {"admin", "supervisor2"}),
 ]
 
 
@@ -372,6 +397,16 @@ LISTS = {
         "managerB": set(),
         "managerC": {"ORDER_C"},
     },
+    "/api/v1/monthly-reports": {
+        "admin": {"monthlyA", "monthlyC"},
+        "supervisor1": {"monthlyA"},
+        "inspector1": set(),
+        "supervisor2": {"monthlyC"},
+        "managerA": {"monthlyA"},
+        "workerA": set(),
+        "managerB": set(),
+        "managerC": {"monthlyC"},
+    },
     "/api/v1/users": {
         "admin": set(ALL),
         "supervisor1": {"supervisor1", "inspector1", "managerA", "workerA", "managerB"},
@@ -392,6 +427,26 @@ def test_lists_hold_only_what_the_caller_may_see(client, auth_headers, world, ur
     assert response.status_code == 200
     ids = {item["id"] for item in response.get_json()}
     assert ids == {str(world[name].id) for name in LISTS[url][who]}
+
+
+#: `/api/v1/figures` per role: the caller's own scope (200), a jurisdiction or enterprise
+#: outside it (404), a role that reads no figures (403).
+FIGURES = {
+    "": dict.fromkeys(
+        ("admin", "supervisor1", "supervisor2", "managerA", "managerB", "managerC"), 200
+    ),
+    "?jurisdiction_id={J1}": {"admin": 200, "supervisor1": 200},
+    "?enterprise_id={A}": {"admin": 200, "supervisor1": 200, "managerA": 200},
+    "?enterprise_id={C}": {"admin": 200, "supervisor2": 200, "managerC": 200},
+}
+
+
+@pytest.mark.parametrize("query", sorted(FIGURES))
+@pytest.mark.parametrize("who", ALL)
+def test_figures_are_scoped(client, auth_headers, world, query, who):
+    response = client.get(_url("/api/v1/figures" + query, world), headers=auth_headers(world[who]))
+    refused = 403 if who in ("inspector1", "workerA") else 404
+    assert response.status_code == FIGURES[query].get(who, refused), response.get_json()
 
 
 def test_devices_list_is_scoped(client, auth_headers, world):

@@ -20,6 +20,7 @@ from server.models import (
     Enterprise,
     EntryDecision,
     EntryEvent,
+    FigureCell,
     GasLimitsVersion,
     Hazard,
     HazardListing,
@@ -27,6 +28,7 @@ from server.models import (
     IssuingBody,
     Jurisdiction,
     LabelKeyRecord,
+    MonthlyReport,
     Notification,
     NumberBlock,
     Order,
@@ -79,6 +81,8 @@ MODELS = (
     NumberBlock,
     Violation,
     ReviewDecision,
+    FigureCell,
+    MonthlyReport,
 )
 #: A confined space's permits, records, roster, scans and alarms: its enterprise's people and
 #: the supervisors of its jurisdiction (not inspectors: they inspect, they do not run work).
@@ -182,6 +186,12 @@ def expected(collection: str, actor: Actor, doc: dict) -> bool:
             return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
         return role is Role.INSPECTOR and _same(actor.user_id, doc["inspector_id"])
     if collection == "violations":  # the firm's manager and the jurisdiction's supervisors
+        if role is Role.SUPERVISOR:
+            return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
+        return role is Role.ENTERPRISE_MANAGER and _same(actor.enterprise_id, doc["enterprise_id"])
+    if collection in ("figure_cells", "monthly_reports"):
+        # A jurisdiction's figures and reports: its supervisors, not its inspectors; an
+        # enterprise's: its manager, not its workers.
         if role is Role.SUPERVISOR:
             return _same(actor.jurisdiction_id, doc["jurisdiction_id"])
         return role is Role.ENTERPRISE_MANAGER and _same(actor.enterprise_id, doc["enterprise_id"])
@@ -317,6 +327,18 @@ DOCUMENTS = {
     ),
     "violations": st.builds(
         lambda i, j, e: {"_id": str(i), "jurisdiction_id": j, "enterprise_id": e},
+        ids,
+        MAYBE_J,
+        MAYBE_E,
+    ),
+    "figure_cells": st.builds(
+        lambda i, j, e: {"_id": f"h|{i}", "jurisdiction_id": j, "enterprise_id": e},
+        ids,
+        MAYBE_J,
+        MAYBE_E,
+    ),
+    "monthly_reports": st.builds(
+        lambda i, j, e: {"_id": f"{i}:2026-12", "jurisdiction_id": j, "enterprise_id": e},
         ids,
         MAYBE_J,
         MAYBE_E,

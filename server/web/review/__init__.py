@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from flask import Flask
 
-from server.web.review import audit, casefiles, hazards, home, orders, photos, queue
+from server.web.review import audit, casefiles, figures, hazards, home, orders, photos, queue
 
 #: The page families of the site, each a blueprint under /review.
-BLUEPRINTS = (home.bp, queue.bp, hazards.bp, orders.bp, casefiles.bp, audit.bp, photos.bp)
+BLUEPRINTS = (
+    home.bp,
+    queue.bp,
+    hazards.bp,
+    orders.bp,
+    casefiles.bp,
+    figures.bp,
+    audit.bp,
+    photos.bp,
+)
 
 
 def install(app: Flask) -> None:

@@ -94,6 +94,7 @@ SECTIONS: list[tuple[str, str, frozenset[Role]]] = [
     ("review_queue.queue_page", "nav.queue", frozenset({Role.SUPERVISOR, Role.ADMIN})),
     ("review_queue.awaiting_page", "nav.awaiting", frozenset({Role.INSPECTOR})),
     ("review_hazards.hazard_list", "nav.hazards", SITE_ROLES),
+    ("review_figures.figures_page", "nav.figures", frozenset({Role.SUPERVISOR, Role.ADMIN})),
     ("review_audit.audit", "nav.audit", frozenset({Role.ADMIN, Role.SUPERVISOR})),
 ]
 
