@@ -7,7 +7,6 @@ of each step are kept under .artifacts/screenshots/review/ (the test prints the 
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
@@ -55,8 +54,10 @@ def browser(pytestconfig):
         options.add_argument(flag)
     options.add_argument(f"--window-size={WIDTH},{HEIGHT}")
     driver = webdriver.Chrome(options=options, service=Service(executable_path=DRIVER))
-    shutil.rmtree(SHOTS, ignore_errors=True)
-    SHOTS.mkdir(parents=True)
+    # Only this test's own shots: the directory holds the other review pages' too.
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SHOTS.glob("[0-9]-*.png"):
+        old.unlink()
     yield driver
     driver.quit()
     with pytestconfig.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
