@@ -6,24 +6,20 @@ one screenshot through Debian's headless Chromium (slow), kept as
 from __future__ import annotations
 
 import re
-import threading
 import uuid
-from pathlib import Path
 
 import pytest
 from mongoengine.connection import get_db
-from werkzeug.serving import make_server
 
 from server.actor import Role
 from server.models.hazard import Hazard
 from sync import figures as follower
 from sync import sequencer
 from tests.factories import PASSWORD, EnterpriseFactory, JurisdictionFactory, regulator
-from tests.processes import ROOT, free_port
+from tests.web.browser import SCREENSHOTS, chromium, served
 from tests.web.pages import log_in
 
-SHOTS = ROOT / ".artifacts" / "screenshots" / "review"
-CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+SHOTS = SCREENSHOTS / "review"
 
 
 @pytest.fixture
@@ -81,23 +77,9 @@ def test_an_inspector_is_refused_the_figures_page(client, jurisdiction):
 
 @pytest.mark.slow
 def test_a_screenshot_of_the_figures_page(app, client, jurisdiction):
-    if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()):
-        pytest.fail("run scripts/bootstrap.sh (Debian's chromium and chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--lang=zh-CN"):
-        options.add_argument(flag)
-    options.add_argument("--window-size=1200,1800")
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=DRIVER))
-    try:
-        base = f"http://127.0.0.1:{server.server_port}"
+    with served(app) as base, chromium(size=(1200, 1800)) as driver:
         driver.get(base + "/review/figures")
         driver.find_element(By.ID, "username").send_keys(jurisdiction["supervisor"].username)
         driver.find_element(By.ID, "password").send_keys(PASSWORD)
@@ -109,7 +91,3 @@ def test_a_screenshot_of_the_figures_page(app, client, jurisdiction):
         shot.unlink(missing_ok=True)
         driver.save_screenshot(str(shot))
         assert shot.stat().st_size > 10_000
-    finally:
-        driver.quit()
-        server.shutdown()
-        thread.join(5)

@@ -7,25 +7,18 @@ of each step are kept under .artifacts/screenshots/review/ (the test prints the 
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 import pytest
-from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
-from werkzeug.serving import make_server
 
 from tests.factories import PASSWORD
-from tests.processes import ROOT, free_port
 from tests.review.helpers import desk
+from tests.web.browser import SCREENSHOTS, chromium, served
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-SHOTS = ROOT / ".artifacts" / "screenshots" / "review"
+SHOTS = SCREENSHOTS / "review"
 #: A reviewer's desk screen.
 WIDTH, HEIGHT = 1280, 900
 #: Seconds a page or its images may take to load: the machine may be busy running other tests.
@@ -36,30 +29,18 @@ NEXT_PAGE = "return !window.tapped && document.readyState === 'complete'"
 
 @pytest.fixture(scope="module")
 def base_url(app):
-    """The suite's app served over HTTP by a werkzeug server in a thread of this process."""
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(pytestconfig):
-    assert Path(CHROMIUM).exists() and Path(DRIVER).exists(), "run scripts/bootstrap.sh"
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--lang=zh-CN"):
-        options.add_argument(flag)
-    options.add_argument(f"--window-size={WIDTH},{HEIGHT}")
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=DRIVER))
     # Only this test's own shots: the directory holds the other review pages' too.
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob("[0-9]-*.png"):
         old.unlink()
-    yield driver
-    driver.quit()
+    with chromium(size=(WIDTH, HEIGHT)) as driver:
+        yield driver
     with pytestconfig.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
         print(f"\nscreenshots of the review site: {SHOTS}")
 

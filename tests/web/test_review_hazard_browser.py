@@ -5,52 +5,34 @@ and then finds the listing offered. The screenshot is kept as
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 import pytest
-from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
-from werkzeug.serving import make_server
 
 from tests.factories import PASSWORD
 from tests.hazards.helpers import make_firm
 from tests.media import helpers as media
-from tests.processes import ROOT, free_port
+from tests.web.browser import SCREENSHOTS, chromium, served
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-SHOTS = ROOT / ".artifacts" / "screenshots" / "review"
+SHOTS = SCREENSHOTS / "review"
 #: True once the page is a new, fully loaded document (the old one is marked before a click).
 NEXT_PAGE = "return !window.tapped && document.readyState === 'complete'"
 
 
 @pytest.fixture
 def base_url(app):
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture
 def browser():
-    assert Path(CHROMIUM).exists() and Path(DRIVER).exists(), "run scripts/bootstrap.sh"
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--lang=zh-CN"):
-        options.add_argument(flag)
-    options.add_argument("--window-size=1280,1400")
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=DRIVER))
     SHOTS.mkdir(parents=True, exist_ok=True)
-    yield driver
-    driver.quit()
+    with chromium(size=(1280, 1400)) as driver:
+        yield driver
 
 
 def _press(driver, button) -> None:

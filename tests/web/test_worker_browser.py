@@ -7,56 +7,37 @@ are kept under .artifacts/screenshots/worker-page/ (the test prints the folder).
 from __future__ import annotations
 
 import shutil
-import threading
-from pathlib import Path
 
 import pytest
-from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
-from werkzeug.serving import make_server
 
 from tests.factories import PASSWORD
-from tests.processes import ROOT, free_port
 from tests.spaces.site import READINGS, make_site
+from tests.web.browser import SCREENSHOTS, chromium, served
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-SHOTS = ROOT / ".artifacts" / "screenshots" / "worker-page"
+SHOTS = SCREENSHOTS / "worker-page"
 WIDTH, HEIGHT = 360, 740
 
 
 @pytest.fixture(scope="module")
 def base_url(app):
-    """The suite's app served over HTTP by a werkzeug server in a thread of this process."""
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(pytestconfig):
     """One headless Chromium for the module, emulating a phone 360 px wide."""
-    assert Path(CHROMIUM).exists() and Path(DRIVER).exists(), "run scripts/bootstrap.sh"
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--lang=zh-CN"):
-        options.add_argument(flag)
-    metrics = {"width": WIDTH, "height": HEIGHT, "pixelRatio": 2}
-    options.add_experimental_option("mobileEmulation", {"deviceMetrics": metrics})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=DRIVER))
     # No implicit wait: each tap waits for its page (`_press`), and an absent element (a
     # decision without reasons) is an answer, not something to wait for.
     shutil.rmtree(SHOTS, ignore_errors=True)
     SHOTS.mkdir(parents=True)
-    yield driver
-    driver.quit()
+    with chromium(phone=(WIDTH, HEIGHT)) as driver:
+        yield driver
     # Shown with the suite's output, not captured with the test's.
     with pytestconfig.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
         print(f"\nscreenshots of the worker page: {SHOTS}")
