@@ -24,13 +24,12 @@ from server.models.hazard import Hazard, Level
 from server.models.inspection import Inspection, Status
 from server.models.user import User
 from server.services.hazards import states
+from server.services.hazards.register import LEVELS
 from server.services.review import changes, evidence
 from server.services.review.decisions import REVIEWING_ROLES
 
 INSPECTION, RECTIFICATION, CLOSEOUT = "inspection", "rectification", "closeout"
 KINDS = (INSPECTION, RECTIFICATION, CLOSEOUT)
-#: An inspection's level: its gravest failed item (major to confirm counts as major).
-MAJOR_SEVERITIES = ("major", "major_to_confirm")
 
 
 @dataclass(frozen=True)
@@ -122,21 +121,19 @@ def fill(entries: list[Entry]) -> list[Entry]:
 
 
 def level_of(inspection: dict) -> str | None:
-    """The gravest failed item's level (None: nothing failed)."""
-    severities = [a.get("severity") for a in (inspection.get("answers") or {}).values()]
-    if any(s in MAJOR_SEVERITIES for s in severities):
-        return Level.MAJOR
-    return Level.GENERAL if any(severities) else None
+    """The gravest failed item's level, as the register makes each into a hazard
+    (register.LEVELS: major to confirm counts as major); None: nothing failed."""
+    levels = {
+        LEVELS[s][0]
+        for a in (inspection.get("answers") or {}).values()
+        if (s := a.get("severity")) in LEVELS
+    }
+    return Level.MAJOR if Level.MAJOR in levels else (Level.GENERAL if levels else None)
 
 
 def _inspections(actor: Actor, filters: Filters) -> list[Entry]:
     found = Inspection.objects.for_actor(actor).filter(status=Status.SUBMITTED, deleted_at=None)
-    if filters.enterprise_id:
-        found = found.filter(enterprise_id=filters.enterprise_id)
-    if filters.campaign:
-        found = found.filter(checklist_code=filters.campaign)
-    if filters.inspector_id:
-        found = found.filter(inspector_id=filters.inspector_id)
+    found = _narrowed(found, filters)
     entries = []
     for raw in found.exclude("mutation_ids").as_pymongo():
         level = level_of(raw)
@@ -168,12 +165,7 @@ def _inspections(actor: Actor, filters: Filters) -> list[Entry]:
 
 def _hazards(actor: Actor, filters: Filters) -> list[Entry]:
     found = Hazard.objects.for_actor(actor).filter(state__in=[states.REPORTED, states.REINSPECTION])
-    if filters.enterprise_id:
-        found = found.filter(enterprise_id=filters.enterprise_id)
-    if filters.campaign:
-        found = found.filter(checklist_code=filters.campaign)
-    if filters.inspector_id:
-        found = found.filter(inspector_id=filters.inspector_id)
+    found = _narrowed(found, filters)
     if filters.level:
         found = found.filter(level=filters.level)
     raws = list(found.exclude("mutation_ids").as_pymongo())
@@ -207,6 +199,18 @@ def _hazards(actor: Actor, filters: Filters) -> list[Entry]:
             )
         )
     return entries
+
+
+def _narrowed(found, filters: Filters):
+    """The filters both kinds of entry carry as fields of their own (enterprise, campaign: the
+    checklist, inspector)."""
+    if filters.enterprise_id:
+        found = found.filter(enterprise_id=filters.enterprise_id)
+    if filters.campaign:
+        found = found.filter(checklist_code=filters.campaign)
+    if filters.inspector_id:
+        found = found.filter(inspector_id=filters.inspector_id)
+    return found
 
 
 def _reported_at(hazard: dict) -> datetime | None:
