@@ -95,7 +95,12 @@ def test_redis_killed_during_submissions_leaves_every_order_issued_once_and_numb
     assert not failures and not loader.is_alive() and len(requested) == SUBMISSIONS
 
     def issued():
-        return db["orders"].count_documents({"state": OrderState.ISSUED}) == SUBMISSIONS
+        # The job issues the order, then its outbox entry is marked done: wait for both.
+        done = db["outbox"].count_documents({"job": orders.NUMBER_JOB, "state": "done"})
+        return (
+            db["orders"].count_documents({"state": OrderState.ISSUED}) == SUBMISSIONS
+            and done == SUBMISSIONS
+        )
 
     wait_until(issued, 120, "every order issued")
     took = time.monotonic() - back
