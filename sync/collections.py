@@ -3,6 +3,11 @@
 Each entry names the mongoengine document and how a document looks on the phone. Who may see
 a document is the model's own `audience` (server.models.audience): the scope stored with every
 feed entry, the feed's test of it and the fields the sequencer reads all come from it.
+
+A phone's copy depends on its reader only through a *view*: `ALL`, or `ENTERPRISES` for an
+enterprise user where the collection withholds something from firms (`enterprise_copy`, a rule
+of the owning domain module). The sequencer stores each view's copy, encoded, with the
+document's feed entry (`rendered`), so a pull sends them without reading the documents.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from server import json_encoding
 from server.actor import Actor
 from server.models import (
     alarm,
@@ -30,13 +36,18 @@ from server.models import (
     violation,
 )
 from server.models.audience import Audience
-from server.services.hazards.lifecycle import shown_to as hazard_shown_to
-from server.services.inspections import shown_to as inspection_shown_to
+from server.services import inspections
+from server.services.hazards import lifecycle as hazards
 
 #: Fields never sent to phones: bookkeeping of the feed and of idempotent push.
 HIDDEN = frozenset(
     {"sync_seq", "sync_rev", "sync_scope", "sync_audiences", "mutation_ids", "outbox", "_cls"}
 )
+#: Hidden fields the sequencer needs not read either (they can grow with a document's history).
+UNREAD = frozenset({"mutation_ids", "outbox"})
+
+#: The views of a document (see the module's docstring).
+ALL, ENTERPRISES = "all", "enterprises"
 
 
 @dataclass(frozen=True)
@@ -47,8 +58,9 @@ class SyncedCollection:
     omit: frozenset[str] = frozenset()
     #: Extra fields computed for the phone from the raw document.
     extra: Callable[[dict], dict] | None = None
-    #: What a reader may not see of a document they may see: `shown(actor, raw) -> raw`.
-    shown: Callable[[Actor, dict], dict] | None = None
+    #: What enterprise users may read of a document they may see (raw in, raw out); None
+    #: when they read all of it, as everyone else does.
+    enterprise_copy: Callable[[dict], dict] | None = None
 
     @property
     def collection(self) -> str:
@@ -75,10 +87,29 @@ class SyncedCollection:
     def visible(self, actor: Actor, scope: dict) -> bool:
         return self.audience.visible(actor, scope)
 
+    @property
+    def sequencing_projection(self) -> dict[str, int]:
+        """What the sequencer reads of a document: its scope, sync fields and phone copy."""
+        return {f: 0 for f in sorted(UNREAD | self.omit)}
+
+    def view_of(self, actor: Actor | None) -> str:
+        """Which copy of this collection's documents `actor` reads."""
+        if actor is not None and self.enterprise_copy is not None and actor.is_enterprise_user:
+            return ENTERPRISES
+        return ALL
+
     def to_phone(self, raw: dict, actor: Actor | None = None) -> dict:
         """The copy `actor`'s phone stores (BSON values are left for the JSON encoder)."""
-        if actor is not None and self.shown is not None:
-            raw = self.shown(actor, raw)
+        return self._copy(raw, self.view_of(actor))
+
+    def rendered(self, raw: dict) -> dict[str, bytes]:
+        """Every view's copy of a document, encoded as the API writes JSON."""
+        views = (ALL, ENTERPRISES) if self.enterprise_copy is not None else (ALL,)
+        return {view: json_encoding.dumps(self._copy(raw, view)) for view in views}
+
+    def _copy(self, raw: dict, view: str) -> dict:
+        if view == ENTERPRISES:
+            raw = self.enterprise_copy(raw)
         out = {
             ("id" if k == "_id" else k): v
             for k, v in raw.items()
@@ -115,13 +146,13 @@ REGISTRY: tuple[SyncedCollection, ...] = (
     SyncedCollection(
         name="inspections",
         document=inspection.Inspection,
-        shown=inspection_shown_to,
+        enterprise_copy=inspections.for_enterprises,
     ),
     SyncedCollection(name="spaces", document=space.Space),
     SyncedCollection(
         name="hazards",
         document=hazard.Hazard,
-        shown=hazard_shown_to,
+        enterprise_copy=hazards.for_enterprises,
     ),
     # The inspectors' and the enterprise's copy of an order (the check token is printed on
     # it anyway).

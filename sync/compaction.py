@@ -1,9 +1,9 @@
 """Compaction: keeps the change feed and the push receipts from growing without end.
 
-A pull hands the reader each document's *current* state (sync.feed), so of all log entries for
-one document only the latest can still change what a phone ends with, plus the audiences its
-earlier entries were addressed to: a reader who saw the document under an old audience needs
-a tombstone from somewhere. `compact_feed` therefore
+A pull hands the reader a whole state of each document, the latest entry's (sync.feed), so of
+all log entries for one document only the latest can still change what a phone ends with,
+plus the audiences its earlier entries were addressed to: a reader who saw the document under
+an old audience needs a tombstone from somewhere. `compact_feed` therefore
 
 1. finds superseded entries without an index on `(c, d)`: every synced document records the
    number of its latest entry in `sync_seq`, so an entry numbered lower than its document's

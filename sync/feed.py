@@ -5,12 +5,22 @@ reader: an entry whose audience includes the reader is an upsert (or a tombstone
 document was deleted); an entry one of whose *previous* audiences included the reader but whose
 new one does not is a tombstone too (the object left their scope). Compaction
 (sync.compaction) removes superseded entries, carrying their audiences forward to the
-surviving one, so the walk simply steps over the missing numbers. The phone receives each
-document's current state, so re-reading a page, or reading a change twice, is harmless.
+surviving one, so the walk simply steps over the missing numbers. The phone receives a whole
+state of each document, never a diff, so re-reading a page, or reading a change twice, is
+harmless.
 
 The cursor is the last log number examined; every number up to the sequencer's counter was
 written to the log, and one is removed only once a later entry of the same document says all
 it said, so advancing the cursor can never step over a change.
+
+Each entry carries the document's phone copy as the sequencer read it, already encoded, in
+every view (sync.collections): a page sends those bytes as they are, without reading, decoding
+and re-encoding the documents (most of a first pull's time). The walk reads entries without
+their copies, then fetches the copies of the entries it picked: a reader who sees a sliver of
+the log does not pay for everyone else's documents. A copy is a committed state of the
+document, and any later write gets a later entry, so a reader who walks to the head ends with
+every document's current state. Entries written before copies were stored are answered from
+the documents.
 """
 
 from __future__ import annotations
@@ -21,12 +31,14 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+import orjson
 from pymongo.database import Database
 
+from server import json_encoding
 from server.actor import Actor
 from server.errors import DomainError
-from sync.collections import BY_COLLECTION
-from sync.sequencer import counter, entries_between, previous_scopes, sequence_pending
+from sync.collections import BY_COLLECTION, REGISTRY
+from sync.sequencer import copies_of, counter, entries_between, previous_scopes, sequence_pending
 
 #: Log entries fetched per query while scanning (a `$in` on `_id`: indexed on every server).
 WINDOW = 500
@@ -47,11 +59,17 @@ class InvalidCursor(DomainError):
 
 @dataclass(frozen=True)
 class PullPage:
+    #: `{collection, id, seq, op}`, and `data` for an upsert: the phone's copy, encoded JSON
+    #: (an `orjson.Fragment`, which the API's encoder writes as it is).
     changes: list[dict]
     cursor: str
     has_more: bool
     #: The log number the server had sequenced up to when this page was read.
     high_water: int
+
+    def decoded(self) -> list[dict]:
+        """The changes as a phone reads them, copies decoded."""
+        return orjson.loads(json_encoding.dumps(self.changes))
 
 
 def encode_cursor(seq: int) -> str:
@@ -121,29 +139,37 @@ def _scan(db: Database, actor: Actor, after: int, high: int, limit: int):
 
 
 def _materialize(db: Database, actor: Actor, picked: dict) -> list[dict]:
-    """Current state of each picked document, or a tombstone."""
-    wanted = defaultdict(list)
-    for (collection, doc_id), (_seq, alive) in picked.items():
-        if alive:
-            wanted[collection].append(doc_id)
-    current = {}
-    for collection, ids in wanted.items():
-        projection = BY_COLLECTION[collection].projection
-        for doc in db[collection].find({"_id": {"$in": ids}}, projection).batch_size(len(ids)):
-            current[(collection, doc["_id"])] = doc
+    """The stored phone copy of each picked entry, or a tombstone."""
+    views = {synced.collection: synced.view_of(actor) for synced in REGISTRY}
+    copies = copies_of(db, [seq for seq, alive in picked.values() if alive], views)
+    current = _current(db, actor, picked, copies)
     changes = []
     for (collection, doc_id), (seq, alive) in picked.items():
         synced = BY_COLLECTION[collection]
-        doc = current.get((collection, doc_id)) if alive else None
-        if doc is not None and (
-            doc.get("deleted_at") is not None or not synced.visible(actor, synced.scope(doc))
-        ):
-            doc = None  # deleted or moved away since the entry: a later entry says so too
+        copy = (copies.get(seq) or current.get((collection, doc_id))) if alive else None
         change = {"collection": synced.name, "id": str(doc_id), "seq": seq}
-        if doc is None:
+        if copy is None:
             change["op"] = "delete"
         else:
             change["op"] = "upsert"
-            change["data"] = synced.to_phone(doc, actor)
+            change["data"] = orjson.Fragment(copy)
         changes.append(change)
     return changes
+
+
+def _current(db: Database, actor: Actor, picked: dict, copies: dict) -> dict:
+    """The copies of picked documents whose entry has none stored (written before entries
+    carried copies), read from the documents as they are now."""
+    wanted = defaultdict(list)
+    for (collection, doc_id), (seq, alive) in picked.items():
+        if alive and seq not in copies:
+            wanted[collection].append(doc_id)
+    current = {}
+    for collection, ids in wanted.items():
+        synced = BY_COLLECTION[collection]
+        found = db[collection].find({"_id": {"$in": ids}}, synced.projection)
+        for doc in found.batch_size(len(ids)):
+            if doc.get("deleted_at") is None and synced.visible(actor, synced.scope(doc)):
+                # (else deleted or moved away since the entry: a later entry says so too)
+                current[(collection, doc["_id"])] = json_encoding.dumps(synced.to_phone(doc, actor))
+    return current

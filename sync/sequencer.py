@@ -21,7 +21,8 @@ log, so a reader can never step over a change. A crash at any point leaves eithe
 state, idempotently). `sweep` re-marks every collection dirty to catch a writer that died
 between its write and its dirty mark.
 
-A log entry is `{_id: n, c: collection, d: document id, s: audience, at}`, plus `ps` (every
+A log entry is `{_id: n, c: collection, d: document id, s: audience, at}`, plus `v` (the
+document's phone copy in each view, encoded, as read for this entry: sync.collections), `ps` (every
 earlier audience that may still hold the document: their readers get a tombstone; compaction
 carries them forward, sync.compaction), `p` (the single earlier audience, in entries written
 before `ps`) and `x` (deleted). `previous_scopes` reads `p` and `ps` alike.
@@ -70,12 +71,30 @@ def previous_scopes(entry: dict) -> list[dict]:
     return scopes
 
 
-def entries_between(db: Database, after: int, top: int) -> list[dict]:
+def entries_between(db: Database, after: int, top: int, *, copies: bool = False) -> list[dict]:
     """The log entries numbered `after + 1 … top`, in order: one `$in` on `_id` (indexed on
-    every server); numbers compacted away are simply absent."""
+    every server); numbers compacted away are simply absent. Without the phone copies (`v`)
+    unless asked: they are most of an entry's size."""
     numbers = list(range(after + 1, top + 1))
-    found = db[LOG].find({"_id": {"$in": numbers}}).batch_size(max(len(numbers), 1))
+    projection = None if copies else {"v": 0}
+    found = db[LOG].find({"_id": {"$in": numbers}}, projection).batch_size(max(len(numbers), 1))
     return sorted(found, key=lambda e: e["_id"])
+
+
+def copies_of(db: Database, numbers: list[int], views: dict[str, str]) -> dict[int, bytes]:
+    """The encoded phone copy of each entry in `numbers`, in the view a reader reads of its
+    collection (`views`: collection -> view); entries without one (deleted documents, entries
+    written before copies were stored) are absent."""
+    if not numbers:
+        return {}
+    projection = {"c": 1, **{f"v.{view}": 1 for view in set(views.values())}}
+    found = db[LOG].find({"_id": {"$in": numbers}}, projection).batch_size(len(numbers))
+    copies = {}
+    for entry in found:
+        copy = (entry.get("v") or {}).get(views.get(entry["c"], ""))
+        if copy is not None:
+            copies[entry["_id"]] = copy
+    return copies
 
 
 def has_pending(db: Database) -> bool:
@@ -124,11 +143,12 @@ def sweep(db: Database) -> None:
 
 def _sequence_collection(db: Database, synced: SyncedCollection, seen: int) -> int:
     raw = db[synced.collection]
-    fields = ("sync_rev", "sync_scope", "sync_audiences", "deleted_at", *synced.scope_fields)
     done = 0
     while True:
         docs = list(
-            raw.find({"sync_seq": None}, {f: 1 for f in fields}).limit(BATCH).batch_size(BATCH)
+            raw.find({"sync_seq": None}, synced.sequencing_projection)
+            .limit(BATCH)
+            .batch_size(BATCH)
         )
         if not docs:
             break
@@ -195,6 +215,8 @@ def _append(db: Database, synced: SyncedCollection, docs: list[dict], now) -> in
                 entry["ps"] = earlier  # audience shrank or moved: old readers get a tombstone
             if d.get("deleted_at"):
                 entry["x"] = True
+            else:
+                entry["v"] = synced.rendered(d)  # the phone copies, as read for this entry
             out.append(entry)
         return out
 

@@ -26,6 +26,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "server/errors.py",
             "server/actor.py",
             "server/clock.py",
+            "server/json_encoding.py",
             "server/geo.py",
             "server/config.py",
             "server/db.py",

@@ -10,18 +10,12 @@ recursion limit on a body a thousand levels deep and answer 500.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import orjson
-from bson import ObjectId
 from flask.json.provider import JSONProvider
 
-from server.clock import rfc3339
-
-# orjson's own datetimes vary (microseconds only when non-zero, no offset when naive): ours
-# go through _default.
-_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+from server import json_encoding
 
 #: Deepest nesting of arrays and objects a body may have. The deepest legitimate body, a
 #: push, nests about 7 levels (batch, mutations, mutation, data, answers, item, photos); 64
@@ -48,23 +42,13 @@ def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
         level, depth = below, depth + 1
 
 
-def _default(value: Any):
-    if isinstance(value, datetime):
-        return rfc3339(value)
-    if isinstance(value, ObjectId):
-        return str(value)
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
 class OrjsonProvider(JSONProvider):
     """Flask JSON provider backed by orjson (UTF-8 output, no ASCII escaping)."""
 
     mimetype = "application/json"
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
-        return orjson.dumps(obj, default=_default, option=_OPTIONS).decode()
+        return json_encoding.dumps(obj).decode()
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         """Parse a document; TooDeep past MAX_DEPTH, orjson's JSONDecodeError if malformed."""

@@ -48,8 +48,11 @@ HIDDEN_FROM_ENTERPRISES = ("location", "device_id", "clock_offset_s", "clock_ske
 
 def shown_to(actor: Actor, inspection: dict) -> dict:
     """The inspection as `actor` may read it (raw document in, raw document out)."""
-    if not actor.is_enterprise_user:
-        return inspection
+    return for_enterprises(inspection) if actor.is_enterprise_user else inspection
+
+
+def for_enterprises(inspection: dict) -> dict:
+    """What enterprise users may read of an inspection they may see."""
     return {k: v for k, v in inspection.items() if k not in HIDDEN_FROM_ENTERPRISES}
 
 

@@ -99,7 +99,7 @@ def test_a_supervisor_filters_and_sees_where_the_inspector_stood(world, client, 
 def test_the_manager_receives_the_finding_in_the_feed_without_the_inspectors_position(world, db):
     manager = world["people"]["managerA"].actor()
     page = feed.pull(db, manager, cursor=None, limit=500)
-    inspections = {c["id"]: c for c in page.changes if c["collection"] == "inspections"}
+    inspections = {c["id"]: c for c in page.decoded() if c["collection"] == "inspections"}
     assert set(inspections) == {world["submitted"]}
     data = inspections[world["submitted"]]["data"]
     assert data["status"] == "submitted"

@@ -155,7 +155,7 @@ def _versions(db, actor, cursor) -> dict:
     seen: dict = {}
     while True:
         page = feed.pull(db, actor, cursor=cursor)
-        for change in page.changes:
+        for change in page.decoded():
             if change["collection"] == "inspections":
                 if change["op"] == "delete":
                     seen.pop(change["id"], None)

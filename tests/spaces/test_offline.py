@@ -110,7 +110,7 @@ def test_an_offline_entry_on_a_permit_suspended_meanwhile_is_flagged(
     # The supervisor of the jurisdiction and the manager see the flagged decision in the feed.
     for who in ("supervisor", "manager"):
         page = feed.pull(get_db(), site.users[who].actor(), cursor=None, limit=500)
-        mine = [c for c in page.changes if c["collection"] == "entry_decisions"]
+        mine = [c for c in page.decoded() if c["collection"] == "entry_decisions"]
         assert [c["data"]["flagged"] for c in mine] == [True], who
 
 

@@ -88,7 +88,7 @@ def test_pulls_interleaved_with_out_of_order_writers_miss_nothing(auth_headers, 
             started = time.monotonic()
             while True:
                 page = feed.pull(database, supervisor, cursor=cursor, limit=7)
-                for change in page.changes:
+                for change in page.decoded():
                     if change["collection"] == "inspections":
                         local[change["id"]] = change["data"]["version"]
                 cursor = page.cursor

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import orjson
 from mongoengine.connection import get_db
 from pymongo import MongoClient, monitoring
 
+from server import json_encoding
 from server.actor import Role
 from server.models.enterprise import Enterprise
 from server.models.synced import DIRTY, mark_dirty
@@ -17,7 +19,7 @@ def _drain(actor, cursor=None):
     changes = []
     while True:
         page = feed.pull(get_db(), actor, cursor=cursor)
-        changes += page.changes
+        changes += page.decoded()
         cursor = page.cursor
         if not page.has_more:
             return changes, cursor
@@ -85,13 +87,30 @@ def test_a_document_leaving_a_readers_scope_reaches_them_as_a_tombstone(db):
     assert [(c["id"], c["op"]) for c in changes] == [(str(enterprise.id), "upsert")]
 
 
+def test_a_page_sends_the_copies_its_entries_carry_and_reads_documents_only_for_older_ones(db):
+    reader = UserFactory(role=Role.ADMIN.value).actor()
+    enterprises = [EnterpriseFactory(name=f"企业{n}") for n in range(3)]
+    sequencer.sequence_pending(db)
+    for entry in db["sync_log"].find():
+        assert orjson.loads(entry["v"]["all"])["name"] == Enterprise.objects.get(id=entry["d"]).name
+    # Entries written before copies were stored: the page reads the documents as they are.
+    db["sync_log"].update_one({"d": enterprises[0].id}, {"$unset": {"v": ""}})
+    db["enterprises"].update_one({"_id": enterprises[0].id}, {"$set": {"name": "改名"}})
+    changes, _ = _drain(reader)
+    names = {c["id"]: c["data"]["name"] for c in changes if c["collection"] == "enterprises"}
+    assert names == {str(enterprises[0].id): "改名", **{str(e.id): e.name for e in enterprises[1:]}}
+    # The same page through the API's encoder: the copies are written as they are.
+    page = feed.pull(db, reader, cursor=None)
+    assert orjson.loads(json_encoding.dumps(page.changes)) == page.decoded() == changes
+
+
 def test_rereading_a_page_is_harmless(db):
     reader = UserFactory(role=Role.ADMIN.value).actor()
     for _ in range(3):
         EnterpriseFactory()
     first = feed.pull(db, reader, cursor=None, limit=2)
     again = feed.pull(db, reader, cursor=None, limit=2)
-    assert first.changes == again.changes and first.cursor == again.cursor
+    assert first.decoded() == again.decoded() and first.cursor == again.cursor
     rest = feed.pull(db, reader, cursor=first.cursor, limit=10)
     ids = [c["id"] for c in first.changes + rest.changes if c["collection"] == "enterprises"]
     assert len(ids) == len(set(ids)) == 3

@@ -29,7 +29,14 @@ COLLECTION = Hazard._get_collection_name()
 
 def shown_to(actor: Actor | None, hazard: dict) -> dict:
     """The hazard as `actor` may read it (raw in, raw out)."""
-    if actor is None or not actor.is_enterprise_user or hazard.get("source") == "self_report":
+    if actor is None or not actor.is_enterprise_user:
+        return hazard
+    return for_enterprises(hazard)
+
+
+def for_enterprises(hazard: dict) -> dict:
+    """What enterprise users may read of a hazard they may see: all of one they reported."""
+    if hazard.get("source") == "self_report":
         return hazard
     place = {
         k: v for k, v in (hazard.get("place") or {}).items() if k not in HIDDEN_FROM_ENTERPRISES
