@@ -48,6 +48,7 @@ UNREAD = frozenset({"mutation_ids", "outbox"})
 
 #: The views of a document (see the module's docstring).
 ALL, ENTERPRISES = "all", "enterprises"
+VIEWS = frozenset({ALL, ENTERPRISES})
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ it said, so advancing the cursor can never step over a change.
 Each entry carries the document's phone copy as the sequencer read it, already encoded, in
 every view (sync.collections): a page sends those bytes as they are, without reading, decoding
 and re-encoding the documents (most of a first pull's time). The walk reads entries without
-their copies, then fetches the copies of the entries it picked: a reader who sees a sliver of
-the log does not pay for everyone else's documents. A copy is a committed state of the
+their copies, then fetches the copies of the entries it picked, so that a reader who sees a
+sliver of the log does not pay for everyone else's documents; while most entries are the
+reader's, it reads them with their copies in one query instead. A copy is a committed state of the
 document, and any later write gets a later entry, so a reader who walks to the head ends with
 every document's current state. Entries written before copies were stored are answered from
 the documents.
@@ -103,9 +104,11 @@ def pull(db: Database, actor: Actor, *, cursor: str | None, limit: int = DEFAULT
 
 
 def _scan(db: Database, actor: Actor, after: int, high: int, limit: int):
-    """Walk the log from `after`; keep the last entry per document the reader is concerned by."""
-    picked: dict[tuple[str, object], tuple[int, bool]] = {}
-    scanned_to, examined = after, 0
+    """Walk the log from `after`; keep the last entry per document the reader is concerned by,
+    with its phone copy when the window was read with copies (see `_dense`)."""
+    views = _views(actor)
+    picked: dict[tuple[str, object], tuple[int, bool, bytes | None]] = {}
+    scanned_to, examined, dense = after, 0, True
     while (
         scanned_to < high
         and len(picked) < limit
@@ -113,9 +116,9 @@ def _scan(db: Database, actor: Actor, after: int, high: int, limit: int):
         and scanned_to - after < MAX_WALK
     ):
         top = min(scanned_to + WINDOW, high)
-        entries = entries_between(db, scanned_to, top)
+        entries = entries_between(db, scanned_to, top, views=set(views.values()) if dense else None)
         examined += len(entries)
-        full = False
+        full, kept = False, 0
         for entry in entries:
             synced = BY_COLLECTION.get(entry["c"])
             if synced is not None:
@@ -126,25 +129,43 @@ def _scan(db: Database, actor: Actor, after: int, high: int, limit: int):
                 else:
                     alive = None
                 if alive is not None:
+                    kept += 1
                     key = (entry["c"], entry["d"])
+                    copy = (entry.get("v") or {}).get(views[entry["c"]]) if alive else None
                     picked.pop(key, None)  # re-insert: order follows the latest entry
-                    picked[key] = (entry["_id"], alive)
+                    picked[key] = (entry["_id"], alive, copy)
             scanned_to = entry["_id"]
             if len(picked) >= limit:
                 full = True
                 break
         if not full:
             scanned_to = top  # numbers missing from the log were compacted away
+        if entries:
+            dense = _dense(kept, len(entries))
     return picked, scanned_to
+
+
+def _dense(kept: int, examined: int) -> bool:
+    """Read the next window with its copies? Yes while most of what the walk meets is the
+    reader's: one query then brings entries and copies (a first pull of one's own district).
+    Otherwise the copies of the few picked entries are fetched afterwards, and a reader who
+    sees a sliver of the log does not pay for everyone else's documents."""
+    return kept * 2 >= examined
+
+
+def _views(actor: Actor) -> dict[str, str]:
+    """Which copy `actor` reads of each synced collection."""
+    return {synced.collection: synced.view_of(actor) for synced in REGISTRY}
 
 
 def _materialize(db: Database, actor: Actor, picked: dict) -> list[dict]:
     """The stored phone copy of each picked entry, or a tombstone."""
-    views = {synced.collection: synced.view_of(actor) for synced in REGISTRY}
-    copies = copies_of(db, [seq for seq, alive in picked.values() if alive], views)
+    copies = {seq: copy for seq, _alive, copy in picked.values() if copy is not None}
+    wanting = [seq for seq, alive, copy in picked.values() if alive and copy is None]
+    copies.update(copies_of(db, wanting, _views(actor)))
     current = _current(db, actor, picked, copies)
     changes = []
-    for (collection, doc_id), (seq, alive) in picked.items():
+    for (collection, doc_id), (seq, alive, _copy) in picked.items():
         synced = BY_COLLECTION[collection]
         copy = (copies.get(seq) or current.get((collection, doc_id))) if alive else None
         change = {"collection": synced.name, "id": str(doc_id), "seq": seq}
@@ -161,7 +182,7 @@ def _current(db: Database, actor: Actor, picked: dict, copies: dict) -> dict:
     """The copies of picked documents whose entry has none stored (written before entries
     carried copies), read from the documents as they are now."""
     wanted = defaultdict(list)
-    for (collection, doc_id), (seq, alive) in picked.items():
+    for (collection, doc_id), (seq, alive, _copy) in picked.items():
         if alive and seq not in copies:
             wanted[collection].append(doc_id)
     current = {}

@@ -45,7 +45,7 @@ from pymongo.database import Database
 from server import sequence
 from server.clock import utcnow
 from server.models.synced import DIRTY
-from sync.collections import BY_COLLECTION, REGISTRY, SyncedCollection
+from sync.collections import BY_COLLECTION, REGISTRY, VIEWS, SyncedCollection
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +71,15 @@ def previous_scopes(entry: dict) -> list[dict]:
     return scopes
 
 
-def entries_between(db: Database, after: int, top: int, *, copies: bool = False) -> list[dict]:
+def entries_between(
+    db: Database, after: int, top: int, *, views: set[str] | None = None
+) -> list[dict]:
     """The log entries numbered `after + 1 … top`, in order: one `$in` on `_id` (indexed on
-    every server); numbers compacted away are simply absent. Without the phone copies (`v`)
-    unless asked: they are most of an entry's size."""
+    every server); numbers compacted away are simply absent. With the phone copies (`v`) of
+    the `views` asked for only: they are most of an entry's size."""
     numbers = list(range(after + 1, top + 1))
-    projection = None if copies else {"v": 0}
+    unread = VIEWS - views if views else None
+    projection = {"v": 0} if unread is None else {f"v.{v}": 0 for v in unread} or None
     found = db[LOG].find({"_id": {"$in": numbers}}, projection).batch_size(max(len(numbers), 1))
     return sorted(found, key=lambda e: e["_id"])
 

@@ -104,6 +104,52 @@ def test_a_page_sends_the_copies_its_entries_carry_and_reads_documents_only_for_
     assert orjson.loads(json_encoding.dumps(page.changes)) == page.decoded() == changes
 
 
+class _Copies(monitoring.CommandListener):
+    """Counts the log entries the server sends back with and without phone copies."""
+
+    def __init__(self):
+        self.sent = {True: 0, False: 0}
+
+    def started(self, event):
+        pass
+
+    def succeeded(self, event):
+        cursor = event.reply.get("cursor") if event.command_name in ("find", "getMore") else None
+        if cursor and cursor.get("ns", "").endswith(".sync_log"):
+            for entry in cursor.get("firstBatch") or cursor.get("nextBatch") or ():
+                self.sent["v" in entry] += 1
+
+    def failed(self, event):
+        pass
+
+
+def test_a_reader_who_sees_a_sliver_of_the_log_fetches_only_their_own_copies(
+    db, settings, monkeypatch
+):
+    mine, theirs = JurisdictionFactory(), JurisdictionFactory()
+    reader = regulator(Role.SUPERVISOR, mine).actor()
+    for n in range(60):
+        EnterpriseFactory(jurisdiction_id=(mine if n % 10 == 0 else theirs).id)
+    sequencer.sequence_pending(db)
+    monkeypatch.setattr(feed, "WINDOW", 10)
+    listener = _Copies()
+    watched = MongoClient(
+        settings.mongodb_uri,
+        event_listeners=[listener],
+        tz_aware=True,
+        uuidRepresentation="standard",
+    )
+    try:
+        page = feed.pull(watched[settings.mongodb_database], reader, cursor=None)
+    finally:
+        watched.close()
+    names = {c["id"]: c["data"]["name"] for c in page.decoded()}
+    assert names == {str(e.id): e.name for e in Enterprise.objects(jurisdiction_id=mine.id)}
+    # The first window is read with its copies (10 entries), then the walk finds the log is
+    # mostly others' and reads entries alone; the reader's 5 later copies are fetched after.
+    assert listener.sent == {True: 10 + 5, False: 50}
+
+
 def test_rereading_a_page_is_harmless(db):
     reader = UserFactory(role=Role.ADMIN.value).actor()
     for _ in range(3):
