@@ -17,6 +17,7 @@ from bson.raw_bson import RawBSONDocument
 from pymongo import MongoClient
 
 from checklists.versions import pinned_template
+from media import holder
 from server.backup.archive import RAW
 from tests.media import helpers as media
 from tests.sync.helpers import FAIL, failing_yes_no_item, make_world, passing_answers, phone_for
@@ -98,6 +99,9 @@ def populated(client, auth_headers, published, db):
         phone.delete(gone)
         phone.sync()
     db["awkward_bson"].insert_many(AWKWARD)
+    # This process's upload heartbeat writes its document at its own pace: beat now, so that
+    # it exists before any backup starts (later beats only rewrite it).
+    holder.current(db).beat()
     return SimpleNamespace(
         jurisdiction=jurisdiction, phones=phones, inspectors=inspectors, shots=shots
     )
