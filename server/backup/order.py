@@ -60,7 +60,6 @@ from server.models import (
     PublicReport,
     ReviewDecision,
     Roster,
-    ScanNonce,
     Space,
     Timer,
     Upload,
@@ -135,14 +134,14 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
     (JobRun._get_collection_name(), "names the outbox entry it is a run of"),
     (OutboxEntry._get_collection_name(), "staged before the change that requires it"),
     (Timer._get_collection_name(), "its outbox entry is written after it, under its key"),
-    (ScanNonce._get_collection_name(), "replay guards of scan requests, minutes long"),
     (
         Violation._get_collection_name(),
         "names its space, permit, entry event or alarm (written before it) and its hazard",
     ),
     (
         EntryEvent._get_collection_name(),
-        "names its space, permit and worker, and the roster change it made (written after it)",
+        "names its space, permit and worker, and the roster change it made (recorded on it "
+        "after the change)",
     ),
     (
         Roster._get_collection_name(),

@@ -1,20 +1,16 @@
 """RQ jobs of confined spaces: the overstay check at the end of a permit's window and the
 acknowledgement check of an alarm (timers' outbox jobs), the violation of a denied entry scan
-(the scan's outbox job), forgetting scan nonces once their requests can only be stale, and
-publishing the label keys of the settings to the feed."""
+(the scan's outbox job), and publishing the label keys of the settings to the feed."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from bson import ObjectId
 
 from server.clock import utcnow
 from server.jobs import context
-from server.services.spaces import alarms, label_keys, ledger, offline_merge, scan, violations
+from server.services.spaces import alarms, label_keys, ledger, offline_merge, violations
 from server.services.spaces.label_sheets import label_keys as keys_of
 
-PRUNE_JOB_ID = "scan-nonces-prune"
 LABEL_KEYS_JOB_ID = "label-keys-publish"
 MERGES_JOB_ID = "offline-merges-resume"
 
@@ -30,12 +26,6 @@ def resume_offline_merges() -> dict:
 def publish_label_keys() -> dict:
     """The settings' label keys into the feed (a rotation reaches phones); idempotent."""
     return label_keys.publish(keys_of(context.settings()), now=utcnow())
-
-
-def prune_scan_nonces() -> dict:
-    """Delete nonces older than twice the freshness window; idempotent."""
-    window = timedelta(seconds=context.settings().scan_nonce_window_seconds)
-    return {"pruned": scan.prune_nonces(now=utcnow(), window=window)}
 
 
 def check_overstay(permit_id: str) -> dict:

@@ -37,11 +37,9 @@ from server.jobs.queueing import enqueue_unique
 from server.jobs.spaces import (
     LABEL_KEYS_JOB_ID,
     MERGES_JOB_ID,
-    prune_scan_nonces,
     publish_label_keys,
     resume_offline_merges,
 )
-from server.jobs.spaces import PRUNE_JOB_ID as NONCES_JOB_ID
 from server.jobs.timers import TICK_JOB_ID, tick_timers
 from server.logs import configure_logging
 from server.wiring import wire
@@ -64,7 +62,6 @@ PERIODIC: tuple[tuple[Callable, str, timedelta], ...] = (
     # Timers fire at most this late (server.services.timers).
     (tick_timers, TICK_JOB_ID, timedelta(seconds=30)),
     (purge_login_windows, "login-windows-purge", timedelta(hours=1)),
-    (prune_scan_nonces, NONCES_JOB_ID, timedelta(minutes=10)),
     # A change of LABEL_SIGNING_KEYS reaches the feed at the worker's start (CATCH_UP).
     (publish_label_keys, LABEL_KEYS_JOB_ID, timedelta(minutes=10)),
     # An offline decision whose merge died is merged again at most this long after its lease

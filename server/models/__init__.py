@@ -6,7 +6,7 @@ from server.models.checklist import ChecklistVersion
 from server.models.counter import CounterClaim
 from server.models.device import Device
 from server.models.enterprise import Enterprise
-from server.models.entry import EntryEvent, Roster, ScanNonce
+from server.models.entry import EntryEvent, Roster
 from server.models.entry_decision import EntryDecision
 from server.models.figures import FigureCell, FigurePlace
 from server.models.gas_limits import GasLimitsVersion
@@ -51,7 +51,6 @@ DOCUMENTS = (
     Roster,
     EntryEvent,
     EntryDecision,
-    ScanNonce,
     Alarm,
     Violation,
     Hazard,
@@ -114,7 +113,6 @@ __all__ = [
     "Photo",
     "PhotoContext",
     "Roster",
-    "ScanNonce",
     "PublicReport",
     "ReviewDecision",
     "Space",

@@ -1,5 +1,4 @@
-"""Who is at a confined space, and every scan made there: the roster, the entry events and the
-scan nonces.
+"""Who is at a confined space, and every scan made there: the roster and the entry events.
 
 The roster (`Roster`, one document per space) is the one place that says who is inside and
 which attendants have checked in. It is changed only by single-document conditional updates
@@ -10,9 +9,10 @@ scanners race; `seq` counts the changes, and every entry event of a change carri
 it made, so the event log replays the roster exactly. The roster is synced (sync.collections):
 the attendant's phone holds it offline to decide entries at the manhole.
 
-`EntryEvent` records every scan, allowed or denied, with every reason. `ScanNonce` keeps the
-nonce of each scan request for as long as a request may be fresh: a replay finds its nonce
-(unique `_id`) and is refused.
+`EntryEvent` records every scan, allowed or denied, with every reason, under the nonce of its
+request (`nonce`, unique): a replay finds its nonce taken and is refused. An allowed scan's
+event is written before its roster change, as the claim of its nonce (`allowed` null until
+the change is made or refused), so a replay never changes the roster.
 """
 
 from __future__ import annotations
@@ -97,7 +97,10 @@ class EntryEvent(Document):
     worker_id = ObjectIdField(required=True)
     by = ObjectIdField(required=True)
     device_id = StringField()
-    allowed = BooleanField(required=True)
+    #: `<user id>:<device id>:<nonce>` of an online scan's request (offline decisions: none).
+    nonce = StringField()
+    #: Null while an allowed scan's roster change is being made (server.services.spaces.scan).
+    allowed = BooleanField()
     #: [{"code", "severity", "zh-CN", "en", "source", "detail"}]
     reasons = ListField(DictField())
     #: The roster's `seq` and headcount after the change this scan made (allowed scans).
@@ -118,14 +121,10 @@ class EntryEvent(Document):
     meta = {
         "collection": "entry_events",
         "queryset_class": ScopedQuerySet,
-        "indexes": [("space_id", "at"), "permit_id"],
+        "indexes": [
+            ("space_id", "at"),
+            "permit_id",
+            # Unique: the replay check is one indexed insert, also on the embedded server.
+            {"fields": ["nonce"], "unique": True, "sparse": True},
+        ],
     }
-
-
-class ScanNonce(Document):
-    """`_id` is `<user id>:<device id>:<nonce>`."""
-
-    id = StringField(primary_key=True)
-    at = DateTimeField(required=True)
-
-    meta = {"collection": "scan_nonces", "indexes": ["at"]}

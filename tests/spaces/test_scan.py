@@ -148,6 +148,37 @@ def test_a_replayed_or_stale_request_is_refused(site):
     assert EntryEvent.objects(action="enter").count() == 2
 
 
+def _replay(site, first, *, who="worker"):
+    """Send `first`'s request again, as it was (nonce, device, time)."""
+    return site.post("/api/v1/spaces/scan", first, who)
+
+
+def test_a_replay_never_changes_the_roster_whatever_its_first_outcome(site):
+    site.ready()
+    assert site.scan("attendant_check_out", who="attendant").get_json()["allowed"]
+    denied = {
+        "token": site.token,
+        "action": "enter",
+        "nonce": uuid.uuid4().hex,
+        "sent_at": datetime.now(UTC).isoformat(),
+        "device_id": "phone-worker",
+    }
+    assert not _replay(site, denied).get_json()["allowed"]
+    assert site.scan("attendant_check_in", who="attendant").get_json()["allowed"]
+    # The attendant is back: the replay of the denied request would be allowed.
+    assert _replay(site, denied).status_code == 409
+    allowed = {**denied, "nonce": uuid.uuid4().hex}
+    assert _replay(site, allowed).get_json()["allowed"]
+    assert site.scan("enter", who="contractor").get_json()["allowed"]  # the space stays used
+    assert site.scan("exit").get_json()["allowed"]
+    # Out again: the replay of the allowed entry would be allowed too.
+    assert _replay(site, allowed).status_code == 409
+    roster = Roster.objects.get(id=site.space["id"])
+    assert roster.inside == [site.users["contractor"].id]
+    events = EntryEvent.objects(worker_id=site.users["worker"].id, action="enter")
+    assert sorted(e.allowed for e in events) == [False, True]
+
+
 def _label_code(response):
     body = response.get_json()
     assert not body["allowed"]

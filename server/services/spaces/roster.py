@@ -16,7 +16,8 @@ that `seq` and headcount, so the log of events replays the roster in its own ord
 roster as made is the one before the update (`ReturnDocument.BEFORE`) with the change applied
 here: the embedded server's `new: true` reply may already show a later client's write. The
 moment the space empties is set by a second update conditional on that `seq` (nobody entered
-meanwhile); it starts the break after which the rules require a new test.
+meanwhile); it starts the break after which the rules require a new test. The collection is
+marked dirty for the feed once per change, after its last write.
 """
 
 from __future__ import annotations
@@ -49,16 +50,19 @@ def _synced(update: dict) -> dict:
     }
 
 
-def _change(filter_: dict, update: dict, mark: str | None = None) -> dict | None:
+def _change(
+    filter_: dict, update: dict, mark: str | None = None, *, dirty: bool = True
+) -> dict | None:
     """One conditional change; the roster before it (None: the filter matched nothing, or
-    the change of `mark` was made before)."""
+    the change of `mark` was made before). `dirty=False`: the caller marks the collection
+    dirty itself, after a second write of the same change."""
     if mark is not None:
         filter_ = {**filter_, "merged": {"$ne": mark}}
         update = {**update, "$push": {"merged": {"$each": [mark], "$slice": -MERGED_MEMORY}}}
     before = _rosters().find_one_and_update(
         filter_, _synced(update), return_document=ReturnDocument.BEFORE
     )
-    if before is not None:
+    if before is not None and dirty:
         mark_dirty(_COLLECTION)
     return before
 
@@ -133,6 +137,7 @@ def exit(
             "$unset": {f"entered_on.{worker}": ""},
         },
         mark,
+        dirty=False,
     )
     if before is None:
         return None
@@ -145,6 +150,9 @@ def exit(
             _synced({"$set": {"emptied_at": now}}),
         )
         after["emptied_at"] = now
+    # After both writes: a sequencer round between them could otherwise clear the mark and
+    # leave `emptied_at` unsequenced until the feed's sweep.
+    mark_dirty(_COLLECTION)
     return after
 
 

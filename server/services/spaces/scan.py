@@ -1,14 +1,20 @@
 """The scan at a confined space (先扫码、后作业): enter, exit, attendant check-in and check-out.
 
-One scan: refuse a replayed or stale request (its nonce, bound to the user and the device, is
-stored under a unique id for as long as a request may be fresh); verify the label (forged,
-altered, rotated-out and other-space tokens are refused as QR_INVALID with the label's own
-reason); gather the facts (the space, the permit in force, its records, the roster); let the
-pure rules decide (server.services.spaces.entry_rules); and, if allowed, change the roster by
-a conditional update (server.services.spaces.roster) that cannot over-fill the space or
-double an entry even when the rules' reading of the roster is already stale. Every scan,
-allowed or denied, is an entry event; every roster change is audited in the chain of the
-space's jurisdiction.
+One scan: refuse a stale request; verify the label (forged, altered, rotated-out and
+other-space tokens are refused as QR_INVALID with the label's own reason); gather the facts
+(the space, the permit in force, its records, the roster); let the pure rules decide
+(server.services.spaces.entry_rules); and, if allowed, change the roster by a conditional
+update (server.services.spaces.roster) that cannot over-fill the space or double an entry even
+when the rules' reading of the roster is already stale. Every scan, allowed or denied, is an
+entry event; every roster change is audited in the chain of the space's jurisdiction.
+
+A replay is refused by the entry event itself: it carries its request's nonce, bound to the
+user and the device, under a unique index, so a second event of the same request cannot be
+written (409). A denial changes nothing before its event, which is written once decided. An
+allowed scan writes its event first, outcome open (`allowed` null), as the claim of the nonce,
+and records the outcome on it once the roster change is made or refused: a replay, even of a
+request first denied and now allowed, never reaches the roster. One write serves both the log
+and the replay guard.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from checklists.template import GasLimits
 from server.actor import Actor
 from server.errors import Conflict, Forbidden, RuleViolation
 from server.models.alarm import AlarmKind
-from server.models.entry import Action, EntryEvent, ScanNonce
+from server.models.entry import Action, EntryEvent
 from server.models.permit import Permit, PermitStatus
 from server.models.space import Space
 from server.services.audit import record as audit
@@ -52,38 +58,39 @@ class ScanRequest:
 class ScanSettings:
     keys: tuple[labels.LabelKey, ...]
     limits: GasLimits
-    #: How far a request's `sent_at` may be from the server's clock (and how long its nonce
-    #: is kept: twice as long).
+    #: How far a request's `sent_at` may be from the server's clock.
     nonce_window: timedelta
 
 
 def scan(actor: Actor, request: ScanRequest, settings: ScanSettings, *, now: datetime) -> dict:
     """Decide and record one scan; the outcome with every reason."""
-    _claim_nonce(actor, request, settings, now)
+    _check_fresh(request, settings, now)
     space, label_ok, label_reason = _space_of(request.token, settings.keys, request.space_id)
     worker = request.worker_id or actor.user_id
     if space is None:
         decision = _label_denial(label_reason)
-        return _outcome(actor, request, worker, None, None, decision, None, now, None)
+        event = _event(actor, request, worker, None, None, decision, None, now, None)
+        return _outcome(_recorded(event, now), None)
     permit = _permit(space["_id"], worker, now)
     _authorise(actor, worker, permit, space)
-    present = roster.current(space["_id"])
+    facts, present = _facts(request.action, worker, space, permit, label_ok, request.fix, now)
     if present.get("seq") is None:
         roster.ensure(space)  # the space's first scan
-    facts = _facts(request.action, worker, space, permit, present, label_ok, request.fix, now)
     decision = _decide(request.action, facts, settings.limits)
     if label_reason and not decision.allowed:
         decision = _with_label_detail(decision, label_reason)
-    after = None
-    if decision.allowed:
-        after, decision = _apply(request.action, space, worker, permit, decision, now)
-        if after is not None:
-            record_roster_change(
-                actor, request.action, space, permit, present, after, decision.warnings, now=now
-            )
-    return _outcome(
-        actor, request, worker, space, permit, decision, after, now, settings.limits.edition
-    )
+    edition = settings.limits.edition
+    if not decision.allowed:
+        event = _event(actor, request, worker, space, permit, decision, None, now, edition)
+        return _outcome(_recorded(event, now), None)
+    claim = _claim(_event(actor, request, worker, space, permit, decision, None, now, edition))
+    after, decision = _apply(request.action, space, worker, permit, decision, now)
+    if after is not None:
+        record_roster_change(
+            actor, request.action, space, permit, present, after, decision.warnings, now=now
+        )
+    event = _event(actor, request, worker, space, permit, decision, after, now, edition)
+    return _outcome(_settled(claim, event, now), after)
 
 
 def preview(
@@ -109,8 +116,7 @@ def preview(
             return _preview(action, space, None, worker, _label_denial(label_reason), {}, now)
     permit = _permit(space["_id"], worker, now)
     _authorise(actor, worker, permit, space)
-    present = roster.current(space["_id"])
-    facts = _facts(action, worker, space, permit, present, label_ok, None, now)
+    facts, present = _facts(action, worker, space, permit, label_ok, None, now)
     decision = _decide(action, facts, settings.limits)
     if label_reason and not decision.allowed:
         decision = _with_label_detail(decision, label_reason)
@@ -120,12 +126,15 @@ def preview(
     }
 
 
-def _facts(action, worker, space, permit, present: dict, label_ok, fix, now) -> EntryFacts:
-    """What the entry rules judge, for a scan and its preview alike. Only an entry's rules
-    read the permit's records (briefing, ventilation, gas tests...): an exit, a check-in and
-    a check-out are decided without that read."""
+def _facts(action, worker, space, permit, label_ok, fix, now) -> tuple[EntryFacts, dict]:
+    """What the entry rules judge, for a scan and its preview alike, and the roster read. Only
+    an entry's rules read the permit's records (briefing, ventilation, gas tests...): an exit,
+    a check-in and a check-out are decided without that read. The roster is read last, just
+    before the rules decide: the fewer changes its reading misses, the fewer allowed decisions
+    the roster's conditional update refuses (each refusal costs a read and a write more)."""
     records = permits.records_of(permit["_id"]) if permit and action == Action.ENTER else []
-    return EntryFacts(
+    present = roster.current(space["_id"])
+    facts = EntryFacts(
         worker=worker,
         now=now,
         space=rules.space_facts(space),
@@ -139,6 +148,7 @@ def _facts(action, worker, space, permit, present: dict, label_ok, fix, now) -> 
         regime=permit["regime"] if permit else "industrial",
         altitude_m=permit.get("altitude_m") if permit else None,
     )
+    return facts, present
 
 
 def _preview(action, space, permit, worker, decision: Decision, present: dict, now) -> dict:
@@ -155,23 +165,48 @@ def _preview(action, space, permit, worker, decision: Decision, present: dict, n
     }
 
 
-def prune_nonces(*, now: datetime, window: timedelta) -> int:
-    """Forget nonces older than twice the window (their requests are refused as stale)."""
-    result = ScanNonce._get_collection().delete_many({"at": {"$lt": now - 2 * window}})
-    return result.deleted_count
-
-
-def _claim_nonce(actor: Actor, request: ScanRequest, settings: ScanSettings, now) -> None:
+def _check_fresh(request: ScanRequest, settings: ScanSettings, now) -> None:
     if abs(request.sent_at - now) > settings.nonce_window:
         raise RuleViolation(
             "the scan request is not fresh: check the phone's clock and scan again",
             reasons=[{"code": "STALE_REQUEST"}],
         )
-    key = f"{actor.user_id}:{request.device_id}:{request.nonce}"
+
+
+def _insert(event: dict) -> dict:
+    """Write a new entry event; Conflict when its request's nonce has one already."""
     try:
-        ScanNonce._get_collection().insert_one({"_id": key, "at": now})
+        event["_id"] = EntryEvent._get_collection().insert_one(event).inserted_id
     except DuplicateKeyError:
         raise Conflict("this scan request was made before (a replay)") from None
+    return event
+
+
+def _recorded(event: dict, now) -> dict:
+    """A denial's event, written once decided (nothing was changed before it)."""
+    _insert(event)
+    _defer_violation(event, now)
+    return event
+
+
+def _claim(event: dict) -> ObjectId:
+    """An allowed scan's event before its roster change, outcome open: the nonce's claim."""
+    return _insert({**event, "allowed": None})["_id"]
+
+
+def _settled(claim: ObjectId, event: dict, now) -> dict:
+    """Record on the claimed event the outcome of its roster change."""
+    event["_id"] = claim
+    outcome = {k: event[k] for k in ("allowed", "reasons", "roster_seq", "headcount")}
+    EntryEvent._get_collection().update_one({"_id": claim}, {"$set": outcome})
+    _defer_violation(event, now)
+    return event
+
+
+def _defer_violation(event: dict, now) -> None:
+    # A denied entry is also a violation (server.services.spaces.violations), recorded by the
+    # outbox's job: its reads and writes are bookkeeping the decision need not wait for.
+    violations.defer_entry_event(event, now=now)
 
 
 def _space_of(token: str, keys, expected) -> tuple[dict | None, bool, str | None]:
@@ -275,9 +310,9 @@ def _with_label_detail(decision: Decision, code: str | None) -> Decision:
     return Decision(decision.allowed, reasons)
 
 
-def _outcome(actor, request, worker, space, permit, decision, after, now, limits_version) -> dict:
-    allowed = decision.allowed and after is not None
-    event = {
+def _event(actor, request, worker, space, permit, decision, after, now, limits_version) -> dict:
+    """The entry event of a scan (without its id)."""
+    return {
         "space_id": space["_id"] if space else None,
         "enterprise_id": space["enterprise_id"] if space else None,
         "jurisdiction_id": space["jurisdiction_id"] if space else None,
@@ -286,7 +321,8 @@ def _outcome(actor, request, worker, space, permit, decision, after, now, limits
         "worker_id": worker,
         "by": actor.user_id,
         "device_id": request.device_id,
-        "allowed": allowed,
+        "nonce": f"{actor.user_id}:{request.device_id}:{request.nonce}",
+        "allowed": decision.allowed and after is not None,
         "reasons": [r.to_dict() for r in decision.reasons],
         "roster_seq": after["seq"] if after else None,
         "headcount": after["headcount"] if after else None,
@@ -296,21 +332,20 @@ def _outcome(actor, request, worker, space, permit, decision, after, now, limits
         "gas_limits_version": limits_version,
         "at": now,
     }
-    event["_id"] = EntryEvent._get_collection().insert_one(event).inserted_id
-    # A denied entry is also a violation (server.services.spaces.violations), recorded by the
-    # outbox's job: its reads and writes are bookkeeping the decision need not wait for.
-    violations.defer_entry_event(event, now=now)
+
+
+def _outcome(event: dict, after: dict | None) -> dict:
     return {
-        "allowed": allowed,
-        "action": request.action,
+        "allowed": event["allowed"],
+        "action": event["action"],
         "event_id": event["_id"],
         "space_id": event["space_id"],
         "permit_id": event["permit_id"],
-        "worker_id": worker,
+        "worker_id": event["worker_id"],
         "reasons": event["reasons"],
         "headcount": event["headcount"],
         "inside": list(after["inside"]) if after else None,
-        "at": now,
+        "at": event["at"],
     }
 
 
