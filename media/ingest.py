@@ -193,6 +193,7 @@ def _store(
     """Step 4: derived copies, the original (adopted), the records, the upload, the hooks."""
     parts = [dict(s) for s in upload.segments]
     photo, context, link = prepared.photo, prepared.context, prepared.link
+    stored = None
     if context is None:
         add_link(prepared.context_id, link)
         _discard_unless_adopted(store, upload.sha256, parts)
@@ -220,9 +221,10 @@ def _store(
                 _announce(upload.sha256, context.id)
         try:
             context.save(force_insert=True)
+            stored = context.to_mongo().to_dict()  # as written: no need to read it back
         except NotUniqueError:  # the same context finished by another upload meanwhile
             add_link(context.id, link)
-    arrival = _arrival_event(upload, prepared.context_id, actor=actor, now=now)
+    arrival = _arrival_event(upload, prepared.context_id, stored, actor=actor, now=now)
     _complete(upload, link, arrival, now=now)
     return context or PhotoContext.objects(id=prepared.context_id).first()
 
@@ -420,15 +422,19 @@ def _discard_unless_adopted(store: BlobStore, sha256: str, parts: list[dict]) ->
         store.discard_staged(parts)
 
 
-def _arrival_event(upload: Upload, context_id: str, *, actor: Actor, now: datetime) -> dict:
+def _arrival_event(
+    upload: Upload, context_id: str, stored: dict | None, *, actor: Actor, now: datetime
+) -> dict:
     """`photo.arrive`: these bytes (by SHA-256) arrived from this uploader and device, and
     their upload context now reads as stored (with this upload's link). Appended once the
     upload is complete (`_complete`) and keyed by the upload: an ingest re-run after a crash
     stages it again and the chain keeps one. `before` is null: a context changes only by
     arrivals, so its state before is the `after` of its previous `photo.arrive`. The
     context, not the shared photo record, is what is digested: another tenant's upload of
-    the same bytes changes nothing in this tenant's chain."""
-    stored = PhotoContext._get_collection().find_one({"_id": context_id})
+    the same bytes changes nothing in this tenant's chain. `stored`: the context as this
+    ingest wrote it (digests see times at MongoDB's millisecond precision), else it is read."""
+    if stored is None:
+        stored = PhotoContext._get_collection().find_one({"_id": context_id})
     return event(
         actor,
         "photo.arrive",
