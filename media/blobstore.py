@@ -15,6 +15,10 @@ once, as chunks under a prefix of the uploader's choosing (`"<prefix>:<n>"`), an
 document then *adopts* them: it lists its parts (`[{"prefix", "size"}, ...]`, in order)
 instead of copying them under its hash. A blob without `parts` has one part whose prefix is
 its hash. Either way every read is by `_id`, and the bytes of a photo are written once.
+
+Several contents stored together (a photo's derived copies and its adopted original) go as
+one `Batch`: all their chunks in one write, then all their blob documents in one more, so
+the order above holds for each and a photo costs two round trips, not three per content.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from datetime import datetime
 
 from bson import Binary
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 #: Bytes per chunk document: well under MongoDB's 16 MB document limit and the embedded
 #: server's reply limit, large enough that a 12-MP photo is a handful of documents.
@@ -173,6 +177,10 @@ class BlobStore:
         for i in range(0, len(ids), 500):
             self._chunks.delete_many({"_id": {"$in": ids[i : i + 500]}})
 
+    def batch(self, *, now: datetime) -> Batch:
+        """Contents to store together (`Batch.put`, `Batch.adopt`), written by `commit`."""
+        return Batch(self, now=now)
+
     def adopt(
         self, sha256: str, parts: list[dict], *, verified_sha256: str, now: datetime, **meta
     ) -> tuple[dict, bool]:
@@ -181,17 +189,7 @@ class BlobStore:
         The caller has read every staged byte and hashed it (`verified_sha256`), as ingest
         does while validating the photo. Returns (blob document, adopted); when the content
         was stored already, the staged parts are the caller's to discard."""
-        if verified_sha256 != sha256:
-            raise BlobMismatch(f"content hashes to {verified_sha256}, not {sha256}")
-        size = sum(p["size"] for p in parts)
-        doc = {
-            "_id": sha256,
-            "size": size,
-            "chunks": sum(chunk_count(p["size"]) for p in parts),
-            "parts": [{"prefix": p["prefix"], "size": p["size"]} for p in parts],
-            "created_at": now,
-            **meta,
-        }
+        doc = _adoption(sha256, parts, verified_sha256=verified_sha256, now=now, **meta)
         try:
             self._blobs.insert_one(doc)
         except DuplicateKeyError:  # stored already (or concurrently, by another upload)
@@ -200,6 +198,78 @@ class BlobStore:
 
     def read_all(self, sha256: str) -> bytes:
         return b"".join(self.read(sha256))
+
+
+def _adoption(sha256: str, parts: list[dict], *, verified_sha256: str, now: datetime, **meta):
+    """The blob document that adopts staged `parts` as the content `sha256`."""
+    if verified_sha256 != sha256:
+        raise BlobMismatch(f"content hashes to {verified_sha256}, not {sha256}")
+    return {
+        "_id": sha256,
+        "size": sum(p["size"] for p in parts),
+        "chunks": sum(chunk_count(p["size"]) for p in parts),
+        "parts": [{"prefix": p["prefix"], "size": p["size"]} for p in parts],
+        "created_at": now,
+        **meta,
+    }
+
+
+class Batch:
+    """Contents stored together in two writes: every chunk, then every blob document (the
+    blob documents last, as for one content). Idempotent like `put` and `adopt`: content
+    stored already (or concurrently) keeps its own document, and a `commit` cut off midway
+    leaves chunks without a document, which the same commit run again completes."""
+
+    def __init__(self, store: BlobStore, *, now: datetime):
+        self._store = store
+        self._now = now
+        self._chunks: list[dict] = []
+        self._docs: list[dict] = []
+        self._adopting: set[str] = set()
+
+    def put(self, data: bytes, **meta) -> str:
+        """Store `data` under its own SHA-256 (returned) at `commit`."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        pieces = [data[i : i + CHUNK_SIZE] for i in range(0, len(data), CHUNK_SIZE)]
+        self._chunks += [
+            {"_id": chunk_id(sha256, n), "data": Binary(piece)} for n, piece in enumerate(pieces)
+        ]
+        doc = {"_id": sha256, "size": len(data), "chunks": len(pieces), "created_at": self._now}
+        self._docs.append({**doc, **meta})
+        return sha256
+
+    def adopt(self, sha256: str, parts: list[dict], *, verified_sha256: str, **meta) -> None:
+        """Record staged `parts` as the content `sha256` at `commit` (`BlobStore.adopt`)."""
+        self._docs.append(
+            _adoption(sha256, parts, verified_sha256=verified_sha256, now=self._now, **meta)
+        )
+        self._adopting.add(sha256)
+
+    def commit(self) -> set[str]:
+        """Write the chunks, then the blob documents; returns the adopted hashes whose
+        document this commit wrote (the other adoptions' staged parts are the caller's to
+        discard: that content was stored already)."""
+        chunks = self._store._chunks
+        for duplicate in _insert_all(chunks, self._chunks):
+            # Left by an earlier interrupted write of the same content: the same bytes, but
+            # written again, as `put_chunks` does, so no stray chunk can stand for them.
+            chunks.replace_one({"_id": duplicate["_id"]}, duplicate)
+        existing = {d["_id"] for d in _insert_all(self._store._blobs, self._docs)}
+        return self._adopting - existing
+
+
+def _insert_all(collection, docs: list[dict]) -> list[dict]:
+    """Insert `docs` in one unordered write; returns those whose `_id` was taken already."""
+    if not docs:
+        return []
+    try:
+        collection.insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors") or []
+        if not errors or any(e.get("code") != 11000 for e in errors):
+            raise
+        return [docs[e["index"]] for e in errors]
+    return []
 
 
 class BlobReader(io.RawIOBase):

@@ -346,7 +346,9 @@ def review_and_thumbnail(
     review = upright_rgb(review, orientation)
     scale = thumbnail_px / max(review.size)
     size = (max(1, round(review.width * scale)), max(1, round(review.height * scale)))
-    thumb = review.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+    # An area average by the whole factor (`reduce`), then a box resize for what is left:
+    # at 320 px no sharper filter shows, and it costs a quarter of a bicubic one.
+    thumb = review.resize(size, Image.Resampling.BOX, reducing_gap=1.0)
     return review, thumb
 
 

@@ -13,12 +13,13 @@ Order matters, because there are no transactions and nothing may be half-stored:
 3. otherwise check and decode (`media.images`), read the camera facts (`media.exif`), make the
    watermarked review copy and, for content not stored yet, the thumbnail — all before
    anything is stored, so a refused file leaves nothing behind but is deleted with its upload;
-4. store the derived copies, let the blob store adopt the received chunks as the original
-   (written once, never copied; content stored already keeps its own), write or extend the
-   photo record announcing the context, then insert the context, then record its audit event
-   (`photo.arrive`), then mark the upload complete; the same update witnesses the outbox entry
-   that runs the arrival hooks (`media.links.ARRIVAL_JOB`), so they run, and are retried,
-   even if this process dies.
+4. store the derived copies and let the blob store adopt the received chunks as the original
+   (written once, never copied; content stored already keeps its own) — one batch, two
+   writes — write or extend the photo record announcing the context, then insert the
+   context, then mark the upload complete; the same update witnesses the outbox entries
+   that run the arrival hooks (`media.links.ARRIVAL_JOB`) and append the audit event
+   (`photo.arrive`), staged together before it, so they run, and are retried, even if this
+   process dies.
 Every step is idempotent, so an ingest interrupted by a crash is simply run again
 (`resume_stalled_ingests`, from the worker's `resume_ingests` job every minute), as soon as
 the process or request that held it is gone (`media.holder`).
@@ -29,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,6 +50,7 @@ from server.models.upload import COMPLETE, INGESTING, Upload
 from server.models.user import User
 from server.services import outbox
 from server.services.audit import record
+from server.services.audit.event import event
 
 log = logging.getLogger(__name__)
 
@@ -192,26 +193,21 @@ def _store(
     """Step 4: derived copies, the original (adopted), the records, the upload, the hooks."""
     parts = [dict(s) for s in upload.segments]
     photo, context, link = prepared.photo, prepared.context, prepared.link
+    stored = None
     if context is None:
         add_link(prepared.context_id, link)
         _discard_unless_adopted(store, upload.sha256, parts)
     else:
-        # Independent writes, side by side; the records come only after all of them.
-        with ThreadPoolExecutor(2, thread_name_prefix="derived") as pool:
-            review = pool.submit(store.put, prepared.review, now=now, content_type="image/jpeg")
-            if photo is not None:
-                thumbnail = pool.submit(
-                    store.put, prepared.thumbnail, now=now, content_type="image/jpeg"
-                )
-                _, adopted = store.adopt(
-                    upload.sha256,
-                    parts,
-                    verified_sha256=upload.sha256,
-                    now=now,
-                    content_type=photo.content_type,
-                )
-                photo.thumbnail = thumbnail.result()["_id"]
-            context.review = review.result()["_id"]
+        # The derived copies and, for new content, the adopted original: one batch (two
+        # writes); the records come only after it.
+        batch = store.batch(now=now)
+        context.review = batch.put(prepared.review, content_type="image/jpeg")
+        if photo is not None:
+            photo.thumbnail = batch.put(prepared.thumbnail, content_type="image/jpeg")
+            batch.adopt(
+                upload.sha256, parts, verified_sha256=upload.sha256, content_type=photo.content_type
+            )
+        adopted = upload.sha256 in batch.commit()
         if photo is None or not adopted:
             _discard_unless_adopted(store, upload.sha256, parts)
         # Announced before it is written: a crash in between leaves an id naming nothing,
@@ -225,10 +221,11 @@ def _store(
                 _announce(upload.sha256, context.id)
         try:
             context.save(force_insert=True)
+            stored = context.to_mongo().to_dict()  # as written: no need to read it back
         except NotUniqueError:  # the same context finished by another upload meanwhile
             add_link(context.id, link)
-    _audit_arrival(upload, prepared.context_id, actor=actor, now=now)
-    _complete(upload, link, now=now)
+    arrival = _arrival_event(upload, prepared.context_id, stored, actor=actor, now=now)
+    _complete(upload, link, arrival, now=now)
     return context or PhotoContext.objects(id=prepared.context_id).first()
 
 
@@ -425,16 +422,20 @@ def _discard_unless_adopted(store: BlobStore, sha256: str, parts: list[dict]) ->
         store.discard_staged(parts)
 
 
-def _audit_arrival(upload: Upload, context_id: str, *, actor: Actor, now: datetime) -> None:
+def _arrival_event(
+    upload: Upload, context_id: str, stored: dict | None, *, actor: Actor, now: datetime
+) -> dict:
     """`photo.arrive`: these bytes (by SHA-256) arrived from this uploader and device, and
-    their upload context now reads as stored (with this upload's link). Recorded before the
-    upload is marked complete and keyed by the upload: an ingest re-run after a crash records
-    it again and the chain keeps one. `before` is null: a context changes only by arrivals,
-    so its state before is the `after` of its previous `photo.arrive`. The context, not the
-    shared photo record, is what is digested: another tenant's upload of the same bytes
-    changes nothing in this tenant's chain."""
-    stored = PhotoContext._get_collection().find_one({"_id": context_id})
-    record.record(
+    their upload context now reads as stored (with this upload's link). Appended once the
+    upload is complete (`_complete`) and keyed by the upload: an ingest re-run after a crash
+    stages it again and the chain keeps one. `before` is null: a context changes only by
+    arrivals, so its state before is the `after` of its previous `photo.arrive`. The
+    context, not the shared photo record, is what is digested: another tenant's upload of
+    the same bytes changes nothing in this tenant's chain. `stored`: the context as this
+    ingest wrote it (digests see times at MongoDB's millisecond precision), else it is read."""
+    if stored is None:
+        stored = PhotoContext._get_collection().find_one({"_id": context_id})
+    return event(
         actor,
         "photo.arrive",
         "photo_context",
@@ -449,18 +450,20 @@ def _audit_arrival(upload: Upload, context_id: str, *, actor: Actor, now: dateti
     )
 
 
-def _complete(upload: Upload, link: PhotoLink, *, now: datetime) -> None:
-    """Mark the upload complete; the same update witnesses the entry that runs the arrival
-    hooks of its link (staged first, confirmed after: server.services.outbox)."""
+def _complete(upload: Upload, link: PhotoLink, arrival: dict, *, now: datetime) -> None:
+    """Mark the upload complete; the same update witnesses the entries that run the arrival
+    hooks of its link and append the `arrival` audit event (staged together in one write
+    first, confirmed after: server.services.outbox)."""
     collection = Upload._get_collection()
     entry_id = outbox.new_id()
     ref = LinkRef(link.kind, link.id, link.item_code)
-    job = outbox.Job(ARRIVAL_JOB, arrival_args(upload.sha256, ref))
-    outbox.stage(
-        [job],
+    hooks = outbox.Job(ARRIVAL_JOB, arrival_args(upload.sha256, ref))
+    audit = [job for job, _ in record.jobs([arrival])]
+    ids = outbox.stage(
+        [hooks, *audit],
         witnesses=[outbox.Witness(collection.name, upload.id, "outbox", entry_id)],
         now=now,
-        ids=[entry_id],
+        ids=[entry_id, *(outbox.new_id() for _ in audit)],
     )
     collection.update_one(
         {"_id": upload.id},
@@ -471,7 +474,7 @@ def _complete(upload: Upload, link: PhotoLink, *, now: datetime) -> None:
             "$push": outbox.witness_token(entry_id),
         },
     )
-    outbox.confirm([entry_id], now=now)
+    outbox.confirm(ids, now=now)
 
 
 def resume_stalled_ingests(now: datetime, *, settings: Settings, store: BlobStore) -> int:

@@ -84,6 +84,55 @@ def test_adopt_refuses_content_not_hashing_to_its_name(store):
     assert not store.has("0" * 64)
 
 
+def test_a_batch_stores_its_contents_and_adopts_staged_parts(store, db):
+    staged = os.urandom(CHUNK_SIZE + 10)
+    parts = [_stage(store, "u1.a", staged)]
+    sha = hashlib.sha256(staged).hexdigest()
+    small, large = os.urandom(100), os.urandom(CHUNK_SIZE * 2 + 1)
+    batch = store.batch(now=utcnow())
+    ids = [batch.put(small, content_type="image/jpeg"), batch.put(large)]
+    batch.adopt(sha, parts, verified_sha256=sha, content_type="image/png")
+    assert batch.commit() == {sha}
+    assert ids == [hashlib.sha256(small).hexdigest(), hashlib.sha256(large).hexdigest()]
+    assert [store.read_all(i) for i in ids] == [small, large] and store.read_all(sha) == staged
+    assert store.info(ids[0])["content_type"] == "image/jpeg"
+    assert store.info(sha)["content_type"] == "image/png"
+    assert db["media_chunks"].count_documents({}) == 2 + 1 + 3  # staged, small, large
+
+
+def test_a_batch_run_again_stores_nothing_twice_and_adopts_nothing(store, db):
+    staged = b"staged bytes"
+    sha = hashlib.sha256(staged).hexdigest()
+    for _ in range(2):
+        batch = store.batch(now=utcnow())
+        batch.put(b"derived")
+        batch.adopt(sha, [_stage(store, "u1.a", staged)], verified_sha256=sha)
+        adopted = batch.commit()
+    assert adopted == set()  # stored already: the caller keeps or discards its parts
+    assert db["media_blobs"].count_documents({}) == 2
+    assert db["media_chunks"].count_documents({}) == 2
+    assert store.read_all(hashlib.sha256(b"derived").hexdigest()) == b"derived"
+
+
+def test_a_batch_cut_off_after_its_chunks_is_completed_by_running_it_again(store, db):
+    data = os.urandom(CHUNK_SIZE + 5)
+    sha = hashlib.sha256(data).hexdigest()
+    for n in range(2):  # what a commit that died before the blob documents leaves
+        db["media_chunks"].insert_one({"_id": f"{sha}:{n}", "data": b"stale"})
+    batch = store.batch(now=utcnow())
+    batch.put(data)
+    assert not store.has(sha)
+    batch.commit()
+    assert store.read_all(sha) == data
+
+
+def test_a_batch_refuses_adopting_content_not_hashing_to_its_name(store):
+    batch = store.batch(now=utcnow())
+    with pytest.raises(BlobMismatch):
+        batch.adopt("0" * 64, [_stage(store, "u1.a", b"abc")], verified_sha256="1" * 64)
+    assert batch.commit() == set() and not store.has("0" * 64)
+
+
 def test_discard_staged_deletes_by_id(store, db):
     parts = [_stage(store, "u1.a", os.urandom(CHUNK_SIZE * 2)), _stage(store, "u1.b", b"x")]
     store.discard_staged([{"prefix": "u1.a", "size": CHUNK_SIZE * 5}])  # over-counting is fine
