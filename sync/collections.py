@@ -48,7 +48,20 @@ UNREAD = frozenset({"mutation_ids", "outbox"})
 
 #: The views of a document (see the module's docstring).
 ALL, ENTERPRISES = "all", "enterprises"
-VIEWS = frozenset({ALL, ENTERPRISES})
+#: The edition of the rules that shape a phone's copy: HIDDEN, each collection's `omit`,
+#: `extra` and `enterprise_copy` (with the domain rules it calls). A feed entry stores its
+#: copies under `<view>-<edition>`, so after a bump the entries written before are answered
+#: from the documents, never from a copy made under the old rules (tests/sync/
+#: test_copy_rules.py fails on a change of the rules until the edition is bumped).
+COPY_EDITION = 1
+
+
+def copy_key(view: str) -> str:
+    """Where a feed entry keeps its copy in `view` (in its `v`)."""
+    return f"{view}-{COPY_EDITION}"
+
+
+COPY_KEYS = frozenset({copy_key(ALL), copy_key(ENTERPRISES)})
 
 
 @dataclass(frozen=True)
@@ -99,14 +112,18 @@ class SyncedCollection:
             return ENTERPRISES
         return ALL
 
+    def copy_key_of(self, actor: Actor | None) -> str:
+        """Where `actor`'s copy of this collection's documents is kept in a feed entry."""
+        return copy_key(self.view_of(actor))
+
     def to_phone(self, raw: dict, actor: Actor | None = None) -> dict:
         """The copy `actor`'s phone stores (BSON values are left for the JSON encoder)."""
         return self._copy(raw, self.view_of(actor))
 
     def rendered(self, raw: dict) -> dict[str, bytes]:
-        """Every view's copy of a document, encoded as the API writes JSON."""
+        """Every view's copy of a document, encoded as the API writes JSON, by copy key."""
         views = (ALL, ENTERPRISES) if self.enterprise_copy is not None else (ALL,)
-        return {view: json_encoding.dumps(self._copy(raw, view)) for view in views}
+        return {copy_key(view): json_encoding.dumps(self._copy(raw, view)) for view in views}
 
     def _copy(self, raw: dict, view: str) -> dict:
         if view == ENTERPRISES:

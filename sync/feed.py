@@ -106,7 +106,7 @@ def pull(db: Database, actor: Actor, *, cursor: str | None, limit: int = DEFAULT
 def _scan(db: Database, actor: Actor, after: int, high: int, limit: int):
     """Walk the log from `after`; keep the last entry per document the reader is concerned by,
     with its phone copy when the window was read with copies (see `_dense`)."""
-    views = _views(actor)
+    keys = _copy_keys(actor)
     picked: dict[tuple[str, object], tuple[int, bool, bytes | None]] = {}
     scanned_to, examined, dense = after, 0, True
     while (
@@ -116,7 +116,7 @@ def _scan(db: Database, actor: Actor, after: int, high: int, limit: int):
         and scanned_to - after < MAX_WALK
     ):
         top = min(scanned_to + WINDOW, high)
-        entries = entries_between(db, scanned_to, top, views=set(views.values()) if dense else None)
+        entries = entries_between(db, scanned_to, top, copies=set(keys.values()) if dense else None)
         examined += len(entries)
         full, kept = False, 0
         for entry in entries:
@@ -131,7 +131,7 @@ def _scan(db: Database, actor: Actor, after: int, high: int, limit: int):
                 if alive is not None:
                     kept += 1
                     key = (entry["c"], entry["d"])
-                    copy = (entry.get("v") or {}).get(views[entry["c"]]) if alive else None
+                    copy = (entry.get("v") or {}).get(keys[entry["c"]]) if alive else None
                     picked.pop(key, None)  # re-insert: order follows the latest entry
                     picked[key] = (entry["_id"], alive, copy)
             scanned_to = entry["_id"]
@@ -153,16 +153,16 @@ def _dense(kept: int, examined: int) -> bool:
     return kept * 2 >= examined
 
 
-def _views(actor: Actor) -> dict[str, str]:
-    """Which copy `actor` reads of each synced collection."""
-    return {synced.collection: synced.view_of(actor) for synced in REGISTRY}
+def _copy_keys(actor: Actor) -> dict[str, str]:
+    """Where the copy `actor` reads of each synced collection is kept in a feed entry."""
+    return {synced.collection: synced.copy_key_of(actor) for synced in REGISTRY}
 
 
 def _materialize(db: Database, actor: Actor, picked: dict) -> list[dict]:
     """The stored phone copy of each picked entry, or a tombstone."""
     copies = {seq: copy for seq, _alive, copy in picked.values() if copy is not None}
     wanting = [seq for seq, alive, copy in picked.values() if alive and copy is None]
-    copies.update(copies_of(db, wanting, _views(actor)))
+    copies.update(copies_of(db, wanting, _copy_keys(actor)))
     current = _current(db, actor, picked, copies)
     changes = []
     for (collection, doc_id), (seq, alive, _copy) in picked.items():

@@ -45,7 +45,7 @@ from pymongo.database import Database
 from server import sequence
 from server.clock import utcnow
 from server.models.synced import DIRTY
-from sync.collections import BY_COLLECTION, REGISTRY, VIEWS, SyncedCollection
+from sync.collections import BY_COLLECTION, COPY_KEYS, REGISTRY, SyncedCollection
 
 log = logging.getLogger(__name__)
 
@@ -72,29 +72,29 @@ def previous_scopes(entry: dict) -> list[dict]:
 
 
 def entries_between(
-    db: Database, after: int, top: int, *, views: set[str] | None = None
+    db: Database, after: int, top: int, *, copies: set[str] | None = None
 ) -> list[dict]:
     """The log entries numbered `after + 1 … top`, in order: one `$in` on `_id` (indexed on
-    every server); numbers compacted away are simply absent. With the phone copies (`v`) of
-    the `views` asked for only: they are most of an entry's size."""
+    every server); numbers compacted away are simply absent. With the phone copies (`v`)
+    under the `copies` keys asked for only: they are most of an entry's size."""
     numbers = list(range(after + 1, top + 1))
-    unread = VIEWS - views if views else None
-    projection = {"v": 0} if unread is None else {f"v.{v}": 0 for v in unread} or None
+    unread = COPY_KEYS - copies if copies else None
+    projection = {"v": 0} if unread is None else {f"v.{k}": 0 for k in unread} or None
     found = db[LOG].find({"_id": {"$in": numbers}}, projection).batch_size(max(len(numbers), 1))
     return sorted(found, key=lambda e: e["_id"])
 
 
-def copies_of(db: Database, numbers: list[int], views: dict[str, str]) -> dict[int, bytes]:
-    """The encoded phone copy of each entry in `numbers`, in the view a reader reads of its
-    collection (`views`: collection -> view); entries without one (deleted documents, entries
-    written before copies were stored) are absent."""
+def copies_of(db: Database, numbers: list[int], keys: dict[str, str]) -> dict[int, bytes]:
+    """The encoded phone copy of each entry in `numbers` that a reader reads (`keys`:
+    collection -> copy key, sync.collections); entries without one (deleted documents,
+    entries written before copies were stored or under older rules) are absent."""
     if not numbers:
         return {}
-    projection = {"c": 1, **{f"v.{view}": 1 for view in set(views.values())}}
+    projection = {"c": 1, **{f"v.{key}": 1 for key in set(keys.values())}}
     found = db[LOG].find({"_id": {"$in": numbers}}, projection).batch_size(len(numbers))
     copies = {}
     for entry in found:
-        copy = (entry.get("v") or {}).get(views.get(entry["c"], ""))
+        copy = (entry.get("v") or {}).get(keys.get(entry["c"], ""))
         if copy is not None:
             copies[entry["_id"]] = copy
     return copies

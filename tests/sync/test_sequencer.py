@@ -11,7 +11,7 @@ from server.actor import Role
 from server.models.enterprise import Enterprise
 from server.models.synced import DIRTY, mark_dirty
 from sync import feed, sequencer
-from sync.collections import BY_NAME
+from sync.collections import ALL, BY_NAME, COPY_EDITION, copy_key
 from tests.factories import EnterpriseFactory, JurisdictionFactory, UserFactory, regulator
 
 
@@ -92,13 +92,21 @@ def test_a_page_sends_the_copies_its_entries_carry_and_reads_documents_only_for_
     enterprises = [EnterpriseFactory(name=f"企业{n}") for n in range(3)]
     sequencer.sequence_pending(db)
     for entry in db["sync_log"].find():
-        assert orjson.loads(entry["v"]["all"])["name"] == Enterprise.objects.get(id=entry["d"]).name
-    # Entries written before copies were stored: the page reads the documents as they are.
+        copy = entry["v"][copy_key(ALL)]
+        assert orjson.loads(copy)["name"] == Enterprise.objects.get(id=entry["d"]).name
+    # An entry written before copies were stored, and one whose copy was made under rules of
+    # an older edition: the page reads those documents as they are now.
     db["sync_log"].update_one({"d": enterprises[0].id}, {"$unset": {"v": ""}})
-    db["enterprises"].update_one({"_id": enterprises[0].id}, {"$set": {"name": "改名"}})
+    older = f"v.{ALL}-{COPY_EDITION - 1}"
+    db["sync_log"].update_one({"d": enterprises[1].id}, {"$rename": {f"v.{copy_key(ALL)}": older}})
+    for e in enterprises[:2]:
+        db["enterprises"].update_one({"_id": e.id}, {"$set": {"name": f"改名{e.name}"}})
     changes, _ = _drain(reader)
     names = {c["id"]: c["data"]["name"] for c in changes if c["collection"] == "enterprises"}
-    assert names == {str(enterprises[0].id): "改名", **{str(e.id): e.name for e in enterprises[1:]}}
+    assert names == {
+        **{str(e.id): f"改名{e.name}" for e in enterprises[:2]},
+        str(enterprises[2].id): enterprises[2].name,
+    }
     # The same page through the API's encoder: the copies are written as they are.
     page = feed.pull(db, reader, cursor=None)
     assert orjson.loads(json_encoding.dumps(page.changes)) == page.decoded() == changes
