@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pymongo import MongoClient, monitoring
+from pymongo.database import Database
+
 from checklists.answer import NO
 from checklists.template import AnswerType, ChecklistTemplate
 from server.actor import Role
@@ -48,3 +54,42 @@ def phone_for(client, user, auth_headers, *, device_id: str, transport=None, see
     Device(device_id=device_id, user_id=user.id, jurisdiction_id=user.jurisdiction_id).save()
     token = auth_headers(user, device_id=device_id)["Authorization"].split(" ", 1)[1]
     return Phone(transport or WsgiTransport(client), token=token, device_id=device_id, seed=seed)
+
+
+class LogReads(monitoring.CommandListener):
+    """Counts the change-feed log entries the server sends back to one client, by whether
+    they came with phone copies (`sent[True]`) or without (`sent[False]`)."""
+
+    def __init__(self):
+        self.sent = {True: 0, False: 0}
+
+    @property
+    def entries(self) -> int:
+        return self.sent[True] + self.sent[False]
+
+    def started(self, event):
+        pass
+
+    def succeeded(self, event):
+        cursor = event.reply.get("cursor") if event.command_name in ("find", "getMore") else None
+        if cursor and cursor.get("ns", "").endswith(".sync_log"):
+            for entry in cursor.get("firstBatch") or cursor.get("nextBatch") or ():
+                self.sent["v" in entry] += 1
+
+    def failed(self, event):
+        pass
+
+
+@contextmanager
+def watched(settings, listener: monitoring.CommandListener) -> Iterator[Database]:
+    """The test database through a client of its own that reports to `listener`."""
+    client = MongoClient(
+        settings.mongodb_uri,
+        event_listeners=[listener],
+        tz_aware=True,
+        uuidRepresentation="standard",
+    )
+    try:
+        yield client[settings.mongodb_database]
+    finally:
+        client.close()

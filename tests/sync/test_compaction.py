@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import orjson
 import pytest
-from pymongo import MongoClient, monitoring
 from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 
@@ -27,7 +26,7 @@ from sync.handler import PushContext
 from sync.push import RECEIPTS, push
 from sync.sequencer import LOG, counter, sequence_pending
 from tests.factories import EnterpriseFactory, JurisdictionFactory, UserFactory, regulator
-from tests.sync.helpers import make_world, passing_answers, phone_for
+from tests.sync.helpers import LogReads, make_world, passing_answers, phone_for, watched
 
 
 def _compact(db, **kw):
@@ -200,24 +199,6 @@ def test_a_crash_between_carry_forward_and_deletion_leaves_only_an_extra_entry(d
     assert _ops(db, old_reader, start) == [(str(enterprise.id), "delete")]
 
 
-class _LogReads(monitoring.CommandListener):
-    """Counts the log entries the server sends back to one client."""
-
-    def __init__(self):
-        self.entries = 0
-
-    def started(self, event):
-        pass
-
-    def succeeded(self, event):
-        cursor = event.reply.get("cursor") if event.command_name in ("find", "getMore") else None
-        if cursor and cursor.get("ns", "").endswith(f".{LOG}"):
-            self.entries += len(cursor.get("firstBatch") or cursor.get("nextBatch") or ())
-
-    def failed(self, event):
-        pass
-
-
 def test_a_new_devices_first_pull_reads_only_the_surviving_entries(db, settings):
     jurisdiction = JurisdictionFactory()
     supervisor = regulator(Role.SUPERVISOR, jurisdiction).actor()
@@ -227,22 +208,13 @@ def test_a_new_devices_first_pull_reads_only_the_surviving_entries(db, settings)
             Enterprise.objects(id=e.id).update(set__name=f"{e.name} {n}")
         sequence_pending(db)
     logged = db[LOG].count_documents({})
-    listener = _LogReads()
-    watched = MongoClient(
-        settings.mongodb_uri,
-        event_listeners=[listener],
-        tz_aware=True,
-        uuidRepresentation="standard",
-    )
-    try:
-        mine = watched[settings.mongodb_database]
+    listener = LogReads()
+    with watched(settings, listener) as mine:
         before = _ends_with(mine, supervisor, limit=feed.DEFAULT_LIMIT)
-        read_before, listener.entries = listener.entries, 0
+        read_before = listener.entries
         _compact(db)
         after = _ends_with(mine, supervisor, limit=feed.DEFAULT_LIMIT)
-        read_after = listener.entries
-    finally:
-        watched.close()
+        read_after = listener.entries - read_before
     assert after == before and len(before) == 20
     assert (read_before, read_after) == (logged, 20)
     assert logged == 20 * 9  # the first round sequenced each creation with its first edit

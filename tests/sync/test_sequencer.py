@@ -13,6 +13,7 @@ from server.models.synced import DIRTY, mark_dirty
 from sync import feed, sequencer
 from sync.collections import ALL, BY_NAME, COPY_EDITION, copy_key
 from tests.factories import EnterpriseFactory, JurisdictionFactory, UserFactory, regulator
+from tests.sync.helpers import LogReads, watched
 
 
 def _drain(actor, cursor=None):
@@ -112,25 +113,6 @@ def test_a_page_sends_the_copies_its_entries_carry_and_reads_documents_only_for_
     assert orjson.loads(json_encoding.dumps(page.changes)) == page.decoded() == changes
 
 
-class _Copies(monitoring.CommandListener):
-    """Counts the log entries the server sends back with and without phone copies."""
-
-    def __init__(self):
-        self.sent = {True: 0, False: 0}
-
-    def started(self, event):
-        pass
-
-    def succeeded(self, event):
-        cursor = event.reply.get("cursor") if event.command_name in ("find", "getMore") else None
-        if cursor and cursor.get("ns", "").endswith(".sync_log"):
-            for entry in cursor.get("firstBatch") or cursor.get("nextBatch") or ():
-                self.sent["v" in entry] += 1
-
-    def failed(self, event):
-        pass
-
-
 def test_a_reader_who_sees_a_sliver_of_the_log_fetches_only_their_own_copies(
     db, settings, monkeypatch
 ):
@@ -140,17 +122,9 @@ def test_a_reader_who_sees_a_sliver_of_the_log_fetches_only_their_own_copies(
         EnterpriseFactory(jurisdiction_id=(mine if n % 10 == 0 else theirs).id)
     sequencer.sequence_pending(db)
     monkeypatch.setattr(feed, "WINDOW", 10)
-    listener = _Copies()
-    watched = MongoClient(
-        settings.mongodb_uri,
-        event_listeners=[listener],
-        tz_aware=True,
-        uuidRepresentation="standard",
-    )
-    try:
-        page = feed.pull(watched[settings.mongodb_database], reader, cursor=None)
-    finally:
-        watched.close()
+    listener = LogReads()
+    with watched(settings, listener) as observed:
+        page = feed.pull(observed, reader, cursor=None)
     names = {c["id"]: c["data"]["name"] for c in page.decoded()}
     assert names == {str(e.id): e.name for e in Enterprise.objects(jurisdiction_id=mine.id)}
     # The first window is read with its copies (10 entries), then the walk finds the log is
