@@ -51,22 +51,22 @@ def unsure_facts() -> list[UnsureFact]:
                     continue
                 why = explained[field]  # the loader guarantees an explanation
                 found.append(UnsureFact(item.code, field, citation, why.what.en, why.read))
-    for path, citation in unsure_gas_facts(load_gas_limits()):
+    gas_limits = load_gas_limits()
+    for path, citation in unsure_gas_facts(gas_limits):
         found.append(
             UnsureFact(
                 "gas_limits",
                 path,
                 citation,
                 "recalled, not re-read: enforced at its stricter reading",
-                _gas_source(citation),
+                _gas_source(citation, gas_limits.sources),
             )
         )
     return _unique(found)
 
 
-def _gas_source(citation: str) -> str:
+def _gas_source(citation: str, sources: dict[str, str]) -> str:
     """The full titles of the unsure parts' sources: what to read."""
-    sources = load_gas_limits().sources
     ids = [part.split()[0] for part in citation_parts(citation) if is_unsure(part)]
     return "; ".join(dict.fromkeys(sources.get(i, i) for i in ids))
 
