@@ -18,10 +18,10 @@ every view (sync.collections): a page sends those bytes as they are, without rea
 and re-encoding the documents (most of a first pull's time). The walk reads entries without
 their copies, then fetches the copies of the entries it picked, so that a reader who sees a
 sliver of the log does not pay for everyone else's documents; while most entries are the
-reader's, it reads them with their copies in one query instead. A copy is a committed state of the
-document, and any later write gets a later entry, so a reader who walks to the head ends with
-every document's current state. Entries written before copies were stored are answered from
-the documents.
+reader's, it reads them with their copies in one query instead. A copy is a committed state
+of the document, and any later write gets a later entry, so a reader who walks to the head
+ends with every document's current state. Entries written before copies were stored, or
+under an older edition of the rules that shape them, are answered from the documents.
 """
 
 from __future__ import annotations
@@ -179,8 +179,8 @@ def _materialize(db: Database, actor: Actor, picked: dict) -> list[dict]:
 
 
 def _current(db: Database, actor: Actor, picked: dict, copies: dict) -> dict:
-    """The copies of picked documents whose entry has none stored (written before entries
-    carried copies), read from the documents as they are now."""
+    """The copies of picked documents whose entry has none to give (written before entries
+    carried copies, or under older rules), read from the documents as they are now."""
     wanted = defaultdict(list)
     for (collection, doc_id), (seq, alive, _copy) in picked.items():
         if alive and seq not in copies:
