@@ -98,10 +98,20 @@ class ChangesSchema(ma.Schema):
     returned_unchanged = ma.fields.List(ma.fields.String())
 
 
+def site_page(entry: queue.Entry) -> str:
+    """A queue entry's page on the review site (server/web/review/): an inspection's on the
+    queue's own pages, a hazard's on the hazards' pages. The site's queue links to it too."""
+    if entry.kind == queue.INSPECTION:
+        return f"/review/inspections/{entry.id}"
+    return f"/review/hazards/{entry.id}"
+
+
 class QueueEntrySchema(ma.Schema):
     kind = ma.fields.String(metadata={"enum": list(queue.KINDS)})
     id = ma.fields.String()
-    url = ma.fields.String(metadata={"description": "its page on the review site"})
+    url = ma.fields.Function(
+        site_page, metadata={"type": "string", "description": "its page on the review site"}
+    )
     enterprise_id = ObjectIdString()
     enterprise_name = ma.fields.String(allow_none=True)
     checklist_code = ma.fields.String(allow_none=True)

@@ -47,8 +47,6 @@ class Filters:
 class Entry:
     kind: str
     id: str
-    #: The review page of the object (inspections here; hazards on their own pages).
-    url: str
     enterprise_id: ObjectId
     checklist_code: str | None
     inspector_id: ObjectId | None
@@ -146,7 +144,6 @@ def _inspections(actor: Actor, filters: Filters) -> list[Entry]:
             Entry(
                 kind=INSPECTION,
                 id=raw["_id"],
-                url=f"/review/inspections/{raw['_id']}",
                 enterprise_id=raw["enterprise_id"],
                 checklist_code=raw.get("checklist_code"),
                 inspector_id=raw.get("inspector_id"),
@@ -186,7 +183,6 @@ def _hazards(actor: Actor, filters: Filters) -> list[Entry]:
             Entry(
                 kind=kind,
                 id=raw["_id"],
-                url=f"/review/hazards/{raw['_id']}",
                 enterprise_id=raw["enterprise_id"],
                 checklist_code=raw.get("checklist_code"),
                 inspector_id=raw.get("inspector_id"),

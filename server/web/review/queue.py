@@ -17,6 +17,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from flask import redirect, render_template, request, url_for
 
+from schemas.review import site_page
 from server.actor import Role
 from server.clock import utcnow
 from server.errors import RuleViolation
@@ -59,6 +60,7 @@ def queue_page(actor):
     return render_template(
         "review/queue.html",
         entries=entries,
+        opens=site_page,
         total=found.count(),
         page=page,
         pages=max((found.count() + PAGE - 1) // PAGE, 1),
