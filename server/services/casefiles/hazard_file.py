@@ -39,10 +39,6 @@ def build(actor: Actor, hazard_id: str, public, *, now: datetime) -> documents.D
     who += [str(p.context.uploader_id) for p in shown if p.context]
     who += sections.user_ids_of(found)
     people = names.people(who)
-    words = text()
-    exported = words["exported"].format(
-        at=sections.when(now), by=people.get(str(actor.user_id), "")
-    )
     parts = [
         ("facts", _facts(hazard, people)),
         ("photos", sections.photos(shown, people, _photo_of)),
@@ -51,14 +47,7 @@ def build(actor: Actor, hazard_id: str, public, *, now: datetime) -> documents.D
         ("reinspection", _reinspection(hazard, people)),
         ("audit", sections.audit(found, people)),
     ]
-    blocks = [sections.line(exported, size=9), *sections.numbered(parts)]
-    return documents.Document(
-        title=words["hazard_title"],
-        number=words["number"].format(id=hazard["id"]),
-        blocks=tuple(blocks),
-        date=now,
-        subject=hazard["id"],
-    )
+    return sections.case_file("hazard", hazard["id"], parts, people, actor, now=now)
 
 
 def _photo_of(of: str) -> str:

@@ -45,10 +45,6 @@ def build(actor: Actor, inspection_id: str, public, *, now: datetime) -> documen
     who += [str(p.context.uploader_id) for p in shown if p.context]
     who += sections.user_ids_of(found)
     people = names.people(who)
-    words = text()
-    exported = words["exported"].format(
-        at=sections.when(now), by=people.get(str(actor.user_id), "")
-    )
     parts = [
         ("facts", _facts(inspection, people)),
         ("answers", _answers(inspection)),
@@ -57,14 +53,7 @@ def build(actor: Actor, inspection_id: str, public, *, now: datetime) -> documen
         ("orders", sections.orders(its_orders, {h["_id"] for h in hazards})),
         ("audit", sections.audit(found, people)),
     ]
-    blocks = [sections.line(exported, size=9), *sections.numbered(parts)]
-    return documents.Document(
-        title=words["inspection_title"],
-        number=words["number"].format(id=inspection["id"]),
-        blocks=tuple(blocks),
-        date=now,
-        subject=inspection["id"],
-    )
+    return sections.case_file("inspection", inspection["id"], parts, people, actor, now=now)
 
 
 def _facts(inspection: dict, people: dict[str, str]) -> list:

@@ -40,6 +40,28 @@ def when(moment: datetime | None) -> str:
     return local.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def case_file(
+    kind: str,
+    subject: str,
+    parts: list[tuple[str, list]],
+    people: dict[str, str],
+    actor: Actor,
+    *,
+    now: datetime,
+) -> documents.Document:
+    """A case file (`kind`: hazard or inspection) of `subject`: who exported it and when,
+    then its numbered sections."""
+    words = text()
+    exported = words["exported"].format(at=when(now), by=people.get(str(actor.user_id), ""))
+    return documents.Document(
+        title=words[f"{kind}_title"],
+        number=words["number"].format(id=subject),
+        blocks=(line(exported, size=9), *numbered(parts)),
+        date=now,
+        subject=subject,
+    )
+
+
 def numbered(parts: list[tuple[str, list]]) -> list:
     """Sections `(key, blocks)` under their numbered titles (一、基本情况 …)."""
     out: list = []
