@@ -18,6 +18,7 @@ from tests.hazards.helpers import (
     MAJOR_TO_CONFIRM,
     failing_answers,
     make_firm,
+    step,
     submit_inspection,
 )
 from tests.media import helpers as media
@@ -56,17 +57,6 @@ def _sign(db, settings) -> None:
     heads.sign_heads(db, signing.private_key(settings.audit_signing_key), now=utcnow())
 
 
-def _step(client, world, who, hazard, action, **body):
-    url = f"/api/v1/hazards/{hazard}"
-    version = client.get(url, headers=world["headers"][who]).get_json()["version"]
-    done = client.post(
-        f"{url}/transitions",
-        json={"action": action, "version": version, **body},
-        headers=world["headers"][who],
-    )
-    assert done.status_code == 200, (action, done.get_json())
-
-
 def test_a_hazards_case_file_holds_its_photo_decisions_and_chain_positions(
     client, world, jobs, db, settings, tmp_path
 ):
@@ -85,8 +75,8 @@ def test_a_hazards_case_file_holds_its_photo_decisions_and_chain_positions(
     hazard = made.get_json()["id"]
     meta = media.photo_metadata(photo, link_id=hazard, kind="hazard")
     assert media.upload(client, world["headers"]["inspector"], photo, meta=meta).status_code == 204
-    _step(client, world, "supervisor", hazard, "confirm_level")
-    _step(client, world, "supervisor", hazard, "list")
+    step(client, world, "supervisor", hazard, "confirm_level")
+    step(client, world, "supervisor", hazard, "list")
     jobs()
     _sign(db, settings)
     url = f"/api/v1/hazards/{hazard}/casefile.pdf"

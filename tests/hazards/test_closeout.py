@@ -13,7 +13,7 @@ import pytest
 from media import links
 from server.errors import NotFound
 from server.services.hazards import lifecycle
-from tests.hazards.helpers import PHOTO, make_firm
+from tests.hazards.helpers import PHOTO, make_firm, transition
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 HERE = {"longitude": 121.4737, "latitude": 31.2304}
@@ -65,16 +65,6 @@ def _hazard(client, world, level="general", place=None) -> str:
     return made.get_json()["id"]
 
 
-def _step(client, world, who, hazard, action, **body):
-    url = f"/api/v1/hazards/{hazard}"
-    version = client.get(url, headers=world["headers"][who]).get_json()["version"]
-    return client.post(
-        f"{url}/transitions",
-        json={"action": action, "version": version, **body},
-        headers=world["headers"][who],
-    )
-
-
 def _to_reinspection(client, world, hazard, *, major=False):
     for who, action, body in (
         ("inspector", "issue", {"deadline": "2026-12-31"}),
@@ -82,20 +72,20 @@ def _to_reinspection(client, world, hazard, *, major=False):
         ("manager", "report_rectified", {"photos": [AFTER], "note": "已整改"}),
         ("inspector", "start_reinspection", {}),
     ):
-        done = _step(client, world, who, hazard, action, **body)
+        done = transition(client, world, who, hazard, action, **body)
         assert done.status_code == 200, (action, done.get_json())
 
 
 def test_a_close_without_a_reinspection_at_the_place_is_refused_with_every_reason(client, world):
     hazard = _hazard(client, world)
     _to_reinspection(client, world, hazard)
-    bare = _step(client, world, "inspector", hazard, "close", note="已整改合格")
+    bare = transition(client, world, "inspector", hazard, "close", note="已整改合格")
     assert bare.status_code == 422
     assert bare.mimetype == "application/problem+json"
     assert bare.get_json()["reasons"] == [
         {"code": "REINSPECTION_MISSING", "detail": "no re-inspection record"}
     ]
-    far = _step(
+    far = transition(
         client,
         world,
         "inspector",
@@ -111,7 +101,7 @@ def test_a_close_without_a_reinspection_at_the_place_is_refused_with_every_reaso
         {"code": "LABEL_MISSING", "detail": "the record scanned no label"},
     ]
     forged = world["label"][:-4] + ("AAAA" if not world["label"].endswith("AAAA") else "BBBB")
-    coarse = _step(
+    coarse = transition(
         client,
         world,
         "inspector",
@@ -137,7 +127,7 @@ def test_closed_at_the_place_by_gps_within_the_radius(client, world):
     hazard = _hazard(client, world)
     _to_reinspection(client, world, hazard)
     near = {"longitude": 121.4737, "latitude": 31.2312}  # about 89 m
-    closed = _step(
+    closed = transition(
         client,
         world,
         "inspector",
@@ -157,7 +147,7 @@ def test_closed_at_the_place_by_gps_within_the_radius(client, world):
 def test_closed_at_the_place_by_the_spaces_label_without_a_fix(client, world):
     hazard = _hazard(client, world, place={"space_id": world["space_id"]})
     _to_reinspection(client, world, hazard)
-    closed = _step(
+    closed = transition(
         client,
         world,
         "inspector",
@@ -173,7 +163,7 @@ def test_closed_at_the_place_by_the_spaces_label_without_a_fix(client, world):
 def test_a_hazard_with_no_place_cannot_be_closed_on_paper(client, world):
     hazard = _hazard(client, world, place={"text": "二号车间"})
     _to_reinspection(client, world, hazard)
-    refused = _step(
+    refused = transition(
         client,
         world,
         "inspector",
@@ -202,7 +192,7 @@ def test_a_photo_whose_camera_was_elsewhere_is_not_evidence_of_the_visit(client,
             "review": "x",
         }
     )
-    refused = _step(
+    refused = transition(
         client,
         world,
         "inspector",
@@ -220,28 +210,28 @@ def test_a_major_closes_on_the_firms_application_approved_by_a_supervisor(client
     hazard = _hazard(client, world, level="major")
     _to_reinspection(client, world, hazard, major=True)
     at_place = {"location": HERE, "photos": [PHOTO], "note": "现场复查，已整改"}
-    assert _step(client, world, "manager", hazard, "record_reinspection").status_code == 403
-    recorded = _step(
+    assert transition(client, world, "manager", hazard, "record_reinspection").status_code == 403
+    recorded = transition(
         client, world, "inspector", hazard, "record_reinspection", reinspection=at_place
     )
     assert recorded.status_code == 200, recorded.get_json()
     assert recorded.get_json()["state"] == "reinspection"
-    by_inspector = _step(client, world, "inspector", hazard, "close", note="合格")
+    by_inspector = transition(client, world, "inspector", hazard, "close", note="合格")
     assert by_inspector.get_json()["reasons"] == [
         {
             "code": "MAJOR_BY_SUPERVISOR_ON_APPLICATION",
             "detail": "a major hazard is closed by a supervisor",
         }
     ]
-    unasked = _step(client, world, "supervisor", hazard, "close", note="合格")
+    unasked = transition(client, world, "supervisor", hazard, "close", note="合格")
     assert unasked.get_json()["reasons"][0]["detail"] == (
         "a major hazard is closed on the firm's written application"
     )
-    assert _step(client, world, "manager", hazard, "close", note="合格").status_code == 403
-    applied = _step(client, world, "manager", hazard, "apply_closeout", application="销号申请")
+    assert transition(client, world, "manager", hazard, "close", note="合格").status_code == 403
+    applied = transition(client, world, "manager", hazard, "apply_closeout", application="销号申请")
     assert applied.status_code == 200
     assert applied.get_json()["closeout_application"]["by"] == str(world["manager"].id)
-    closed = _step(client, world, "supervisor", hazard, "close", note="同意销号")
+    closed = transition(client, world, "supervisor", hazard, "close", note="同意销号")
     assert closed.status_code == 200, closed.get_json()
     assert closed.get_json()["state"] == "closed"
     assert closed.get_json()["reinspection"]["by"] == str(world["inspector"].id)
@@ -250,7 +240,7 @@ def test_a_major_closes_on_the_firms_application_approved_by_a_supervisor(client
 def test_a_major_without_a_visit_is_refused_every_reason_at_once(client, world):
     hazard = _hazard(client, world, level="major")
     _to_reinspection(client, world, hazard, major=True)
-    refused = _step(client, world, "supervisor", hazard, "close", note="同意销号")
+    refused = transition(client, world, "supervisor", hazard, "close", note="同意销号")
     assert [r["code"] for r in refused.get_json()["reasons"]] == [
         "MAJOR_BY_SUPERVISOR_ON_APPLICATION",
         "REINSPECTION_MISSING",

@@ -11,7 +11,7 @@ from datetime import datetime
 import pytest
 
 from server.services.hazards.order_document import chinese_date
-from tests.hazards.helpers import failing_answers, make_issuing_world, submit_inspection
+from tests.hazards.helpers import failing_answers, make_issuing_world, step, submit_inspection
 from tests.reports.helpers import CONTACT, code_on, photo, send_form
 from tests.sync.helpers import phone_for
 
@@ -64,18 +64,6 @@ def _verify(client, world, report_id, **extra):
     )
 
 
-def _step(client, world, who, hazard, action, **body):
-    url = f"/api/v1/hazards/{hazard}"
-    version = client.get(url, headers=world["headers"][who]).get_json()["version"]
-    done = client.post(
-        f"{url}/transitions",
-        json={"action": action, "version": version, **body},
-        headers=world["headers"][who],
-    )
-    assert done.status_code == 200, (action, done.get_json())
-    return done.get_json()
-
-
 def test_a_public_report_is_ordered_rectified_reinspected_and_closed(
     client, world, auth_headers, jobs, tmp_path
 ):
@@ -108,13 +96,13 @@ def test_a_public_report_is_ordered_rectified_reinspected_and_closed(
     assert served.status_code == 200, served.get_json()
     hazard = client.get(url, headers=manager).get_json()
     assert hazard["state"] == "issued" and hazard["deadline"]
-    _step(client, world, "manager", hazard_id, "acknowledge")
-    _step(client, world, "manager", hazard_id, "report_rectified", photos=[AFTER], note="已整改")
-    _step(client, world, "inspector", hazard_id, "start_reinspection")
+    step(client, world, "manager", hazard_id, "acknowledge")
+    step(client, world, "manager", hazard_id, "report_rectified", photos=[AFTER], note="已整改")
+    step(client, world, "inspector", hazard_id, "start_reinspection")
     early = client.get(f"{order_url}/reinspection-opinion.pdf", headers=manager)
     assert early.status_code == 422
     assert early.get_json()["reasons"] == [{"code": "NOT_REINSPECTED"}]
-    closed = _step(
+    closed = step(
         client,
         world,
         "inspector",

@@ -18,7 +18,7 @@ from server.models.order import Order
 from server.services.audit import chain
 from server.services.hazards.timings import CHINA
 from tests.factories import JurisdictionFactory, regulator
-from tests.hazards.helpers import make_firm
+from tests.hazards.helpers import make_firm, step
 from tests.web.pages import hidden, log_in
 
 
@@ -34,17 +34,6 @@ def _hazard(client, world, description="有限空间作业未设监护人", leve
     made = client.post("/api/v1/hazards", json=body, headers=world["headers"]["inspector"])
     assert made.status_code == 201, made.get_json()
     return made.get_json()["id"]
-
-
-def _api_step(client, world, who, hazard, action, **body):
-    url = f"/api/v1/hazards/{hazard}"
-    version = client.get(url, headers=world["headers"][who]).get_json()["version"]
-    done = client.post(
-        f"{url}/transitions",
-        json={"action": action, "version": version, **body},
-        headers=world["headers"][who],
-    )
-    assert done.status_code == 200, (action, done.get_json())
 
 
 def _forms(html: str) -> list[str]:
@@ -157,9 +146,9 @@ def test_a_stale_form_and_a_missing_reason_are_shown_beside_the_forms(client, wo
 def test_an_extension_is_granted_from_the_page_and_a_backward_deadline_refused(client, world):
     hazard = _hazard(client, world, level="general")
     today = utcnow().astimezone(CHINA).date()
-    _api_step(client, world, "inspector", hazard, "issue", deadline=str(today + timedelta(5)))
-    _api_step(client, world, "manager", hazard, "acknowledge")
-    _api_step(
+    step(client, world, "inspector", hazard, "issue", deadline=str(today + timedelta(5)))
+    step(client, world, "manager", hazard, "acknowledge")
+    step(
         client,
         world,
         "manager",
