@@ -41,7 +41,7 @@ from pymongo.errors import BulkWriteError
 
 from server.actor import Actor
 from server.errors import Conflict, DomainError, Forbidden, NotFound, TooLarge, problem_of
-from server.models.synced import mark_dirty
+from server.models.synced import mark_dirty, new_fields
 from server.services import outbox
 from server.services.audit import record as audit
 from server.services.audit.event import event as audit_event
@@ -231,8 +231,7 @@ def _decide(ctx, slot, m, handler: PushHandler, current: dict | None):
             "updated_at": now,
             "version": 1,
             "mutation_ids": [token],
-            "sync_seq": None,
-            "sync_rev": 1,
+            **new_fields(),
         }
         return _Write(slot, m, handler, None, doc, token)
     if current is not None and not handler.synced.audience.allows(ctx.actor, current):

@@ -7,7 +7,8 @@ sequencer (sync.sequencer) later gives every null-`sync_seq` document a feed seq
 
 This base class and queryset make those two fields impossible to forget: `save()` and the
 queryset's `update*()` add them. Raw pymongo writes to a synced collection must use
-`changed_fields()` and `mark_dirty()` themselves (the sync push does, for speed).
+`changed_fields()` (inserts: `new_fields()`) and `mark_dirty()` themselves (the sync push
+does, for speed).
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 def changed_fields() -> dict:
     """The `$set`/`$inc` parts every raw write to a synced document must include."""
     return {"$set": {"sync_seq": None}, "$inc": {"sync_rev": 1}}
+
+
+def new_fields() -> dict:
+    """The fields every raw insert of a synced document must include: not sequenced yet, at
+    its first revision, no audience published."""
+    return {"sync_seq": None, "sync_rev": 1, "sync_audiences": []}
 
 
 def mark_dirty(collection: str) -> None:

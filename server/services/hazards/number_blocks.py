@@ -22,7 +22,7 @@ from server.errors import Forbidden, NotFound, RuleViolation
 from server.models.issuing_body import IssuingBody
 from server.models.number_block import NumberBlock, NumberState
 from server.models.order import Order, OrderState
-from server.models.synced import mark_dirty
+from server.models.synced import mark_dirty, new_fields
 from server.models.user import User
 from server.services.audit import record
 from server.services.hazards import issuing, numbering, order_text
@@ -62,9 +62,7 @@ def reserve(actor: Actor, block_id: str, *, device_id: str, size: int, now: date
             "version": 1,
             "created_at": now,
             "updated_at": now,
-            "sync_seq": None,
-            "sync_rev": 1,
-            "sync_audiences": [],
+            **new_fields(),
         }
         try:
             collection.insert_one(block)

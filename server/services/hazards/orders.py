@@ -36,7 +36,7 @@ from server.models.hazard import Hazard, Level
 from server.models.inspection import Inspection, Status
 from server.models.order import Order, OrderState
 from server.models.scoping import parse_object_id
-from server.models.synced import mark_dirty
+from server.models.synced import mark_dirty, new_fields
 from server.models.user import User
 from server.services import outbox
 from server.services.audit import record
@@ -139,9 +139,7 @@ def request(
         "version": 1,
         "created_at": now,
         "updated_at": now,
-        "sync_seq": None,
-        "sync_rev": 1,
-        "sync_audiences": [],
+        **new_fields(),
     }
     try:
         Order._get_collection().insert_one(doc)

@@ -33,7 +33,7 @@ from server.errors import Forbidden, NotFound
 from server.models.enterprise import Enterprise
 from server.models.hazard import Hazard, Level, Source
 from server.models.inspection import Inspection, Status
-from server.models.synced import changed_fields, mark_dirty
+from server.models.synced import changed_fields, mark_dirty, new_fields
 from server.models.user import User
 from server.services.audit import record
 from server.services.hazards import lifecycle, states
@@ -169,8 +169,7 @@ def _new(*, hazard_id, source, level, level_confirmed, now, **fields) -> dict:
         "received_at": now,
         "created_at": now,
         "updated_at": now,
-        "sync_seq": None,
-        "sync_rev": 1,
+        **new_fields(),
     }
 
 

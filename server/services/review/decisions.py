@@ -21,7 +21,7 @@ from server.actor import Actor, Role
 from server.errors import Conflict, Forbidden, NotFound, RuleViolation
 from server.models.inspection import Inspection, Status
 from server.models.review_decision import ReviewDecision
-from server.models.synced import changed_fields, mark_dirty
+from server.models.synced import changed_fields, mark_dirty, new_fields
 from server.services.audit import record
 
 #: Who decides reviews.
@@ -154,7 +154,6 @@ def _settle(actor: Actor, after: dict, *, now: datetime, before: dict | None = N
     decisions = ReviewDecision._get_collection()
     decision = decisions.find_one({"_id": review["decision_id"]})
     if decision is None:
-        changed = changed_fields()
         decision = {
             "_id": review["decision_id"],
             "inspection_id": after["_id"],
@@ -170,9 +169,7 @@ def _settle(actor: Actor, after: dict, *, now: datetime, before: dict | None = N
             "decided_at": review["at"],
             "created_at": now,
             "updated_at": now,
-            **changed["$set"],
-            "sync_rev": 1,
-            "sync_audiences": [],
+            **new_fields(),
         }
         try:
             decisions.insert_one(decision)

@@ -23,7 +23,7 @@ from server.models.alarm import Alarm, AlarmKind, AlarmStatus
 from server.models.entry import Roster
 from server.models.permit import Permit
 from server.models.space import Space
-from server.models.synced import mark_dirty
+from server.models.synced import mark_dirty, new_fields
 from server.models.user import User
 from server.services import outbox, timers
 from server.services.audit import record as audit
@@ -73,8 +73,7 @@ def raise_alarm(
         "version": 1,
         "created_at": now,
         "updated_at": now,
-        "sync_seq": None,
-        "sync_rev": 1,
+        **new_fields(),
     }
     try:
         _alarms().insert_one(alarm)

@@ -28,7 +28,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 
 from server.models.entry import Roster
-from server.models.synced import mark_dirty
+from server.models.synced import mark_dirty, new_fields
 
 _COLLECTION = Roster._get_collection_name()
 #: Offline decisions a roster remembers as merged: far more than one device merges while a
@@ -90,8 +90,7 @@ def ensure(space: dict) -> None:
                 "entered_on": {},
                 "attendants": [],
                 "seq": 0,
-                "sync_seq": None,
-                "sync_rev": 1,
+                **new_fields(),
             }
         },
         upsert=True,

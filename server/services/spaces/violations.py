@@ -42,7 +42,7 @@ from server.models.enterprise import Enterprise
 from server.models.entry import Action, EntryEvent
 from server.models.hazard import Hazard
 from server.models.space import Space
-from server.models.synced import changed_fields, mark_dirty
+from server.models.synced import changed_fields, mark_dirty, new_fields
 from server.models.violation import Violation, ViolationKind
 from server.sequence import Lease, held
 from server.services import outbox, timers
@@ -365,8 +365,7 @@ def _record(violation_id: str, kind: str, source: dict, *, now: datetime, codes,
         "repeats": 0,
         "last_seen_at": None,
         "at": now,
-        "sync_seq": None,
-        "sync_rev": 1,
+        **new_fields(),
     }
     try:
         Violation._get_collection().insert_one(doc)
