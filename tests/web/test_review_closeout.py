@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-from tests.hazards.test_closeout import HERE, PHOTO, _hazard, _step, _to_reinspection, world
+from tests.hazards.helpers import transition
+from tests.hazards.test_closeout import HERE, PHOTO, _hazard, _to_reinspection, world
 from tests.web.pages import hidden, log_in
 
 __all__ = ["world"]  # the close-out tests' world (a firm with a labelled space)
@@ -29,7 +30,9 @@ def test_a_supervisor_approves_a_majors_close_out_application_on_the_site(client
     hazard = _hazard(client, world, level="major")
     _to_reinspection(client, world, hazard, major=True)
     visit = {"location": HERE, "photos": [PHOTO], "note": "现场复查，已整改"}
-    recorded = _step(client, world, "inspector", hazard, "record_reinspection", reinspection=visit)
+    recorded = transition(
+        client, world, "inspector", hazard, "record_reinspection", reinspection=visit
+    )
     assert recorded.status_code == 200, recorded.get_json()
     log_in(client, world["supervisor"], f"/review/hazards/{hazard}")
     page = client.get(f"/review/hazards/{hazard}").get_data(as_text=True)
@@ -37,7 +40,7 @@ def test_a_supervisor_approves_a_majors_close_out_application_on_the_site(client
     unasked = _close(client, hazard, page)
     assert unasked.status_code == 422
     assert "closed on the firm&#39;s written application" in unasked.get_data(as_text=True)
-    applied = _step(client, world, "manager", hazard, "apply_closeout", application="销号申请")
+    applied = transition(client, world, "manager", hazard, "apply_closeout", application="销号申请")
     assert applied.status_code == 200
     page = client.get(f"/review/hazards/{hazard}").get_data(as_text=True)
     assert 'id="application">销号申请' in page
