@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,7 +41,14 @@ from pymongo.errors import DuplicateKeyError
 from media import exif, holder, images, watermark
 from media.blobstore import CHUNK_SIZE, BlobStore, blob_parts
 from media.errors import Sha256Mismatch
-from media.links import ARRIVAL_JOB, LinkRef, arrival_args, check_link_target, registry
+from media.links import (
+    ARRIVAL_JOB,
+    LinkRef,
+    LinkTarget,
+    arrival_args,
+    check_link_target,
+    registry,
+)
 from server.actor import REGULATOR_ROLES, Actor, Role
 from server.config import Settings
 from server.errors import DomainError, NotFound
@@ -153,9 +161,14 @@ def prepare(
     settings: Settings,
     store: BlobStore,
     received: Received,
+    target: LinkTarget | None = None,
+    pool: Executor | None = None,
 ) -> Prepared:
-    """Steps 1-3 of the module docstring over the received `parts`: reads, never writes."""
-    target = check_link_target(actor, upload.link_kind, upload.link_id, upload.sha256)
+    """Steps 1-3 of the module docstring over the received `parts`: reads, never writes.
+    `target`: the link target when the caller checked it already. With `pool`, its thread
+    reads the records while this one decodes."""
+    if target is None:
+        target = check_link_target(actor, upload.link_kind, upload.link_id, upload.sha256)
     reader = store.open_parts(parts, cache_bytes=READ_CACHE_BYTES, warm=received.chunks)
     actual = received.sha256
     if actual is None:
@@ -170,9 +183,14 @@ def prepare(
         )
     link = _link(upload, now)
     context_id = context_key(upload.sha256, upload.uploader_id, upload.link_kind, upload.link_id)
-    # A context is written after its photo record: new content has none to look for.
-    stored = Photo.objects(id=upload.sha256).only("id").first() is not None
-    if stored and PhotoContext.objects(id=context_id).only("id").first() is not None:
+    run = pool.submit if pool is not None else _inline
+    stored = run(_stored, upload.sha256, context_id)
+    people = run(_people, upload, target, actor)
+    # With a pool the reads travel while this thread decodes, though the decode is wasted
+    # when this upload's context exists already (a photo sent again for the same item).
+    checked = _decode(reader, settings) if pool is not None else None
+    photo_stored, context_stored = stored.result()
+    if context_stored:
         return Prepared(link=link, context_id=context_id)
     return derive_context(
         upload,
@@ -181,9 +199,61 @@ def prepare(
         link,
         context_id,
         actor=actor,
-        new_content=not stored,
+        new_content=not photo_stored,
         now=now,
         settings=settings,
+        checked=checked,
+        people=people.result(),
+    )
+
+
+def _inline(fn: Callable, *args) -> Future:
+    """`fn(*args)` run now, as a pool's `submit` would run it later."""
+    done: Future = Future()
+    try:
+        done.set_result(fn(*args))
+    except BaseException as exc:  # noqa: BLE001 - raised again by `result()`, as a pool would
+        done.set_exception(exc)
+    return done
+
+
+def _stored(sha256: str, context_id: str) -> tuple[bool, bool]:
+    """Whether the content is stored, and whether this upload's context is."""
+    # A context is written after its photo record: new content has none to look for.
+    if Photo.objects(id=sha256).only("id").first() is None:
+        return False, False
+    return True, PhotoContext.objects(id=context_id).only("id").first() is not None
+
+
+@dataclass(frozen=True)
+class People:
+    """Who the evidence is of and by, as its record and watermark name them: the uploader
+    (None when no user record names them any more), the tenant it is filed under (the
+    uploader's own, whoever continues the upload: an admin may), and the enterprise."""
+
+    uploader: User | None
+    tenant: Actor
+    enterprise_id: object
+    enterprise: Enterprise | None
+
+
+def _people(upload: Upload, target: LinkTarget, actor: Actor) -> People:
+    uploader = (
+        User.objects(id=upload.uploader_id)
+        .only("display_name", "role", "jurisdiction_id", "enterprise_id")
+        .first()
+    )
+    tenant = uploader.actor() if uploader else actor
+    enterprise_id = target.enterprise_id or tenant.enterprise_id
+    enterprise = (
+        Enterprise.objects(id=enterprise_id).only("name").first() if enterprise_id else None
+    )
+    return People(uploader, tenant, enterprise_id, enterprise)
+
+
+def _decode(reader, settings: Settings) -> images.Checked:
+    return images.check(
+        reader, reader.size, max_pixels=settings.max_image_pixels, draft_px=settings.review_px
     )
 
 
@@ -234,14 +304,24 @@ def _announce(sha256: str, context_id: str) -> None:
 
 
 def derive_context(
-    upload, reader, target, link, context_id, *, actor, new_content, now, settings
+    upload,
+    reader,
+    target,
+    link,
+    context_id,
+    *,
+    actor,
+    new_content,
+    now,
+    settings,
+    checked: images.Checked | None = None,
+    people: People | None = None,
 ) -> Prepared:
     """The unsaved context of `upload` with its watermarked review copy, and for new content
-    the photo record and thumbnail: one decode either way. `actor` stands for the uploader
-    when no user record names them any more."""
-    checked = images.check(
-        reader, reader.size, max_pixels=settings.max_image_pixels, draft_px=settings.review_px
-    )
+    the photo record and thumbnail: one decode either way (`checked`, when the caller decoded
+    already; `people`, when it read them). `actor` stands for the uploader when no user
+    record names them any more."""
+    checked = checked or _decode(reader, settings)
     facts = exif.read_facts(checked.image)
     skew = (upload.device_time - upload.created_at).total_seconds() if upload.device_time else None
     tolerance = settings.clock_skew_seconds
@@ -252,17 +332,9 @@ def derive_context(
     skew_flag = clock_skewed or bool(
         captured and (captured > now + window or (earliest is not None and captured < earliest))
     )
-    # The uploader's own tenant, whoever continues the upload (an admin may).
-    uploader = (
-        User.objects(id=upload.uploader_id)
-        .only("display_name", "role", "jurisdiction_id", "enterprise_id")
-        .first()
-    )
-    tenant = uploader.actor() if uploader else actor
-    enterprise_id = target.enterprise_id or tenant.enterprise_id
-    enterprise = (
-        Enterprise.objects(id=enterprise_id).only("name").first() if enterprise_id else None
-    )
+    people = people or _people(upload, target, actor)
+    uploader, tenant, enterprise = people.uploader, people.tenant, people.enterprise
+    enterprise_id = people.enterprise_id
     review, thumb = images.review_and_thumbnail(
         checked.image,
         facts.orientation,

@@ -45,7 +45,7 @@ from media.errors import (
     TusVersionUnsupported,
     UnsupportedContentType,
 )
-from media.links import check_link_target, validate_link
+from media.links import LinkTarget, check_link_target, validate_link
 from server.actor import Actor
 from server.clock import DEVICE_TIMES
 from server.config import Settings
@@ -299,6 +299,7 @@ def append(
         final = content_length == remaining and remaining <= ingest.READ_CACHE_BYTES
         prepared: ingest.Prepared | DomainError | None = None
         writer = ThreadPoolExecutor(1, thread_name_prefix="stage") if final else None
+        committing: Future | None = None
         try:
             staged = _stage_body(
                 store,
@@ -321,14 +322,25 @@ def append(
                 decoding.enter_context(
                     ingest.decode_slot(parts, store=store, warm=staged.chunks, settings=settings)
                 )
-            if final and received == remaining:
-                prepared = _prepare(upload, prefix, staged, actor, now, settings, store)
+            if final and received == remaining > 0:
+                # The link is checked first: a failure to check it fails the PATCH with
+                # nothing committed. Then the writer's thread commits once this PATCH's chunks
+                # are written, and reads the records, while this thread decodes.
+                target = _target(actor, upload)
+                changes = _changes(upload, offset + received, now, settings, decoding, me)
+                committing = writer.submit(
+                    _commit_when_written, staged.writes, upload, offset, prefix, received, changes
+                )
+                prepared = _prepare(
+                    upload, prefix, staged, actor, target, now, settings, store, writer
+                )
             for write in staged.writes:
                 write.result()  # a failed write fails the PATCH: nothing is acknowledged
         except BaseException:
             if writer:
                 writer.shutdown(wait=True)  # no write may land after the discard
-            _abandon(collection, store, upload.id, prefix, upload.length - offset)
+            if not _tried(committing):
+                _abandon(collection, store, upload.id, prefix, upload.length - offset)
             raise
         finally:
             if writer:
@@ -336,32 +348,16 @@ def append(
         if received == 0:
             _abandon(collection, store, upload.id, prefix, 0)
             return upload, None
-        new_offset = offset + received
-        changes = {
-            "offset": new_offset,
-            "updated_at": now,
-            "expires_at": now + timedelta(hours=settings.upload_expiry_hours),
-        }
-        if new_offset == upload.length:  # the ingest is this request's until it ends
-            started = decoding.enter_context(me.hold(upload.id))
-            changes.update(
-                state=INGESTING,
-                ingest_claimed_at=now,
-                ingest_holder={"id": me.id, "since": started},
-            )
-        committed = collection.update_one(
-            {"_id": upload.id, "offset": offset, "state": RECEIVING},
-            {
-                "$set": changes,
-                "$push": {"segments": {"prefix": prefix, "size": received}},
-                "$pull": {"attempts": {"prefix": prefix}},
-            },
-        )
-        if committed.matched_count == 0:
+        if committing is None:
+            changes = _changes(upload, offset + received, now, settings, decoding, me)
+            committed = _commit(upload, offset, prefix, received, changes)
+        else:
+            committed = committing.result()
+        if not committed:
             _abandon(collection, store, upload.id, prefix, received)
             raise OffsetMismatch("another PATCH moved the offset: HEAD, then resume", offset=None)
         # The update succeeded, so the document is exactly this (no need to read it back).
-        upload.offset = new_offset
+        upload.offset = offset + received
         upload.segments.append({"prefix": prefix, "size": received})
         for key, value in changes.items():
             setattr(upload, key, value)
@@ -380,6 +376,53 @@ def append(
         return upload, context
 
 
+def _changes(upload, new_offset, now, settings, decoding, me) -> dict:
+    """What the commit of a PATCH ending at `new_offset` sets; the PATCH that brings the last
+    byte makes the ingest its own until it ends (held in `decoding`'s exit stack)."""
+    changes = {
+        "offset": new_offset,
+        "updated_at": now,
+        "expires_at": now + timedelta(hours=settings.upload_expiry_hours),
+    }
+    if new_offset == upload.length:
+        started = decoding.enter_context(me.hold(upload.id))
+        changes.update(
+            state=INGESTING,
+            ingest_claimed_at=now,
+            ingest_holder={"id": me.id, "since": started},
+        )
+    return changes
+
+
+def _commit(upload: Upload, offset: int, prefix: str, received: int, changes: dict) -> bool:
+    """Make a PATCH's staged chunks part of the upload, unless another PATCH moved it."""
+    committed = Upload._get_collection().update_one(
+        {"_id": upload.id, "offset": offset, "state": RECEIVING},
+        {
+            "$set": changes,
+            "$push": {"segments": {"prefix": prefix, "size": received}},
+            "$pull": {"attempts": {"prefix": prefix}},
+        },
+    )
+    return committed.matched_count == 1
+
+
+def _commit_when_written(writes: list[Future], *args) -> bool | None:
+    """`_commit`, on the writer's thread after the PATCH's chunk writes; None, committing
+    nothing, when one of them failed."""
+    if any(write.exception() for write in writes):
+        return None
+    return _commit(*args)
+
+
+def _tried(committing: Future | None) -> bool:
+    """Whether a failed PATCH's commit was sent, so its chunks must stay: it committed, or
+    it raised, and an error may come after the write landed (as for `_commit` inline)."""
+    if committing is None or not committing.done():
+        return False
+    return committing.exception() is not None or bool(committing.result())
+
+
 def _finished(upload: Upload) -> str:
     """Why a PATCH on an upload that has all its bytes changes nothing."""
     if upload.state == COMPLETE:
@@ -393,14 +436,33 @@ def _finished(upload: Upload) -> str:
     )
 
 
-def _prepare(upload, prefix, staged, actor, now, settings, store):
-    """`ingest.prepare` over the committed segments plus this PATCH's (held in memory); a
-    refusal is kept as the outcome, to be raised once this PATCH owns the ingest."""
+def _target(actor: Actor, upload: Upload) -> LinkTarget | DomainError:
+    """The link target the last PATCH's ingest checks, or its refusal (kept as the outcome)."""
+    try:
+        return check_link_target(actor, upload.link_kind, upload.link_id, upload.sha256)
+    except DomainError as refusal:
+        return refusal
+
+
+def _prepare(upload, prefix, staged, actor, target, now, settings, store, pool):
+    """`ingest.prepare` over the committed segments plus this PATCH's (held in memory), its
+    reads on `pool`'s thread; a refusal is kept as the outcome, to be raised once this PATCH
+    owns the ingest."""
+    if isinstance(target, DomainError):
+        return target
     parts = [dict(s) for s in upload.segments] + [{"prefix": prefix, "size": staged.received}]
     received = ingest.Received(chunks=staged.chunks, sha256=staged.sha256)
     try:
         return ingest.prepare(
-            upload, parts, actor=actor, now=now, settings=settings, store=store, received=received
+            upload,
+            parts,
+            actor=actor,
+            now=now,
+            settings=settings,
+            store=store,
+            received=received,
+            target=target,
+            pool=pool,
         )
     except DomainError as refusal:
         return refusal
