@@ -116,7 +116,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     connect_mongo(settings)
     redis = redis_client(settings)
-    wire(settings, redis)
+    wire(settings, redis, relay=True)
     app.extensions["safety"] = Services(
         settings=settings,
         redis=redis,

@@ -81,9 +81,11 @@ def register_jobs() -> None:
     )
 
 
-def wire(settings: Settings, redis: Redis) -> None:
-    """Everything a process of the service needs registered before it serves or works."""
+def wire(settings: Settings, redis: Redis, *, relay: bool = False) -> None:
+    """Everything a process of the service needs registered before it serves or works.
+    `relay`: the API's processes hand their outbox entries to Redis on a thread of their own
+    (server.services.relay); the worker and the CLI dispatch them at once."""
     register_evidence_links()
     register_push_handlers(settings)
     register_jobs()
-    outbox.configure_dispatch(RqDispatcher(redis, settings.rq_queue))
+    outbox.configure_dispatch(RqDispatcher(redis, settings.rq_queue), relay=relay)

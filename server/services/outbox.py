@@ -10,12 +10,13 @@ There are no transactions, so a change and its entries cannot be written in one 
    when the change did not happen after all.
 Confirming writes nothing: the witness on the document *is* the confirmation, so a worker
 `claim`s a pending entry whose witness it finds as it would a ready one (one read), and the
-request that made the change pays only for the dispatch. A crash between 1 and 3 leaves
-pending entries that no worker was told of: `settle_pending` (run by the sweep) makes those
-whose witness is on its document `ready` and dispatches them, and discards the rest once
-`GRACE` has passed — longer than any request, so a change still in flight is never judged. A
-job required by a change that needs no mark (or that is already durable) is `record`ed: born
-ready.
+request that made the change pays only for handing the ids over — in the API's processes to
+the relay's thread (server.services.relay), not even a Redis round trip. A crash between 1
+and 3 leaves pending entries that no worker was told of: `settle_pending` (run by the sweep)
+makes those whose witness is on its document `ready` and dispatches them, and discards the
+rest once `GRACE` has passed — longer than any request, so a change still in flight is never
+judged. A job required by a change that needs no mark (or that is already durable) is
+`record`ed: born ready.
 
 Dispatch can fail (Redis down): the entry stays ready and the sweep dispatches it again. A
 worker `claim`s an entry (compare-and-set on `(_id, rev)`), runs the job, and `finish`es or
@@ -59,6 +60,7 @@ from server.models.outbox_entry import (
     RUNNING,
     OutboxEntry,
 )
+from server.services.relay import Relay
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,8 @@ class JobRegistry:
         self._dispatch: Dispatch | None = None
         #: Entries whose dispatch failed since it last worked (their sweep queues them).
         self._deferred = 0
+        self._relay = Relay(self.dispatch)
+        self._relayed = False
 
     def register_job(
         self,
@@ -135,9 +139,23 @@ class JobRegistry:
     def dispatcher(self) -> Dispatch | None:
         return self._dispatch
 
-    def configure_dispatch(self, dispatch: Dispatch | None) -> None:
-        """Set how ready entries reach the workers (the RQ dispatcher; None: only the sweep)."""
+    def configure_dispatch(self, dispatch: Dispatch | None, *, relay: bool = False) -> None:
+        """Set how ready entries reach the workers (the RQ dispatcher; None: only the sweep).
+        `relay`: the entries a change makes are handed over by the relay's thread (the API's
+        processes: a request never waits on Redis), else at once (the worker, the CLI)."""
         self._dispatch = dispatch
+        self._relayed = relay
+
+    def hand_over(self, ids: list[str]) -> None:
+        """The entries of a change just made, to be dispatched (`dispatch`, or the relay)."""
+        if self._relayed and self._dispatch is not None:
+            self._relay(list(ids))
+        else:
+            self.dispatch(ids)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until the relay has passed on what it was handed (False: not in `timeout`)."""
+        return self._relay.flush(timeout)
 
     def dispatch(
         self, ids: list[str], *, dead_runners: Iterable[str] = (), first: bool = False
@@ -191,7 +209,7 @@ def confirm(ids: list[str], *, now: datetime) -> list[str]:
     """The change happened: dispatch its entries (they stay `pending`; their witness lets a
     worker claim them, see the module docstring). Returns the ids."""
     ids = list(ids)
-    registry.dispatch(ids)
+    registry.hand_over(ids)
     return ids
 
 
@@ -229,7 +247,7 @@ def _move_pending(ids: Iterable[str], changes: Callable[[str], dict]) -> list[st
 def record(jobs: Iterable[Job], *, now: datetime) -> list[str]:
     """Entries for a change that is already durable (or needs no mark): ready, dispatched."""
     ids = _insert([(job, []) for job in jobs], READY, now=now)
-    registry.dispatch(ids)
+    registry.hand_over(ids)
     return ids
 
 
@@ -242,7 +260,7 @@ def record_once(job: Job, entry_id: str, *, now: datetime) -> bool:
         if not _only_duplicates(exc):
             raise
         return False
-    registry.dispatch([entry_id])
+    registry.hand_over([entry_id])
     return True
 
 

@@ -36,7 +36,7 @@ def test_an_order_issued_without_redis_goes_out_when_redis_is_back(
     assert Queue(settings.rq_queue, connection=redis).count == 0
     assert db["outbox"].find_one({"job": orders.NUMBER_JOB})["state"] == "pending"
 
-    wire(settings, redis)  # Redis is back ...
+    wire(settings, redis, relay=True)  # Redis is back ...
     sweep_outbox()  # ... and the sweep queues what waited
     jobs()
     sweep_outbox()  # what the first jobs recorded (render, audit) is queued as they ran

@@ -29,7 +29,7 @@ def private_redis(tmp_path, settings, redis):
     server.start()
     yield server
     server.stop()
-    wire(settings, redis)  # the suite's wiring again
+    wire(settings, redis, relay=True)  # the suite's wiring again
 
 
 @pytest.fixture

@@ -47,6 +47,7 @@ def test_the_sweep_queues_again_what_a_flushed_redis_lost(db, redis, settings, r
     ids = outbox.record(
         [outbox.Job("test.record", {"note": str(n)}) for n in range(3)], now=utcnow()
     )
+    assert outbox.registry.flush()  # the relay has passed them on
     assert _queue(redis, settings).count == 3
     redis.flushdb()  # Redis restarted without its data
     assert not recorded()  # nothing left to run
@@ -69,8 +70,10 @@ def test_what_the_sweep_queues_again_goes_ahead_of_the_queue_oldest_first(
         )[0]
         for n in (2, 0, 1)
     ]
+    assert outbox.registry.flush()
     redis.flushdb()
     [later] = outbox.record([outbox.Job("test.record", {"note": "later"})], now=utcnow())
+    assert outbox.registry.flush()
     assert sweep_outbox()["queued"] == 3  # the later one is on the queue already
     assert _queue(redis, settings).job_ids == [lost[1], lost[2], lost[0], later]
 
@@ -92,6 +95,7 @@ def test_a_finished_rq_record_never_blocks_an_entry_and_a_queued_one_is_not_doub
     # ... so `unique=True` alone would refuse the confirmed entry: the record is replaced.
     db["things"].update_one({"_id": "t"}, {"$push": {"outbox": "tok"}})
     outbox.confirm([entry_id], now=now)
+    assert outbox.registry.flush()
     assert state(redis, entry_id) == "queued"
     outbox.registry.dispatch([entry_id])  # a second dispatch, e.g. by the sweep
     assert _queue(redis, settings).count == 1
