@@ -12,4 +12,4 @@ start_scratch_servers TEST memory safety_test
 export MONGO_WIRE_CLASSPATH="${MONGO_WIRE_CLASSPATH:-$TOOLS/mongo-wire/classes:$TOOLS/mongo-wire/lib/*}"
 
 cd "$ROOT"
-"$PY" -m pytest -n "${TEST_WORKERS:-$(nproc)}" --dist load "$@"
+"$PY" -m pytest -n "${TEST_WORKERS:-$(nproc)}" --dist loadgroup "$@"
