@@ -5,6 +5,8 @@
 # The suite runs on every core with pytest-xdist (TEST_WORKERS overrides the count; each worker
 # has its own database and Redis db, tests/environment.py); `-n 0` in the arguments runs it in
 # this one process instead (for --pdb, -s).
+# --dist loadgroup hands out single tests (it balanced better than whole files, loadfile) but
+# keeps a module marked xdist_group on one worker.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/bootstrap.sh"
