@@ -22,7 +22,15 @@ from server.models.token import AuthToken
 from server.services import outbox
 from server.services.auth import token_hash
 from server.wiring import register_evidence_links, register_jobs, register_push_handlers, wire
-from tests.environment import test_settings
+from tests.environment import for_worker, test_settings
+
+
+def pytest_configure(config):
+    # Under pytest-xdist (`make test` runs `-n 2`) each worker gets its own database and Redis
+    # db; a run without workers uses the servers' URLs as they are.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and os.environ.get("TEST_MONGODB_URI") and os.environ.get("TEST_REDIS_URL"):
+        os.environ.update(for_worker(os.environ, worker))
 
 
 @pytest.fixture(scope="session")

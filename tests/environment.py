@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from urllib.parse import urlsplit, urlunsplit
 
 from server.config import Settings
 
@@ -31,3 +33,20 @@ def test_settings() -> Settings | None:
 
 
 test_settings.__test__ = False  # a helper, not a test
+
+
+def for_worker(environ: dict[str, str], worker: str) -> dict[str, str]:
+    """TEST_MONGODB_URI / TEST_REDIS_URL of one pytest-xdist worker ("gw0", "gw1", …): its own
+    database on the shared MongoDB-wire server (`safety_test_gw0`) and its own Redis logical db
+    (the worker's number), so that each worker's wipes and flushes leave the others' data alone.
+    Set in the worker's environment, they reach the processes its tests start as well."""
+    number = int(re.fullmatch(r"gw(\d+)", worker).group(1))
+    if number > 15:  # redis-server's default 16 logical dbs
+        raise RuntimeError(f"worker {worker}: at most 16 xdist workers share the suite's Redis")
+    mongo = urlsplit(environ["TEST_MONGODB_URI"])
+    database = mongo.path.lstrip("/") or "safety"
+    redis = urlsplit(environ["TEST_REDIS_URL"])
+    return {
+        "TEST_MONGODB_URI": urlunsplit(mongo._replace(path=f"/{database}_{worker}")),
+        "TEST_REDIS_URL": urlunsplit(redis._replace(path=f"/{number}")),
+    }

@@ -16,7 +16,10 @@ from tests.factories import PASSWORD
 from tests.review.helpers import desk
 from tests.web.browser import SCREENSHOTS, chromium, served
 
-pytestmark = pytest.mark.slow
+# One worker runs the whole module (`make test` distributes with --dist loadgroup): its browser
+# fixture empties the module's screenshot folder first, which would delete the shots another
+# worker's half of the module had just taken; and one Chromium serves all its tests.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("review-browser")]
 
 SHOTS = SCREENSHOTS / "review"
 #: A reviewer's desk screen.
