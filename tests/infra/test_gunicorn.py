@@ -4,6 +4,7 @@ healthcheck of the api service passes while one serves and fails once it stopped
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -16,6 +17,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from tests.factories import PASSWORD, UserFactory
+from tests.processes import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -113,3 +119,36 @@ def test_every_start_of_gunicorn_uses_the_config():
         commands = [s for s in starts if "--bind" in s]
         assert commands, f"{path} starts no gunicorn"
         assert all(f"-c {CONFIG}" in c for c in commands), (path, commands)
+
+
+@pytest.mark.slow
+def test_a_gunicorn_worker_relays_its_outbox_entries_to_redis(settings, db, redis, tmp_path):
+    """The relay's thread lives in each forked worker (server/services/relay.py): a login's
+    audit entry reaches the queue at once, without a worker or the sweep running."""
+    user = UserFactory()
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "GUNICORN_CMD_ARGS"},
+        "MONGODB_URI": settings.mongodb_uri,
+        "REDIS_URL": settings.redis_url,
+        "SECRET_KEY": settings.secret_key,
+        "AUDIT_SIGNING_KEY": settings.audit_signing_key,
+        "PASSWORD_HASH_PROFILE": "CHEAPEST",
+        "LOG_LEVEL": "WARNING",
+    }
+    port = _free_port()
+    proc = _start(port, env, tmp_path / "gunicorn.log")
+    try:
+        assert _health(port, time.monotonic() + 45) == 200
+        login = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/auth/token",
+            data=json.dumps({"username": user.username, "password": PASSWORD}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(login, timeout=10) as answer:
+            assert answer.status == 201
+        [entry] = db["outbox"].find({"job": "audit.append"}, {"_id": 1})
+        queue = Queue(settings.rq_queue, connection=redis, serializer=JSONSerializer)
+        wait_until(lambda: entry["_id"] in queue.job_ids, 10, "the entry on the queue")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
