@@ -54,6 +54,19 @@ def _start(port: int, env: dict, log: Path) -> subprocess.Popen:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
+def _env(settings) -> dict:
+    """The environment of a gunicorn on the suite's servers (no flags of the caller's)."""
+    return {
+        **{k: v for k, v in os.environ.items() if k != "GUNICORN_CMD_ARGS"},
+        "MONGODB_URI": settings.mongodb_uri,
+        "REDIS_URL": settings.redis_url,
+        "SECRET_KEY": settings.secret_key,
+        "AUDIT_SIGNING_KEY": settings.audit_signing_key,
+        "PASSWORD_HASH_PROFILE": "CHEAPEST",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
 def _health(port: int, deadline: float) -> int:
     while True:
         try:
@@ -78,18 +91,8 @@ def _compose_api_check(port: int, env: dict) -> subprocess.CompletedProcess:
 def test_two_instances_from_one_home_both_serve_without_a_shared_control_socket(settings, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    env = {
-        **{
-            k: v for k, v in os.environ.items() if k not in ("XDG_RUNTIME_DIR", "GUNICORN_CMD_ARGS")
-        },
-        "HOME": str(home),
-        "MONGODB_URI": settings.mongodb_uri,
-        "REDIS_URL": settings.redis_url,
-        "SECRET_KEY": settings.secret_key,
-        "AUDIT_SIGNING_KEY": settings.audit_signing_key,
-        "PASSWORD_HASH_PROFILE": "CHEAPEST",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = {**_env(settings), "HOME": str(home)}
+    env.pop("XDG_RUNTIME_DIR", None)
     ports = [_free_port(), _free_port()]
     logs = [tmp_path / f"gunicorn-{port}.log" for port in ports]
     procs = [_start(port, env, log) for port, log in zip(ports, logs, strict=True)]
@@ -126,17 +129,8 @@ def test_a_gunicorn_worker_relays_its_outbox_entries_to_redis(settings, db, redi
     """The relay's thread lives in each forked worker (server/services/relay.py): a login's
     audit entry reaches the queue at once, without a worker or the sweep running."""
     user = UserFactory()
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "GUNICORN_CMD_ARGS"},
-        "MONGODB_URI": settings.mongodb_uri,
-        "REDIS_URL": settings.redis_url,
-        "SECRET_KEY": settings.secret_key,
-        "AUDIT_SIGNING_KEY": settings.audit_signing_key,
-        "PASSWORD_HASH_PROFILE": "CHEAPEST",
-        "LOG_LEVEL": "WARNING",
-    }
     port = _free_port()
-    proc = _start(port, env, tmp_path / "gunicorn.log")
+    proc = _start(port, _env(settings), tmp_path / "gunicorn.log")
     try:
         assert _health(port, time.monotonic() + 45) == 200
         login = urllib.request.Request(
