@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 BATCH = 200
 #: How long a process that ends waits for the relay to pass on what it holds.
 EXIT_WAIT_S = 3.0
+#: Ids held at most; while Redis hangs the oldest are let go (the sweep queues them), so a
+#: long outage cannot grow the process's memory without bound.
+MAX_WAITING = 20_000
 
 
 class Relay:
@@ -56,7 +59,7 @@ class Relay:
         if self._pid == os.getpid():
             return
         self._pid = os.getpid()
-        self._waiting: deque[str] = deque()
+        self._waiting: deque[str] = deque(maxlen=MAX_WAITING)
         self._busy = False
         self._changed = threading.Condition()
         threading.Thread(target=self._run, name="outbox-relay", daemon=True).start()

@@ -16,7 +16,7 @@ from server.clock import utcnow
 from server.db import redis_client
 from server.jobs.outbox import RqDispatcher
 from server.services import outbox
-from server.services.relay import Relay
+from server.services.relay import MAX_WAITING, Relay
 from server.wiring import wire
 from tests.processes import RedisServer
 
@@ -66,3 +66,21 @@ def test_a_forked_child_relays_on_a_thread_of_its_own(redis):
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert redis.lrange("relayed", 0, -1) == [b"parent", b"child"]
+
+
+def test_while_redis_hangs_the_relay_lets_its_oldest_ids_go_to_the_sweep():
+    taken, hung, dispatched = threading.Event(), threading.Event(), []
+
+    def dispatch(ids):
+        taken.set()
+        hung.wait(10)  # Redis answers nothing until the event is set
+        dispatched.extend(ids)
+
+    relay = Relay(dispatch)
+    relay(["in flight"])
+    assert taken.wait(5)
+    later = [f"id-{n}" for n in range(MAX_WAITING + 5)]
+    relay(later)
+    hung.set()
+    assert relay.flush()
+    assert dispatched == ["in flight", *later[5:]]  # the five oldest are the sweep's
