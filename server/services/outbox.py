@@ -142,7 +142,8 @@ class JobRegistry:
     def configure_dispatch(self, dispatch: Dispatch | None, *, relay: bool = False) -> None:
         """Set how ready entries reach the workers (the RQ dispatcher; None: only the sweep).
         `relay`: the entries a change makes are handed over by the relay's thread (the API's
-        processes: a request never waits on Redis), else at once (the worker, the CLI)."""
+        processes: a request never waits on Redis to queue them), else at once (the worker,
+        the CLI)."""
         self._dispatch = dispatch
         self._relayed = relay
 

@@ -1,5 +1,5 @@
 """The outbox relay: hands the entries a request makes to the dispatcher on a thread of its
-own, so that no request waits on Redis.
+own, so that no request waits on Redis to queue them.
 
 An entry is durable in MongoDB before it is handed over (server.services.outbox), so the hand
 over is only a hint: what the relay has not passed on when its process dies, or what Redis
