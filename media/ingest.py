@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future
+from collections.abc import Iterator
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -167,8 +167,7 @@ def prepare(
     """Steps 1-3 of the module docstring over the received `parts`: reads, never writes.
     `target`: the link target when the caller checked it already. With `pool`, its thread
     reads the records while this one decodes."""
-    if target is None:
-        target = check_link_target(actor, upload.link_kind, upload.link_id, upload.sha256)
+    target = target or link_target(actor, upload)
     reader = store.open_parts(parts, cache_bytes=READ_CACHE_BYTES, warm=received.chunks)
     actual = received.sha256
     if actual is None:
@@ -183,13 +182,13 @@ def prepare(
         )
     link = _link(upload, now)
     context_id = context_key(upload.sha256, upload.uploader_id, upload.link_kind, upload.link_id)
-    run = pool.submit if pool is not None else _inline
-    stored = run(_stored, upload.sha256, context_id)
-    people = run(_people, upload, target, actor)
-    # With a pool the reads travel while this thread decodes, though the decode is wasted
-    # when this upload's context exists already (a photo sent again for the same item).
-    checked = _decode(reader, settings) if pool is not None else None
-    photo_stored, context_stored = stored.result()
+    # With a pool the reads travel while this thread decodes, though the decode (and the
+    # read of the people) is wasted when this upload's context exists already (a photo sent
+    # again for the same item); without one, neither is done before that is known.
+    stored = pool.submit(_stored, upload.sha256, context_id) if pool else None
+    people = pool.submit(_people, upload, target, actor) if pool else None
+    checked = _decode(reader, settings) if pool else None
+    photo_stored, context_stored = stored.result() if stored else _stored(upload.sha256, context_id)
     if context_stored:
         return Prepared(link=link, context_id=context_id)
     return derive_context(
@@ -203,18 +202,14 @@ def prepare(
         now=now,
         settings=settings,
         checked=checked,
-        people=people.result(),
+        people=people.result() if people else None,
     )
 
 
-def _inline(fn: Callable, *args) -> Future:
-    """`fn(*args)` run now, as a pool's `submit` would run it later."""
-    done: Future = Future()
-    try:
-        done.set_result(fn(*args))
-    except BaseException as exc:  # noqa: BLE001 - raised again by `result()`, as a pool would
-        done.set_exception(exc)
-    return done
+def link_target(actor: Actor, upload: Upload) -> LinkTarget:
+    """The object the upload's photo is to be linked to, as `actor` may see it, taking this
+    content (`media.links.check_link_target`: NotFound, or a RuleViolation when closed)."""
+    return check_link_target(actor, upload.link_kind, upload.link_id, upload.sha256)
 
 
 def _stored(sha256: str, context_id: str) -> tuple[bool, bool]:

@@ -439,7 +439,7 @@ def _finished(upload: Upload) -> str:
 def _target(actor: Actor, upload: Upload) -> LinkTarget | DomainError:
     """The link target the last PATCH's ingest checks, or its refusal (kept as the outcome)."""
     try:
-        return check_link_target(actor, upload.link_kind, upload.link_id, upload.sha256)
+        return ingest.link_target(actor, upload)
     except DomainError as refusal:
         return refusal
 
