@@ -78,13 +78,15 @@ def test_an_inspector_is_refused_the_figures_page(client, jurisdiction):
 @pytest.mark.slow
 def test_a_screenshot_of_the_figures_page(app, client, jurisdiction):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.wait import WebDriverWait
 
     with served(app) as base, chromium(size=(1200, 1800)) as driver:
         driver.get(base + "/review/figures")
         driver.find_element(By.ID, "username").send_keys(jurisdiction["supervisor"].username)
         driver.find_element(By.ID, "password").send_keys(PASSWORD)
         driver.find_element(By.ID, "login").click()
-        chart = driver.find_element(By.ID, "chart-levels")
+        # The page after the login, once it has loaded (the click only sends the form).
+        chart = WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.ID, "chart-levels"))[0]
         assert chart.size["width"] > 300
         SHOTS.mkdir(parents=True, exist_ok=True)
         shot = SHOTS / "figures.png"

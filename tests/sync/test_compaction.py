@@ -330,6 +330,8 @@ def test_only_one_compactor_runs_at_a_time(db):
 
 WRITERS = 3
 EDITS = 25
+#: Edits a writer makes at most while it waits for the compactor to remove something.
+MORE_EDITS = 400
 
 
 def _mutation(w: int, n: int, op: str, inspection_id: str, **fields) -> dict:
@@ -375,10 +377,19 @@ def test_compaction_alongside_pushes_sequencing_and_pulls_loses_no_change(db, pu
 
         return run
 
+    def writing_on(w: int, n: int) -> bool:
+        # On a loaded machine one compaction cycle can span all the fixed edits; the writers
+        # but the first (whose last mutation is its deletion) then go on until the compactor
+        # has removed entries while they write: the race this test is about.
+        if n < EDITS + 2:
+            return True
+        return w != 0 and not any(removed) and n < MORE_EDITS
+
     @guarded
     def writer(w: int) -> None:
         inspection_id = f"00000000-0000-4000-9000-{w:012d}"
-        for n in range(EDITS + 2):
+        n = 0
+        while writing_on(w, n):
             ctx = PushContext(db, actors[w], f"writer-{w}", utcnow())
             if n == 0:
                 data = {
@@ -394,6 +405,7 @@ def test_compaction_alongside_pushes_sequencing_and_pulls_loses_no_change(db, pu
                 m = _mutation(w, n, "update", inspection_id, base_version=n, data={"note": f"{n}"})
             (receipt,) = push(ctx, [m])
             assert receipt["status"] == "applied", receipt
+            n += 1
 
     @guarded
     def compactor() -> None:
