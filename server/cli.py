@@ -20,7 +20,7 @@ from server.clock import utcnow
 from server.db import drop_changed_indexes, ensure_indexes
 from server.errors import DomainError
 from server.jobs import overview
-from server.models import DOCUMENTS
+from server.models import DOCUMENTS, keyed_reads
 from server.services import demo, identity
 from server.services.audit import chain, export, heads, signing
 from sync import figures, sequencer
@@ -39,6 +39,7 @@ def init_db():
     for name in drop_changed_indexes(DOCUMENTS, db):
         click.echo(f"index {name} dropped: made again as declared")
     ensure_indexes(DOCUMENTS)
+    keyed_reads.ensure_root()
     sequencer.migrate_counter(db)
     click.echo(f"indexes ensured for {len(DOCUMENTS)} collections")
     classified, left = identity.classify_industries(now=utcnow())

@@ -67,6 +67,7 @@ from server.models import (
     Violation,
     Webhook,
     WebhookDelivery,
+    keyed_reads,
 )
 from server.models.synced import DIRTY
 from server.services.audit.heads import SIGNED as AUDIT_SIGNED
@@ -177,6 +178,7 @@ BACKUP_ORDER: tuple[tuple[str, str], ...] = (
     (BLOBS, "a blob record is written after its chunks"),
     (UNLISTED, "collections no entry names"),
     ("_meta", "marks a database this project created"),
+    (keyed_reads.ROOT, "the one document keyed reads start from; made again when missing"),
     (STATE, "watermarks of the feed's jobs"),
     (DIRTY, "the sequencer's markers; a restore re-sequences everything anyway"),
     (sequence.LEASES, "runtime locks; a restore clears them"),

@@ -16,6 +16,7 @@ from mongoengine.connection import get_db
 from server.actor import Actor, Role
 from server.config import Settings
 from server.errors import Conflict
+from server.models import keyed_reads
 from server.models.enterprise import Enterprise
 from server.models.jurisdiction import Jurisdiction
 from server.models.user import User
@@ -71,7 +72,7 @@ def claim_database(*, now: datetime, force: bool = False) -> None:
     foreign = [
         name
         for name in db.list_collection_names()
-        if name != "_meta" and db[name].estimated_document_count() > 0
+        if name not in ("_meta", keyed_reads.ROOT) and db[name].estimated_document_count() > 0
     ]
     if foreign and not force:
         raise ForeignDatabase(

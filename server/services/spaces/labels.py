@@ -33,7 +33,9 @@ import binascii
 import hashlib
 import re
 import struct
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from bson import ObjectId
@@ -100,10 +102,13 @@ class LabelKey:
 
     public: Ed25519PublicKey
     private: Ed25519PrivateKey | None = None
+    #: The raw public key, read once (it names the key in the signature cache).
+    raw: bytes = field(init=False, repr=False, compare=False)
+    key_id: bytes = field(init=False, repr=False, compare=False)
 
-    @property
-    def key_id(self) -> bytes:
-        return key_id(self.public)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "raw", signing.public_raw(self.public))
+        object.__setattr__(self, "key_id", key_id(self.public))
 
 
 def key_id(public: Ed25519PublicKey) -> bytes:
@@ -161,6 +166,40 @@ def verify(
 ) -> Label:
     """The label a token proves, or LabelError: malformed, unknown key, bad signature, a
     version other than `current_version` (rotated out), a space other than `space_id`."""
+    label = _signed(token, tuple(k.raw for k in keys), keys)
+    if space_id is not None and label.space_id != ObjectId(space_id):
+        raise LabelError(OTHER_SPACE)
+    if current_version is not None and label.version != current_version:
+        raise LabelError(ROTATED)
+    return label
+
+
+class _Signed:
+    """The labels whose signature verified, by token and keys: a label is static and scanned
+    again and again, and its signature check is most of a verification's cost. Only tokens
+    that verified are kept (a flood of forged ones cannot evict them), and a key set's raw
+    bytes are part of the key, so a token is never taken as verified by other keys."""
+
+    def __init__(self, size: int):
+        self._size = size
+        self._found: OrderedDict[tuple[str, tuple[bytes, ...]], Label] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, token: str, raws: tuple[bytes, ...], keys) -> Label:
+        with self._lock:
+            label = self._found.get((token, raws))
+            if label is not None:
+                self._found.move_to_end((token, raws))
+                return label
+        label = _check_signature(token, keys)
+        with self._lock:
+            self._found[(token, raws)] = label
+            if len(self._found) > self._size:
+                self._found.popitem(last=False)
+        return label
+
+
+def _check_signature(token: str, keys: tuple[LabelKey, ...]) -> Label:
     raw = _unb64(token)
     if raw is None or len(raw) != TOKEN_BYTES or raw[0] != FORMAT:
         raise LabelError(MALFORMED)
@@ -173,12 +212,11 @@ def verify(
         key.public.verify(signature, DOMAIN + head)
     except InvalidSignature:
         raise LabelError(FORGED) from None
-    label = Label(kid, ObjectId(oid), version, EPOCH + timedelta(days=days))
-    if space_id is not None and label.space_id != ObjectId(space_id):
-        raise LabelError(OTHER_SPACE)
-    if current_version is not None and label.version != current_version:
-        raise LabelError(ROTATED)
-    return label
+    return Label(kid, ObjectId(oid), version, EPOCH + timedelta(days=days))
+
+
+#: Verified labels kept per process (a few hundred bytes each).
+_signed = _Signed(4096)
 
 
 def url(public_url: str, token: str) -> str:

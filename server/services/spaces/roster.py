@@ -74,7 +74,7 @@ def has_merged(space_id: ObjectId, mark: str) -> bool:
 
 def current(space_id: ObjectId) -> dict:
     """The space's roster (empty if nobody was ever there)."""
-    return _rosters().find_one({"_id": space_id}) or _empty(space_id)
+    return _rosters().find_one({"_id": space_id}) or empty(space_id)
 
 
 def ensure(space: dict) -> None:
@@ -193,5 +193,6 @@ def _made(before: dict, **changes) -> dict:
     return {**before, **changes, "seq": before["seq"] + 1}
 
 
-def _empty(space_id: ObjectId) -> dict:
+def empty(space_id: ObjectId) -> dict:
+    """The roster of a space nobody was ever at."""
     return {"_id": space_id, "inside": [], "headcount": 0, "entered_on": {}, "attendants": []}

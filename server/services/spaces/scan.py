@@ -28,9 +28,10 @@ from pymongo.errors import DuplicateKeyError
 from checklists.template import GasLimits
 from server.actor import Actor
 from server.errors import Conflict, Forbidden, RuleViolation
+from server.models import keyed_reads
 from server.models.alarm import AlarmKind
-from server.models.entry import Action, EntryEvent
-from server.models.permit import Permit, PermitStatus
+from server.models.entry import Action, EntryEvent, Roster
+from server.models.permit import Permit, PermitRecord, PermitStatus
 from server.models.space import Space
 from server.services.audit import record as audit
 from server.services.spaces import alarms, labels, permits, roster, violations
@@ -65,15 +66,18 @@ class ScanSettings:
 def scan(actor: Actor, request: ScanRequest, settings: ScanSettings, *, now: datetime) -> dict:
     """Decide and record one scan; the outcome with every reason."""
     _check_fresh(request, settings, now)
-    space, label_ok, label_reason = _space_of(request.token, settings.keys, request.space_id)
     worker = request.worker_id or actor.user_id
-    if space is None:
+    found, label_ok, label_reason = _labelled(
+        request.token, settings.keys, request.space_id, records=request.action == Action.ENTER
+    )
+    if found is None:
         decision = _label_denial(label_reason)
         event = _event(actor, request, worker, None, None, decision, None, now, None)
         return _outcome(_recorded(event, now), None)
-    permit = _permit(space["_id"], worker, now)
+    space = found.space
+    permit = _chosen(found.permits, worker, now)
     _authorise(actor, worker, permit, space)
-    facts, present = _facts(request.action, worker, space, permit, label_ok, request.fix, now)
+    facts, present = _facts(request.action, worker, found, permit, label_ok, request.fix, now)
     if present.get("seq") is None:
         roster.ensure(space)  # the space's first scan
     decision = _decide(request.action, facts, settings.limits)
@@ -109,14 +113,19 @@ def preview(
     not judged (`label_checked` false). The scan itself may still differ: the roster or the
     permit can change before the tap."""
     worker = worker_id or actor.user_id
+    records = action == Action.ENTER
     label_ok, label_reason = True, None
     if token is not None:
-        found, label_ok, label_reason = _space_of(token, settings.keys, space["_id"])
+        found, label_ok, label_reason = _labelled(
+            token, settings.keys, space["_id"], records=records
+        )
         if found is None:
             return _preview(action, space, None, worker, _label_denial(label_reason), {}, now)
-    permit = _permit(space["_id"], worker, now)
+    else:
+        found = _gather(space["_id"], records=records)
+    permit = _chosen(found.permits, worker, now)
     _authorise(actor, worker, permit, space)
-    facts, present = _facts(action, worker, space, permit, label_ok, None, now)
+    facts, present = _facts(action, worker, found, permit, label_ok, None, now)
     decision = _decide(action, facts, settings.limits)
     if label_reason and not decision.allowed:
         decision = _with_label_detail(decision, label_reason)
@@ -126,14 +135,11 @@ def preview(
     }
 
 
-def _facts(action, worker, space, permit, label_ok, fix, now) -> tuple[EntryFacts, dict]:
+def _facts(action, worker, found, permit, label_ok, fix, now) -> tuple[EntryFacts, dict]:
     """What the entry rules judge, for a scan and its preview alike, and the roster read. Only
-    an entry's rules read the permit's records (briefing, ventilation, gas tests...): an exit,
-    a check-in and a check-out are decided without that read. The roster is read last, just
-    before the rules decide: the fewer changes its reading misses, the fewer allowed decisions
-    the roster's conditional update refuses (each refusal costs a read and a write more)."""
-    records = permits.records_of(permit["_id"]) if permit and action == Action.ENTER else []
-    present = roster.current(space["_id"])
+    an entry's rules read the permit's records (briefing, ventilation, gas tests...)."""
+    space, present = found.space, found.present
+    records = found.records.get(permit["_id"], []) if permit else []
     facts = EntryFacts(
         worker=worker,
         now=now,
@@ -209,30 +215,99 @@ def _defer_violation(event: dict, now) -> None:
     violations.defer_entry_event(event, now=now)
 
 
-def _space_of(token: str, keys, expected) -> tuple[dict | None, bool, str | None]:
-    """(the space the label names, whether it verifies as its current label, the label's
-    refusal code); no space when the token itself does not verify or names another space."""
+@dataclass(frozen=True)
+class _Found:
+    """What a decision reads at a space, in one command (`_gather`)."""
+
+    space: dict
+    present: dict
+    #: The permits in force on the space, latest first (at most `_PERMITS_READ`).
+    permits: list[dict]
+    #: Their records, by permit id, in the order the server received them (entries only).
+    records: dict
+
+
+#: The permits in force a scan reads (a space has one or two at a time).
+_PERMITS_READ = 20
+
+
+def _labelled(token: str, keys, expected, *, records: bool):
+    """(what the decision reads at the space the label names, whether the label verifies as
+    its current one, the label's refusal code); nothing read when the token itself does not
+    verify or names another space."""
     try:
         label = labels.verify(token, keys, space_id=expected)
     except labels.LabelError as error:
         return None, False, error.code
-    space = Space._get_collection().find_one({"_id": label.space_id})
-    if space is None:
+    found = _gather(label.space_id, records=records)
+    if found is None:
         return None, False, labels.OTHER_SPACE
-    if label.version != space.get("label_version"):
-        return space, False, labels.ROTATED
-    return space, True, None
+    if label.version != found.space.get("label_version"):
+        return found, False, labels.ROTATED
+    return found, True, None
 
 
-def _permit(space_id: ObjectId, worker: ObjectId, now: datetime) -> dict | None:
+def _gather(space_id: ObjectId, *, records: bool) -> _Found | None:
+    """The space, its roster and the permits in force on it, with their records when an
+    entry's rules need them (briefing, ventilation, gas tests...), by one command
+    (server.models.keyed_reads); None when there is no such space."""
+    in_force = [
+        {
+            "$match": {
+                "status": {"$in": list(PermitStatus.IN_FORCE)},
+                "$expr": {"$eq": ["$space_id", "$$space"]},
+            }
+        },
+        {"$sort": {"valid_from": -1}},
+        {"$limit": _PERMITS_READ},
+    ]
+    if records:
+        # By `permit_id`, not unique: MongoDB uses its index, the embedded server scans.
+        in_force.append(
+            {
+                "$lookup": {
+                    "from": PermitRecord._get_collection_name(),
+                    "localField": "_id",
+                    "foreignField": "permit_id",
+                    "as": "records",
+                }
+            }
+        )
+    found = keyed_reads.read(
+        {"space_id": space_id},
+        [
+            keyed_reads.by_key("space", Space._get_collection_name(), "space_id"),
+            keyed_reads.by_key("roster", Roster._get_collection_name(), "space_id"),
+            {
+                "$lookup": {
+                    "from": Permit._get_collection_name(),
+                    "let": {"space": "$space_id"},
+                    "pipeline": in_force,
+                    "as": "permits",
+                }
+            },
+        ],
+    )
+    if not found["space"]:
+        return None
+    held = {p["_id"]: p.pop("records", None) or [] for p in found["permits"]}
+    return _Found(
+        space=found["space"][0],
+        present=found["roster"][0] if found["roster"] else roster.empty(space_id),
+        permits=found["permits"],
+        records={pid: sorted(rs, key=_as_received) for pid, rs in held.items()},
+    )
+
+
+def _as_received(record: dict) -> tuple:
+    """The order of `permits.records_of` (MongoDB sorts a missing time first)."""
+    at = record.get("received_at")
+    return (at is not None, at or 0, record["_id"])
+
+
+def _chosen(found: list[dict], worker: ObjectId, now: datetime) -> dict | None:
     """The permit the scan is judged on: of those in force on the space, one whose window
     holds now and names the worker, else one whose window holds now, else the latest."""
-    found = list(
-        Permit._get_collection()
-        .find({"space_id": space_id, "status": {"$in": list(PermitStatus.IN_FORCE)}})
-        .sort("valid_from", -1)
-        .limit(20)
-    )
 
     def names(p: dict) -> bool:
         return worker in (p.get("entrant_ids") or ()) or worker in (p.get("attendants") or ())
