@@ -22,7 +22,7 @@ from server.services.hazards import public_reports
 from server.services.hazards.orders import NUMBER_JOB, RENDER_JOB
 from server.services.hazards.register import FINDINGS_JOB
 from server.services.hazards.timers import TIMER_JOB as HAZARD_TIMER_JOB
-from server.services.spaces import alarms, violations
+from server.services.spaces import alarms, scan_log, violations
 from server.services.spaces import ledger as space_ledger
 from server.services.spaces.label_sheets import label_keys
 from server.services.webhooks import delivery as webhook_delivery
@@ -45,6 +45,7 @@ JOBS = (
     (violations.ACKNOWLEDGE_JOB, space_jobs.check_alarm_acknowledged),
     (violations.HAZARD_JOB, hazards.register_confined_space_violation),
     (violations.ENTRY_JOB, space_jobs.record_entry_violation),
+    (scan_log.SCAN_JOB, space_jobs.record_scan),
 )
 
 

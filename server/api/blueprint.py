@@ -55,4 +55,15 @@ def _authenticate_first() -> None:
     handler = getattr(getattr(view, "view_class", None), request.method.lower(), view)
     if getattr(handler, "_apidoc", {}).get("manual_doc", {}).get("security") == []:
         return
-    current_actor(choosing_password=True)
+    current_actor(choosing_password=True, reverified=getattr(handler, REVERIFIES, False))
+
+
+REVERIFIES = "_reverifies_caller"
+
+
+def reverifies_caller(view):
+    """Mark a view whose use case verifies the caller's token again in its own read
+    (server.api.context.caller_to_verify): its request is let in by a token this process let
+    in lately without a read of its own (server.services.auth.RecentTokens)."""
+    setattr(view, REVERIFIES, True)
+    return view

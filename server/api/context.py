@@ -43,20 +43,43 @@ def client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
-def current_actor(*, choosing_password: bool = False) -> Actor:
+def current_actor(*, choosing_password: bool = False, reverified: bool = False) -> Actor:
     """The authenticated caller of this request (bearer token), or Unauthenticated; a user
-    whose password was reset may only choose a new one (`choosing_password`) or log out."""
+    whose password was reset may only choose a new one (`choosing_password`) or log out.
+    `reverified`: the operation verifies the token again in its own read (`caller_to_verify`),
+    so a token this process let in lately is taken without a read (auth.RecentTokens)."""
     if "actor" not in g:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("send 'Authorization: Bearer <token>'; log in to get one")
-        user, record = auth.authenticate(token.strip(), now=utcnow())
-        g.user, g.token = user, record
-        g.actor = user.actor(device_id=record.device_id)
+        now, digest = utcnow(), auth.token_hash(token.strip())
+        held = auth.recent_tokens.get(digest, now=now) if reverified else None
+        if held is None:
+            held = auth.authenticate(token.strip(), now=now)
+            if reverified:
+                auth.recent_tokens.put(digest, *held, now=now)
+        else:
+            g.caller_to_verify = digest
+        g.user, g.token = held
+        g.actor = g.user.actor(device_id=g.token.device_id)
     if not choosing_password:
         auth.require_own_password(g.user)
     return g.actor
+
+
+def caller_to_verify() -> str | None:
+    """The hash of the bearer token this request was let in by without a read of its own,
+    which its operation must verify in its read (auth.RecentTokens.confirm); None when the
+    token was read for this request."""
+    return g.get("caller_to_verify")
+
+
+def actor_read_again() -> Actor:
+    """The caller, read again for this request (after auth.StaleCaller)."""
+    for name in ("actor", "user", "token", "caller_to_verify"):
+        g.pop(name, None)
+    return current_actor()
 
 
 def current_user() -> User:

@@ -12,11 +12,12 @@ from flask.views import MethodView
 
 from checklists.loader import load_gas_limits
 from schemas.scan import EntryPreviewQuerySchema, EntryPreviewSchema, ScanOutcomeSchema, ScanSchema
-from server.api.blueprint import Blueprint
-from server.api.context import current_actor, settings
+from server.api.blueprint import Blueprint, reverifies_caller
+from server.api.context import actor_read_again, caller_to_verify, current_actor, settings
 from server.clock import utcnow
 from server.models.scoping import get_or_404
 from server.models.space import Space
+from server.services.auth import StaleCaller
 from server.services.spaces import labels, scan
 from server.services.spaces.entry_rules import Fix
 
@@ -30,25 +31,18 @@ _keys = cache(labels.keys_from)
 
 @blp.route("/spaces/scan")
 class SpaceScan(MethodView):
+    @reverifies_caller
     @blp.doc(operationId="scanSpace")
     @blp.arguments(ScanSchema)
     @blp.response(200, ScanOutcomeSchema)
     def post(self, body):
         """Scan a label to enter, exit, or check in or out as attendant: 200 with the decision
         (allowed or not, and every reason); 409 for a replayed request."""
-        actor, config = current_actor(), settings()
-        fix = body.get("fix")
-        request = scan.ScanRequest(
-            token=body["token"],
-            action=body["action"],
-            nonce=body["nonce"],
-            sent_at=body["sent_at"],
-            device_id=actor.device_id or body.get("device_id") or "-",
-            worker_id=body.get("worker_id"),
-            space_id=body.get("space_id"),
-            fix=Fix(fix["longitude"], fix["latitude"], fix.get("accuracy_m")) if fix else None,
-        )
-        return scan.scan(actor, request, scan_settings(config), now=utcnow())
+        config = scan_settings(settings())
+        try:
+            return _scan(current_actor(), body, config, caller_to_verify())
+        except StaleCaller:
+            return _scan(actor_read_again(), body, config, None)
 
 
 @blp.route("/spaces/<space_id>/entry-preview")
@@ -71,6 +65,21 @@ class SpaceEntryPreview(MethodView):
             worker_id=query["worker_id"],
             token=query["token"],
         )
+
+
+def _scan(actor, body: dict, config: scan.ScanSettings, caller: str | None) -> dict:
+    fix = body.get("fix")
+    request = scan.ScanRequest(
+        token=body["token"],
+        action=body["action"],
+        nonce=body["nonce"],
+        sent_at=body["sent_at"],
+        device_id=actor.device_id or body.get("device_id") or "-",
+        worker_id=body.get("worker_id"),
+        space_id=body.get("space_id"),
+        fix=Fix(fix["longitude"], fix["latitude"], fix.get("accuracy_m")) if fix else None,
+    )
+    return scan.scan(actor, request, config, now=utcnow(), caller=caller)
 
 
 def scan_settings(config) -> scan.ScanSettings:

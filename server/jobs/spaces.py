@@ -1,6 +1,6 @@
 """RQ jobs of confined spaces: the overstay check at the end of a permit's window and the
-acknowledgement check of an alarm (timers' outbox jobs), the violation of a denied entry scan
-(the scan's outbox job), and publishing the label keys of the settings to the feed."""
+acknowledgement check of an alarm (timers' outbox jobs), what a scan leaves behind (the scan's
+outbox job), and publishing the label keys of the settings to the feed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from bson import ObjectId
 
 from server.clock import utcnow
 from server.jobs import context
-from server.services.spaces import alarms, label_keys, ledger, offline_merge, violations
+from server.services.spaces import (
+    alarms,
+    label_keys,
+    ledger,
+    offline_merge,
+    scan_log,
+    violations,
+)
 from server.services.spaces.label_sheets import label_keys as keys_of
 
 LABEL_KEYS_JOB_ID = "label-keys-publish"
@@ -44,3 +51,18 @@ def record_entry_violation(entry_event_id: str) -> dict:
     """A denied entry scan's violation, recorded once however often this runs."""
     violation = violations.record_entry_event(ObjectId(entry_event_id))
     return {"violation": violation["_id"] if violation else None}
+
+
+def record_scan(
+    actor: dict,
+    event: dict,
+    request_id: str | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    outcome: dict | None = None,
+    *,
+    entry_id: str,
+) -> dict:
+    """A scan's entry event, the audit of its roster change or a denial's violation, each
+    once however often this runs."""
+    return scan_log.record(actor, event, request_id, before, after, outcome, entry_id=entry_id)

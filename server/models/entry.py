@@ -76,6 +76,9 @@ class Roster(SyncedDocument):
     #: The latest offline decisions merged into it (server.services.spaces.offline_merge):
     #: a merge resumed after a crash finds its change made and makes it no second time.
     merged = ListField(StringField())
+    #: The outbox tokens of the latest scans' changes, each its scan entry's witness
+    #: (server.services.spaces.scan_log).
+    outbox = ListField(StringField())
 
     meta = {
         "collection": "rosters",

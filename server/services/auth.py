@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -100,14 +102,24 @@ def authenticate(token: str, *, now: datetime) -> tuple[User, AuthToken]:
     """The active user behind a bearer token, or Unauthenticated. Every request asks this: the
     token and its user are read by one command (server.models.keyed_reads) and made into
     documents without a QuerySet each."""
-    found = keyed_reads.read(
-        {"hash": token_hash(token)},
-        [
-            keyed_reads.by_key("token", AuthToken._get_collection_name(), "hash", "token_hash"),
-            keyed_reads.first("user_id", "token.user_id"),
-            keyed_reads.by_key("user", User._get_collection_name(), "user_id"),
-        ],
-    )
+    found = keyed_reads.read({"token_hash": token_hash(token)}, token_reads("token_hash"))
+    return checked(found, now=now)
+
+
+def token_reads(local: str) -> list[dict]:
+    """The stages of a keyed read that read the token whose hash is at `local`, and its user,
+    into `token` and `user` (also read by an operation that verifies its caller again in its
+    own read: `RecentTokens`)."""
+    return [
+        keyed_reads.by_key("token", AuthToken._get_collection_name(), local, "token_hash"),
+        keyed_reads.first("token_user_id", "token.user_id"),
+        keyed_reads.by_key("user", User._get_collection_name(), "token_user_id"),
+    ]
+
+
+def checked(found: dict, *, now: datetime) -> tuple[User, AuthToken]:
+    """The user and token of a read made with `token_reads`, if they let the caller in; else
+    Unauthenticated."""
     raw = next(iter(found["token"]), None)
     if raw is None or raw.get("revoked_at") is not None:
         raise Unauthenticated("the token is unknown or was revoked")
@@ -118,6 +130,63 @@ def authenticate(token: str, *, now: datetime) -> tuple[User, AuthToken]:
     if user is None or not user.active:
         raise Unauthenticated("the account is disabled")
     return user, record
+
+
+class StaleCaller(Exception):
+    """The caller a request was resolved to from `RecentTokens` changed since (role,
+    enterprise, jurisdiction or password state): resolve it again and start over."""
+
+
+class RecentTokens:
+    """The bearer tokens this process let in lately, by hash, with their user and record.
+
+    Only for operations that verify their caller again in the one command of their own read
+    (the scan: `token_reads` joined to it, then `confirm`): such a request is resolved from
+    here instead of by a read of its own, and is refused or started over by that read if the
+    token was revoked or expired, or its user disabled or changed, meanwhile. So a revocation
+    takes effect at once for them too; what the cache saves is one command per request.
+    Entries are kept `TTL` and at most `SIZE` of them (the oldest go first)."""
+
+    TTL = timedelta(minutes=5)
+    SIZE = 10_000
+
+    def __init__(self) -> None:
+        self._held: OrderedDict[str, tuple[datetime, User, AuthToken]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: str, *, now: datetime) -> tuple[User, AuthToken] | None:
+        with self._lock:
+            held = self._held.get(digest)
+            if held is None or held[0] <= now or held[2].expires_at <= now:
+                return None
+            return held[1], held[2]
+
+    def put(self, digest: str, user: User, record: AuthToken, *, now: datetime) -> None:
+        with self._lock:
+            self._held[digest] = (now + self.TTL, user, record)
+            self._held.move_to_end(digest)
+            while len(self._held) > self.SIZE:
+                self._held.popitem(last=False)
+
+    def drop(self, digest: str) -> None:
+        with self._lock:
+            self._held.pop(digest, None)
+
+    def confirm(self, digest: str, found: dict, actor: Actor, *, now: datetime) -> None:
+        """After the operation's own read (`found`, with `token_reads`): Unauthenticated if
+        the caller may no longer come in, StaleCaller if they may but as someone else."""
+        try:
+            user, record = checked(found, now=now)
+        except Unauthenticated:
+            self.drop(digest)
+            raise
+        if user.actor(device_id=record.device_id) != actor or user.must_change_password:
+            self.drop(digest)
+            raise StaleCaller(digest)
+
+
+#: This process's recent tokens (server.api.context).
+recent_tokens = RecentTokens()
 
 
 def revoke(token: AuthToken, *, actor: Actor, now: datetime) -> None:

@@ -103,7 +103,7 @@ class RegisteredJob:
     keyed: bool
 
 
-#: `dispatch(ids, dead_runners=frozenset, first=bool)` → how many it queued
+#: `dispatch(ids, dead_runners=frozenset, first=bool[, fresh=True])` → how many it queued
 #: (server.jobs.outbox.RqDispatcher).
 Dispatch = Callable[..., int]
 
@@ -116,7 +116,7 @@ class JobRegistry:
         self._dispatch: Dispatch | None = None
         #: Entries whose dispatch failed since it last worked (their sweep queues them).
         self._deferred = 0
-        self._relay = Relay(self.dispatch)
+        self._relay = Relay(self._dispatch_fresh)
         self._relayed = False
 
     def register_job(
@@ -152,24 +152,36 @@ class JobRegistry:
         if self._relayed and self._dispatch is not None:
             self._relay(list(ids))
         else:
-            self.dispatch(ids)
+            self._dispatch_fresh(ids)
+
+    def _dispatch_fresh(self, ids: list[str]) -> int:
+        return self.dispatch(ids, fresh=True)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until the relay has passed on what it was handed (False: not in `timeout`)."""
         return self._relay.flush(timeout)
 
     def dispatch(
-        self, ids: list[str], *, dead_runners: Iterable[str] = (), first: bool = False
+        self,
+        ids: list[str],
+        *,
+        dead_runners: Iterable[str] = (),
+        first: bool = False,
+        fresh: bool = False,
     ) -> int:
         """Hand entries to the workers; returns how many were queued. A failure is logged (once
         until dispatching works again, not once per request), never raised: the entries are
         safe in MongoDB and the sweep dispatches them again. `dead_runners`: entries whose
         runner died, so a queue's `started` record of them is stale. `first`: ahead of what
-        is queued already, in the order given (entries that waited long, e.g. an outage)."""
+        is queued already, in the order given (entries that waited long, e.g. an outage).
+        `fresh`: entries a change has just written, which no queue holds yet (hand_over)."""
         if not ids or self._dispatch is None:
             return 0
         try:
-            queued = self._dispatch(ids, dead_runners=frozenset(dead_runners), first=first)
+            options = {"fresh": True} if fresh else {}
+            queued = self._dispatch(
+                ids, dead_runners=frozenset(dead_runners), first=first, **options
+            )
         except Exception as exc:  # noqa: BLE001 - the entries are safe in MongoDB
             if not self._deferred:
                 log.warning("outbox dispatch deferred", extra={"error": str(exc)[:300]})
@@ -222,6 +234,28 @@ def make_ready(ids: list[str], *, now: datetime) -> list[str]:
     return moved
 
 
+def ready_with(entry_id: str, args: dict, *, now: datetime) -> bool:
+    """A staged entry whose caller learnt, once its change was made or refused, what the job
+    must know (a scan's outcome): `args` join its arguments and the entry turns `ready` and
+    is dispatched, in one write whether the change happened or not. False when the entry is
+    no longer as staged (the sweep settled it meanwhile): it runs, or was discarded, as it
+    was."""
+    won = OutboxEntry._get_collection().update_one(
+        {"_id": entry_id, "rev": 0},
+        {
+            "$set": {
+                **{f"args.{k}": v for k, v in args.items()},
+                "state": READY,
+                "ready_at": now,
+            },
+            "$inc": {"rev": 1},
+        },
+    )
+    if won.matched_count:
+        registry.hand_over([entry_id])
+    return bool(won.matched_count)
+
+
 def discard(ids: list[str], *, now: datetime) -> list[str]:
     """The change did not happen: its pending entries never run; returns those discarded."""
     return _move_pending(ids, lambda _entry_id: {"state": DISCARDED, "finished_at": now})
@@ -258,14 +292,14 @@ def record_once(job: Job, entry_id: str, *, now: datetime) -> bool:
     try:
         _insert([(job, [])], READY, now=now, ids=[entry_id])
     except (BulkWriteError, DuplicateKeyError) as exc:
-        if not _only_duplicates(exc):
+        if not only_duplicates(exc):
             raise
         return False
     registry.hand_over([entry_id])
     return True
 
 
-def _only_duplicates(exc: Exception) -> bool:
+def only_duplicates(exc: Exception) -> bool:
     if isinstance(exc, DuplicateKeyError):
         return True
     errors = exc.details.get("writeErrors") or [{}]
@@ -511,8 +545,10 @@ __all__ = [
     "fail",
     "finish",
     "make_ready",
+    "only_duplicates",
     "listed",
     "prune",
+    "ready_with",
     "record",
     "record_once",
     "register_job",

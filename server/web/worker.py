@@ -27,13 +27,12 @@ from server.api.scan import scan_settings
 from server.clock import utcnow
 from server.errors import DomainError, NotFound, RuleViolation
 from server.models.alarm import Alarm, AlarmStatus
-from server.models.entry import EntryEvent
 from server.models.permit import Permit, PermitStatus
 from server.models.space import Space
 from server.models.user import User
 from server.services.auth import PasswordChangeRequired
 from server.services.hazards.timings import CHINA
-from server.services.spaces import alarms, labels, roster, scan
+from server.services.spaces import alarms, labels, roster, scan, scan_log
 from server.web import session
 
 bp = Blueprint("web_worker", __name__, template_folder="templates")
@@ -72,13 +71,13 @@ class LabelRefused(DomainError):
 
 @bp.get("/s/<token>")
 def space_page(token: str):
-    """The space of the label, its permits and the taps this user may make; `?event=<id>`
+    """The space of the label, its permits and the taps this user may make; `?scan=<id>`
     shows the decision of the user's tap that led here."""
     actor = session.current_actor()
     if actor is None:
         return redirect(session.login_url(request.path))
     space = _space(token)
-    return _page(actor, token, space, _decision(actor, space, request.args.get("event")))
+    return _page(actor, token, space, _decision(actor, space, request.args.get("scan")))
 
 
 @bp.post("/s/<token>")
@@ -110,7 +109,7 @@ def tap(token: str):
         now=utcnow(),
     )
     # Post/redirect/get: reloading the page shows the decision again, it does not tap again.
-    return redirect(url_for(".space_page", token=token, event=str(outcome["event_id"])), 303)
+    return redirect(url_for(".space_page", token=token, scan=outcome["scan_id"]), 303)
 
 
 @bp.post("/s/<token>/alarms/<alarm_id>/acknowledgement")
@@ -140,14 +139,11 @@ def _space(token: str) -> Space:
     return space
 
 
-def _decision(actor: Actor, space: Space, event_id: str | None) -> dict | None:
-    """The recorded decision of one of the actor's taps at this space (the scan's entry
-    event), or None."""
-    if not event_id or not ObjectId.is_valid(event_id):
+def _decision(actor: Actor, space: Space, scan_id: str | None) -> dict | None:
+    """The decision of one of the actor's taps at this space, or None."""
+    if not scan_id or not scan_id.isascii() or len(scan_id) > 64:
         return None
-    return EntryEvent._get_collection().find_one(
-        {"_id": ObjectId(event_id), "by": actor.user_id, "space_id": space.id}
-    )
+    return scan_log.decision(scan_id, by=actor.user_id, space_id=space.id)
 
 
 def _page(actor: Actor, token: str, space: Space, outcome: dict | None):

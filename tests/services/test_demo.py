@@ -90,6 +90,7 @@ def test_the_demo_spaces_let_the_worker_in_and_deny_at_the_second(
     # The gas test and ventilation are recorded at each start; the check-in once, it holds.
     tests = PermitRecord.objects(permit_id=again["spaces"]["permit"]["_id"], kind="gas_test")
     assert tests.count() == 2
+    jobs()
     checked_in = EntryEvent.objects(action="attendant_check_in", allowed=True)
     assert [e.worker_id for e in checked_in] == [users["attendant"].id]
     # The worker scans the first space's label (as the README shows) and goes in.

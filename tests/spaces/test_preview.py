@@ -30,7 +30,7 @@ def _codes(body) -> list[str]:
 
 def _effects() -> tuple:
     return (
-        # An entry event is also the claim of its request's nonce (none is taken).
+        # A scan's outbox entry is also the claim of its request's nonce (none is taken).
         EntryEvent.objects.count(),
         Violation.objects.count(),
         AuditEvent.objects.count(),

@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from bson import ObjectId
 
 from checklists.loader import load_gas_limits
 from server.actor import Role
@@ -42,6 +43,8 @@ def test_a_ready_permit_lets_the_worker_in_and_out(site, jobs):
     out = site.scan("exit").get_json()
     assert (out["allowed"], out["headcount"], out["inside"]) == (True, 0, [])
     assert Roster.objects.get(id=site.space["id"]).emptied_at is not None
+    assert not EntryEvent.objects(action="enter")  # written by the scan's job, after the answer
+    jobs()
     events = EntryEvent.objects(space_id=site.space["id"]).order_by("at", "id")
     assert {e.gas_limits_version for e in events} == {load_gas_limits().edition}
     assert [(e.action, e.allowed) for e in events] == [
@@ -49,12 +52,15 @@ def test_a_ready_permit_lets_the_worker_in_and_out(site, jobs):
         ("enter", True),
         ("exit", True),
     ]
-    jobs()
+    assert [e.id for e in events][1:] == [
+        ObjectId(entered.get_json()["event_id"]),
+        ObjectId(out["event_id"]),
+    ]
     audited = [e.action for e in AuditEvent.objects(object__kind="roster").order_by("number")]
     assert audited == ["roster.attendant_check_in", "roster.enter", "roster.exit"]
 
 
-def test_a_denial_lists_every_failing_rule_in_both_languages(site):
+def test_a_denial_lists_every_failing_rule_in_both_languages(site, jobs):
     site.make_permit()
     site.transition("approve", capacity="principal")
     response = site.scan("enter")
@@ -67,6 +73,7 @@ def test_a_denial_lists_every_failing_rule_in_both_languages(site):
     reason = body["reasons"][0]
     assert reason["zh-CN"] and reason["en"] and reason["source"]
     assert body["headcount"] is None and not Roster.objects.get(id=site.space["id"]).inside
+    jobs()
     assert EntryEvent.objects(action="enter", allowed=False).count() == 1
 
 
@@ -132,7 +139,7 @@ def test_a_check_in_far_from_the_space_with_a_usable_fix_is_refused(site):
     assert site.scan("attendant_check_in", who="attendant", fix=vague).get_json()["allowed"]
 
 
-def test_a_replayed_or_stale_request_is_refused(site):
+def test_a_replayed_or_stale_request_is_refused(site, jobs):
     site.ready()
     nonce = uuid.uuid4().hex
     assert site.scan("enter", nonce=nonce).status_code == 200
@@ -145,6 +152,7 @@ def test_a_replayed_or_stale_request_is_refused(site):
     stale = site.scan("exit", sent_at=old)
     assert stale.status_code == 422
     assert stale.get_json()["reasons"] == [{"code": "STALE_REQUEST"}]
+    jobs()
     assert EntryEvent.objects(action="enter").count() == 2
 
 
@@ -153,7 +161,7 @@ def _replay(site, first, *, who="worker"):
     return site.post("/api/v1/spaces/scan", first, who)
 
 
-def test_a_replay_never_changes_the_roster_whatever_its_first_outcome(site):
+def test_a_replay_never_changes_the_roster_whatever_its_first_outcome(site, jobs):
     site.ready()
     assert site.scan("attendant_check_out", who="attendant").get_json()["allowed"]
     denied = {
@@ -175,6 +183,8 @@ def test_a_replay_never_changes_the_roster_whatever_its_first_outcome(site):
     assert _replay(site, allowed).status_code == 409
     roster = Roster.objects.get(id=site.space["id"])
     assert roster.inside == [site.users["contractor"].id]
+    jobs()
+    assert _replay(site, denied).status_code == 409  # and once its job has run
     events = EntryEvent.objects(worker_id=site.users["worker"].id, action="enter")
     assert sorted(e.allowed for e in events) == [False, True]
 
@@ -219,7 +229,7 @@ def test_forged_altered_rotated_and_other_space_labels_are_refused(site, setting
 
 
 @pytest.mark.slow
-def test_fifty_concurrent_scanners_keep_the_roster_exact(app, client, world, auth_headers):
+def test_fifty_concurrent_scanners_keep_the_roster_exact(app, client, world, auth_headers, jobs):
     site = make_site(client, world, auth_headers)
     # Hazchem: a break of under 60 minutes needs no new test, so entries go on all along.
     world["A"].regime = "hazchem"
@@ -263,6 +273,7 @@ def test_fifty_concurrent_scanners_keep_the_roster_exact(app, client, world, aut
     assert any(b["action"] == "enter" for b in allowed)
     assert any("FULL" in [r["code"] for r in b["reasons"]] for _s, _a, b in answers)
     # Replay the event log in the roster's own order: every instant is within the rules.
+    jobs()
     events = list(
         EntryEvent.objects(space_id=site.space["id"], allowed=True, action__in=["enter", "exit"])
     )

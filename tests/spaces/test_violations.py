@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from server.jobs.hazards import register_confined_space_violation
+from server.jobs.spaces import record_scan
 from server.models.alarm import Alarm
 from server.models.audit_event import AuditEvent
 from server.models.enterprise import Enterprise
@@ -19,7 +20,7 @@ from server.models.hazard import Hazard
 from server.models.outbox_entry import OutboxEntry
 from server.models.violation import Violation
 from server.services import timers
-from server.services.spaces import violations
+from server.services.spaces import scan_log, violations
 from server.services.spaces.violations import HAZARD_JOB
 from tests.spaces.site import READINGS, make_site
 
@@ -100,10 +101,11 @@ def test_a_retried_path_and_a_retried_job_make_one_violation_and_one_hazard(toxi
     toxic.scan("enter")
     jobs()
     violation = _only("no_permit")
-    # The scan's path again (a crash after the event was stored), and the job again.
+    # The scan's job again (its runner died after it), and the violation's step again.
+    (entry,) = OutboxEntry._get_collection().find({"job": scan_log.SCAN_JOB})
+    record_scan(**entry["args"], entry_id=entry["_id"])
     event = EntryEvent._get_collection().find_one({"_id": violation.entry_event_id})
-    assert not violations.defer_entry_event(event, now=event["at"])  # asked once already
-    assert OutboxEntry.objects(job=violations.ENTRY_JOB).count() == 1
+    assert EntryEvent.objects.count() == 1
     violations.on_entry_event(event, now=event["at"])
     jobs()
     first = register_confined_space_violation(violation.id)
@@ -181,8 +183,8 @@ def test_candidates_outside_the_window_are_separate(toxic, jobs):
 def test_a_candidate_judged_while_another_holds_its_turn_is_retried(toxic, jobs, db):
     toxic.scan("enter")
     # The scan's job records the violation; its candidate hazard is judged here, by hand.
-    (event,) = EntryEvent._get_collection().find()
-    violations.record_entry_event(event["_id"])
+    (entry,) = OutboxEntry._get_collection().find({"job": scan_log.SCAN_JOB})
+    record_scan(**entry["args"], entry_id=entry["_id"])
     (violation,) = Violation.objects()
     with violations.candidate_turn(violation.id):
         with pytest.raises(violations.CandidateBusyError):
@@ -237,6 +239,7 @@ def test_an_allowed_entry_a_repeated_one_and_a_denied_exit_are_no_violation(toxi
     jobs()
     assert Violation.objects.count() == 0
     assert OutboxEntry.objects(job=violations.ENTRY_JOB).count() == 0
+    assert EntryEvent.objects(action__in=["enter", "exit"]).count() == 4  # an event each
 
 
 def test_the_attendant_leaving_with_entrants_inside_is_a_candidate_major(toxic, jobs):

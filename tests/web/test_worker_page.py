@@ -8,7 +8,7 @@ import pytest
 
 from server.models.alarm import Alarm
 from server.models.entry import EntryEvent
-from server.services.spaces import labels
+from server.services.spaces import labels, scan_log
 from tests.spaces.site import READINGS, make_site
 from tests.web.pages import hidden, log_in
 
@@ -50,7 +50,7 @@ def test_a_forged_or_rotated_label_gets_a_refusal_page(client, site):
     assert client.get(f"/s/{rotated.get_json()['token']}").status_code == 200
 
 
-def test_a_tap_is_denied_with_reasons_then_allowed_after_a_passing_test(client, site):
+def test_a_tap_is_denied_with_reasons_then_allowed_after_a_passing_test(client, site, jobs):
     site.ready(readings={**READINGS, "H2S": {"value": 30, "unit": "ppm"}})
     url = f"/s/{site.token}"
     log_in(client, site.users["worker"], url)
@@ -63,6 +63,7 @@ def test_a_tap_is_denied_with_reasons_then_allowed_after_a_passing_test(client, 
     assert "进入有限空间：允许" in allowed and "空间内现有 1 人" in allowed
     out = _tap(client, url, allowed, "exit").get_data(as_text=True)
     assert "离开有限空间：允许" in out
+    jobs()
     events = EntryEvent.objects(worker_id=site.users["worker"].id).order_by("at", "id")
     assert [(e.action, e.allowed) for e in events] == [
         ("enter", False),
@@ -71,13 +72,14 @@ def test_a_tap_is_denied_with_reasons_then_allowed_after_a_passing_test(client, 
     ]
     assert {e.device_id.split(":")[0] for e in events} == {"web"}
     # Reloading shows the decision again and taps nothing; another's decision is not shown.
-    shown = client.get(f"{url}?event={events[2].id}").get_data(as_text=True)
+    scan_id = scan_log.entry_id(events[2].nonce)
+    shown = client.get(f"{url}?scan={scan_id}").get_data(as_text=True)
     assert "离开有限空间：允许" in shown and events.count() == 3
     log_in(client, site.users["contractor"], url)
-    assert 'id="decision"' not in client.get(f"{url}?event={events[2].id}").get_data(as_text=True)
+    assert 'id="decision"' not in client.get(f"{url}?scan={scan_id}").get_data(as_text=True)
 
 
-def test_a_form_sent_twice_is_a_replay_and_changes_nothing(client, site):
+def test_a_form_sent_twice_is_a_replay_and_changes_nothing(client, site, jobs):
     site.ready()
     url = f"/s/{site.token}"
     log_in(client, site.users["worker"], url)
@@ -87,16 +89,18 @@ def test_a_form_sent_twice_is_a_replay_and_changes_nothing(client, site):
     assert again.status_code == 409, again.status_code and "重复提交" in again.get_data(
         as_text=True
     )
+    jobs()
     assert EntryEvent.objects(action="enter").count() == 1
 
 
-def test_a_tap_without_the_csrf_token_is_refused(client, site):
+def test_a_tap_without_the_csrf_token_is_refused(client, site, jobs):
     site.ready()
     url = f"/s/{site.token}"
     log_in(client, site.users["worker"], url)
     page = client.get(url).get_data(as_text=True)
     response = client.post(url, data={"action": "enter", "nonce": hidden(page, "nonce")})
     assert response.status_code == 403
+    jobs()
     assert EntryEvent.objects(action="enter").count() == 0
 
 

@@ -7,6 +7,10 @@ transactions to lean on; MongoDB guarantees each single-document update atomic).
 - exit: filter `worker inside`; `$pull` + `$inc -1`. An exit without an entry matches nothing.
 - check-in / check-out of attendants: `$addToSet` / `$pull` with the same conditions.
 
+A scan's change carries the token of its outbox entry (`token`, server.services.spaces.scan_log):
+the same update leaves it in the roster's `outbox` field, the witness that the change was made,
+and the scan's job, not the scan, marks the collection dirty for the feed.
+
 A change merged from an offline decision carries the decision's id (`mark`): the same update
 records it in `merged` (the latest MERGED_MEMORY) and matches nothing when it is there
 already, so a merge resumed after a crash cannot apply its change twice (`has_merged`).
@@ -34,6 +38,11 @@ _COLLECTION = Roster._get_collection_name()
 #: Offline decisions a roster remembers as merged: far more than one device merges while a
 #: crashed merge waits for its lease (server.services.spaces.offline_merge).
 MERGED_MEMORY = 200
+#: Scans' outbox tokens a roster keeps: far more changes than a space sees between two runs of
+#: the outbox sweep, which settles the entry of a scan whose process died after its change.
+TOKEN_MEMORY = 50
+#: Bookkeeping fields no decision reads (left out of the reads that serve one).
+BOOKKEEPING = ("merged", "outbox")
 
 
 def _rosters():
@@ -51,18 +60,29 @@ def _synced(update: dict) -> dict:
 
 
 def _change(
-    filter_: dict, update: dict, mark: str | None = None, *, dirty: bool = True
+    filter_: dict,
+    update: dict,
+    mark: str | None = None,
+    *,
+    dirty: bool = True,
+    token: str | None = None,
 ) -> dict | None:
     """One conditional change; the roster before it (None: the filter matched nothing, or
     the change of `mark` was made before). `dirty=False`: the caller marks the collection
-    dirty itself, after a second write of the same change."""
+    dirty itself, after a second write of the same change; with a scan's `token` its job
+    does."""
+    pushed = {}
     if mark is not None:
         filter_ = {**filter_, "merged": {"$ne": mark}}
-        update = {**update, "$push": {"merged": {"$each": [mark], "$slice": -MERGED_MEMORY}}}
+        pushed["merged"] = {"$each": [mark], "$slice": -MERGED_MEMORY}
+    if token is not None:
+        pushed["outbox"] = {"$each": [token], "$slice": -TOKEN_MEMORY}
+    if pushed:
+        update = {**update, "$push": pushed}
     before = _rosters().find_one_and_update(
         filter_, _synced(update), return_document=ReturnDocument.BEFORE
     )
-    if before is not None and dirty:
+    if before is not None and dirty and token is None:
         mark_dirty(_COLLECTION)
     return before
 
@@ -104,6 +124,8 @@ def enter(
     permit_id: str,
     maximum: int | None,
     mark: str | None = None,
+    *,
+    token: str | None = None,
 ) -> dict | None:
     """The roster after `worker` entered, or None when they are inside already or the
     headcount is at `maximum` (None: an entry that happened offline, recorded as it was)."""
@@ -116,6 +138,7 @@ def enter(
             "$set": {f"entered_on.{worker}": permit_id},
         },
         mark,
+        token=token,
     )
     if before is None:
         return None
@@ -125,7 +148,12 @@ def enter(
 
 
 def exit(
-    space_id: ObjectId, worker: ObjectId, *, now: datetime, mark: str | None = None
+    space_id: ObjectId,
+    worker: ObjectId,
+    *,
+    now: datetime,
+    mark: str | None = None,
+    token: str | None = None,
 ) -> dict | None:
     """The roster after `worker` left, or None when they were not inside."""
     before = _change(
@@ -137,6 +165,7 @@ def exit(
         },
         mark,
         dirty=False,
+        token=token,
     )
     if before is None:
         return None
@@ -151,32 +180,44 @@ def exit(
         after["emptied_at"] = now
     # After both writes: a sequencer round between them could otherwise clear the mark and
     # leave `emptied_at` unsequenced until the feed's sweep.
-    mark_dirty(_COLLECTION)
+    if token is None:
+        mark_dirty(_COLLECTION)
     return after
 
 
-def check_in(space_id: ObjectId, attendant: ObjectId, mark: str | None = None) -> dict | None:
+def check_in(
+    space_id: ObjectId, attendant: ObjectId, mark: str | None = None, *, token: str | None = None
+) -> dict | None:
     """The roster after `attendant` checked in, or None when they had already."""
     before = _change(
         {"_id": space_id, "attendants": {"$ne": attendant}},
         {"$addToSet": {"attendants": attendant}, "$inc": {"seq": 1}},
         mark,
+        token=token,
     )
     if before is None:
         return None
     return _made(before, attendants=[*before["attendants"], attendant])
 
 
-def check_out(space_id: ObjectId, attendant: ObjectId, mark: str | None = None) -> dict | None:
+def check_out(
+    space_id: ObjectId, attendant: ObjectId, mark: str | None = None, *, token: str | None = None
+) -> dict | None:
     """The roster after `attendant` checked out, or None when they had not checked in."""
     before = _change(
         {"_id": space_id, "attendants": attendant},
         {"$pull": {"attendants": attendant}, "$inc": {"seq": 1}},
         mark,
+        token=token,
     )
     if before is None:
         return None
     return _made(before, attendants=[a for a in before["attendants"] if a != attendant])
+
+
+def noted_by_scan() -> None:
+    """A scan's job: the roster it changed awaits the feed."""
+    mark_dirty(_COLLECTION)
 
 
 def list_alarm(space_id: ObjectId, alarm_id: str) -> None:

@@ -23,18 +23,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bson import ObjectId
-from pymongo.errors import DuplicateKeyError
 
 from checklists.template import GasLimits
 from server.actor import Actor
-from server.errors import Conflict, Forbidden, RuleViolation
+from server.errors import Forbidden, RuleViolation
 from server.models import keyed_reads
 from server.models.alarm import AlarmKind
-from server.models.entry import Action, EntryEvent, Roster
+from server.models.entry import Action, Roster
 from server.models.permit import Permit, PermitRecord, PermitStatus
 from server.models.space import Space
+from server.services import auth
 from server.services.audit import record as audit
-from server.services.spaces import alarms, labels, permits, roster, violations
+from server.services.spaces import alarms, labels, permits, roster, scan_log
 from server.services.spaces import entry_rules as rules
 from server.services.spaces.entry_rules import Decision, EntryFacts, Fix
 
@@ -63,17 +63,30 @@ class ScanSettings:
     nonce_window: timedelta
 
 
-def scan(actor: Actor, request: ScanRequest, settings: ScanSettings, *, now: datetime) -> dict:
-    """Decide and record one scan; the outcome with every reason."""
+def scan(
+    actor: Actor,
+    request: ScanRequest,
+    settings: ScanSettings,
+    *,
+    now: datetime,
+    caller: str | None = None,
+) -> dict:
+    """Decide and record one scan; the outcome with every reason. `caller`: the hash of the
+    bearer token the actor was let in by without a read (auth.RecentTokens), verified here by
+    the scan's own read before anything is written."""
     _check_fresh(request, settings, now)
     worker = request.worker_id or actor.user_id
     found, label_ok, label_reason = _labelled(
-        request.token, settings.keys, request.space_id, records=request.action == Action.ENTER
+        request.token,
+        settings.keys,
+        request.space_id,
+        records=request.action == Action.ENTER,
+        caller=_Caller(caller, actor, now) if caller else None,
     )
     if found is None:
         decision = _label_denial(label_reason)
         event = _event(actor, request, worker, None, None, decision, None, now, None)
-        return _outcome(_recorded(event, now), None)
+        return _outcome(scan_log.record_denial(actor, event, now=now), None)
     space = found.space
     permit = _chosen(found.permits, worker, now)
     _authorise(actor, worker, permit, space)
@@ -86,15 +99,17 @@ def scan(actor: Actor, request: ScanRequest, settings: ScanSettings, *, now: dat
     edition = settings.limits.edition
     if not decision.allowed:
         event = _event(actor, request, worker, space, permit, decision, None, now, edition)
-        return _outcome(_recorded(event, now), None)
-    claim = _claim(_event(actor, request, worker, space, permit, decision, None, now, edition))
-    after, decision = _apply(request.action, space, worker, permit, decision, now)
-    if after is not None:
-        record_roster_change(
-            actor, request.action, space, permit, present, after, decision.warnings, now=now
-        )
+        return _outcome(scan_log.record_denial(actor, event, now=now), None)
+    claimed = _event(actor, request, worker, space, permit, decision, None, now, edition)
+    claimed["allowed"] = None  # open until the roster changes or refuses
+    token = scan_log.claim(actor, claimed, now=now)
+    after, decision = _apply(request.action, space, worker, permit, decision, now, token)
     event = _event(actor, request, worker, space, permit, decision, after, now, edition)
-    return _outcome(_settled(claim, event, now), after)
+    event["_id"] = claimed["_id"]
+    scan_log.settle(token, event, present, after, now=now)
+    if after is not None:
+        _alarm_if_left(space, permit, after, decision.warnings, now)
+    return _outcome(event, after)
 
 
 def preview(
@@ -179,42 +194,6 @@ def _check_fresh(request: ScanRequest, settings: ScanSettings, now) -> None:
         )
 
 
-def _insert(event: dict) -> dict:
-    """Write a new entry event; Conflict when its request's nonce has one already."""
-    try:
-        event["_id"] = EntryEvent._get_collection().insert_one(event).inserted_id
-    except DuplicateKeyError:
-        raise Conflict("this scan request was made before (a replay)") from None
-    return event
-
-
-def _recorded(event: dict, now) -> dict:
-    """A denial's event, written once decided (nothing was changed before it)."""
-    _insert(event)
-    _defer_violation(event, now)
-    return event
-
-
-def _claim(event: dict) -> ObjectId:
-    """An allowed scan's event before its roster change, outcome open: the nonce's claim."""
-    return _insert({**event, "allowed": None})["_id"]
-
-
-def _settled(claim: ObjectId, event: dict, now) -> dict:
-    """Record on the claimed event the outcome of its roster change."""
-    event["_id"] = claim
-    outcome = {k: event[k] for k in ("allowed", "reasons", "roster_seq", "headcount")}
-    EntryEvent._get_collection().update_one({"_id": claim}, {"$set": outcome})
-    _defer_violation(event, now)
-    return event
-
-
-def _defer_violation(event: dict, now) -> None:
-    # A denied entry is also a violation (server.services.spaces.violations), recorded by the
-    # outbox's job: its reads and writes are bookkeeping the decision need not wait for.
-    violations.defer_entry_event(event, now=now)
-
-
 @dataclass(frozen=True)
 class _Found:
     """What a decision reads at a space, in one command (`_gather`)."""
@@ -231,15 +210,29 @@ class _Found:
 _PERMITS_READ = 20
 
 
-def _labelled(token: str, keys, expected, *, records: bool):
+@dataclass(frozen=True)
+class _Caller:
+    """A caller to verify in the scan's read (auth.RecentTokens.confirm)."""
+
+    token_hash: str
+    actor: Actor
+    now: datetime
+
+    def verify(self, read: dict) -> None:
+        auth.recent_tokens.confirm(self.token_hash, read, self.actor, now=self.now)
+
+
+def _labelled(token: str, keys, expected, *, records: bool, caller: _Caller | None = None):
     """(what the decision reads at the space the label names, whether the label verifies as
-    its current one, the label's refusal code); nothing read when the token itself does not
-    verify or names another space."""
+    its current one, the label's refusal code); no space read when the token itself does not
+    verify. With `caller`, the caller's token is verified by the same read."""
     try:
         label = labels.verify(token, keys, space_id=expected)
     except labels.LabelError as error:
+        if caller is not None:
+            caller.verify(keyed_reads.read({"caller": caller.token_hash}, _caller_reads()))
         return None, False, error.code
-    found = _gather(label.space_id, records=records)
+    found = _gather(label.space_id, records=records, caller=caller)
     if found is None:
         return None, False, labels.OTHER_SPACE
     if label.version != found.space.get("label_version"):
@@ -247,10 +240,15 @@ def _labelled(token: str, keys, expected, *, records: bool):
     return found, True, None
 
 
-def _gather(space_id: ObjectId, *, records: bool) -> _Found | None:
+def _caller_reads() -> list[dict]:
+    return auth.token_reads("caller")
+
+
+def _gather(space_id: ObjectId, *, records: bool, caller: _Caller | None = None) -> _Found | None:
     """The space, its roster and the permits in force on it, with their records when an
     entry's rules need them (briefing, ventilation, gas tests...), by one command
-    (server.models.keyed_reads); None when there is no such space."""
+    (server.models.keyed_reads); None when there is no such space. With `caller`, the same
+    command reads the caller's token and user, verified before anything else is judged."""
     in_force = [
         {
             "$match": {
@@ -274,8 +272,9 @@ def _gather(space_id: ObjectId, *, records: bool) -> _Found | None:
             }
         )
     found = keyed_reads.read(
-        {"space_id": space_id},
+        {"space_id": space_id, **({"caller": caller.token_hash} if caller else {})},
         [
+            *(_caller_reads() if caller else ()),
             keyed_reads.by_key("space", Space._get_collection_name(), "space_id"),
             keyed_reads.by_key("roster", Roster._get_collection_name(), "space_id"),
             {
@@ -286,8 +285,11 @@ def _gather(space_id: ObjectId, *, records: bool) -> _Found | None:
                     "as": "permits",
                 }
             },
+            {"$project": {f"roster.{f}": 0 for f in roster.BOOKKEEPING}},
         ],
     )
+    if caller is not None:
+        caller.verify(found)
     if not found["space"]:
         return None
     held = {p["_id"]: p.pop("records", None) or [] for p in found["permits"]}
@@ -344,12 +346,12 @@ def _decide(action: str, facts: EntryFacts, limits: GasLimits) -> Decision:
     return rules.decide_check_out(facts)
 
 
-def _apply(action, space, worker, permit, decision, now) -> tuple[dict | None, Decision]:
-    """The roster change an allowed scan makes; a denial when the roster, changed since the
-    rules read it, refuses it."""
+def _apply(action, space, worker, permit, decision, now, token) -> tuple[dict | None, Decision]:
+    """The roster change an allowed scan makes, leaving its outbox entry's `token`; a denial
+    when the roster, changed since the rules read it, refuses it."""
     sid = space["_id"]
     if action == Action.ENTER:
-        after = roster.enter(sid, worker, permit["_id"], permit["max_headcount"])
+        after = roster.enter(sid, worker, permit["_id"], permit["max_headcount"], token=token)
         if after is None:
             inside = worker in (roster.current(sid).get("inside") or ())
             maximum = f"maximum {permit['max_headcount']}"
@@ -358,12 +360,12 @@ def _apply(action, space, worker, permit, decision, now) -> tuple[dict | None, D
             permits.activate_on_entry(permit["_id"], now=now)
         return after, decision
     if action == Action.EXIT:
-        after = roster.exit(sid, worker, now=now)
+        after = roster.exit(sid, worker, now=now, token=token)
         return after, decision if after is not None else rules.denial("NOT_INSIDE")
     if action == Action.CHECK_IN:
-        after = roster.check_in(sid, worker)
+        after = roster.check_in(sid, worker, token=token)
         return after, decision if after is not None else rules.denial("ALREADY_CHECKED_IN")
-    after = roster.check_out(sid, worker)
+    after = roster.check_out(sid, worker, token=token)
     return after, decision if after is not None else rules.denial("NOT_CHECKED_IN")
 
 
@@ -414,6 +416,8 @@ def _outcome(event: dict, after: dict | None) -> dict:
         "allowed": event["allowed"],
         "action": event["action"],
         "event_id": event["_id"],
+        # The scan's outbox entry, which holds the decision until its job writes the event.
+        "scan_id": scan_log.entry_id(event["nonce"]),
         "space_id": event["space_id"],
         "permit_id": event["permit_id"],
         "worker_id": event["worker_id"],
@@ -447,6 +451,12 @@ def record_roster_change(
         chain=space["jurisdiction_id"],
         key=f"roster:{space['_id']}:{after['seq']}",
     )
+    _alarm_if_left(space, permit, after, warnings, now)
+
+
+def _alarm_if_left(space: dict, permit, after: dict, warnings, now: datetime) -> None:
+    """The alarm when the last attendant left with entrants inside (raised by the request:
+    the entrants must be told to leave within seconds, not once a job has run)."""
     if "ATTENDANT_LEFT" in warnings:
         alarms.raise_alarm(
             AlarmKind.ATTENDANT_LEFT,

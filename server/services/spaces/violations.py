@@ -132,19 +132,10 @@ def entry_kind(event: dict) -> str | None:
     )
 
 
-def defer_entry_event(event: dict, *, now: datetime) -> bool:
-    """After the scan stored a denied entry event that is a violation: ask the outbox to record
-    it (`ENTRY_JOB`), under an id derived from the event so a retried path asks once. The scan
-    answers without waiting for the violation's own reads and writes. True when this call
-    wrote the outbox entry."""
-    if entry_kind(event) is None:
-        return False
-    job = outbox.Job(ENTRY_JOB, {"entry_event_id": str(event["_id"])})
-    return outbox.record_once(job, f"entry-violation-{event['_id']}", now=now)
-
-
 def record_entry_event(event_id: ObjectId) -> dict | None:
-    """`ENTRY_JOB`'s work: the violation of a stored entry event, dated when the scan was."""
+    """`ENTRY_JOB`'s work: the violation of a stored entry event, dated when the scan was
+    (the job of entries stored before scans recorded their violations through their own
+    job, server.services.spaces.scan_log; kept so that those still run)."""
     event = EntryEvent._get_collection().find_one({"_id": event_id})
     return None if event is None else on_entry_event(event, now=event["at"])
 
