@@ -53,16 +53,7 @@ def record_entry_violation(entry_event_id: str) -> dict:
     return {"violation": violation["_id"] if violation else None}
 
 
-def record_scan(
-    actor: dict,
-    event: dict,
-    request_id: str | None = None,
-    before: dict | None = None,
-    after: dict | None = None,
-    outcome: dict | None = None,
-    *,
-    entry_id: str,
-) -> dict:
+def record_scan(*, entry_id: str, **args) -> dict:
     """A scan's entry event, the audit of its roster change or a denial's violation, each
-    once however often this runs."""
-    return scan_log.record(actor, event, request_id, before, after, outcome, entry_id=entry_id)
+    once however often this runs (the arguments are the scan's: scan_log.record)."""
+    return scan_log.record(**args, entry_id=entry_id)

@@ -1,20 +1,19 @@
 """The scan at a confined space (先扫码、后作业): enter, exit, attendant check-in and check-out.
 
 One scan: refuse a stale request; verify the label (forged, altered, rotated-out and
-other-space tokens are refused as QR_INVALID with the label's own reason); gather the facts
-(the space, the permit in force, its records, the roster); let the pure rules decide
+other-space tokens are refused as QR_INVALID with the label's own reason); read the facts in
+one command (the space, its roster, the permits in force with their records, and the caller's
+token when the request was let in without a read: `_gather`); let the pure rules decide
 (server.services.spaces.entry_rules); and, if allowed, change the roster by a conditional
 update (server.services.spaces.roster) that cannot over-fill the space or double an entry even
 when the rules' reading of the roster is already stale. Every scan, allowed or denied, is an
 entry event; every roster change is audited in the chain of the space's jurisdiction.
 
-A replay is refused by the entry event itself: it carries its request's nonce, bound to the
-user and the device, under a unique index, so a second event of the same request cannot be
-written (409). A denial changes nothing before its event, which is written once decided. An
-allowed scan writes its event first, outcome open (`allowed` null), as the claim of the nonce,
-and records the outcome on it once the roster change is made or refused: a replay, even of a
-request first denied and now allowed, never reaches the roster. One write serves both the log
-and the replay guard.
+Both are written after the answer, by the job of the scan's outbox entry, which is also the
+replay guard (server.services.spaces.scan_log): a denial writes that entry and nothing else;
+an allowed scan writes it before the roster change, pending, and its outcome once the change
+is made or refused. A replay, even of a request first denied and now allowed, never reaches
+the roster.
 """
 
 from __future__ import annotations
