@@ -120,16 +120,21 @@ def token_reads(local: str) -> list[dict]:
 def checked(found: dict, *, now: datetime) -> tuple[User, AuthToken]:
     """The user and token of a read made with `token_reads`, if they let the caller in; else
     Unauthenticated."""
+    raw, user = _let_in(found, now)
+    return User._from_son(user), AuthToken._from_son(raw)
+
+
+def _let_in(found: dict, now: datetime) -> tuple[dict, dict]:
+    """The raw token and user of a read made with `token_reads`, if they let the caller in."""
     raw = next(iter(found["token"]), None)
     if raw is None or raw.get("revoked_at") is not None:
         raise Unauthenticated("the token is unknown or was revoked")
-    record = AuthToken._from_son(raw)
-    if record.expires_at <= now:
+    if raw["expires_at"] <= now:
         raise Unauthenticated("the token has expired; log in again")
-    user = User._from_son(found["user"][0]) if found["user"] else None
-    if user is None or not user.active:
+    user = next(iter(found["user"]), None)
+    if user is None or not user.get("active", True):
         raise Unauthenticated("the account is disabled")
-    return user, record
+    return raw, user
 
 
 class StaleCaller(Exception):
@@ -176,11 +181,17 @@ class RecentTokens:
         """After the operation's own read (`found`, with `token_reads`): Unauthenticated if
         the caller may no longer come in, StaleCaller if they may but as someone else."""
         try:
-            user, record = checked(found, now=now)
+            raw, user = _let_in(found, now)
         except Unauthenticated:
             self.drop(digest)
             raise
-        if user.actor(device_id=record.device_id) != actor or user.must_change_password:
+        same = (
+            user["role"],
+            user.get("jurisdiction_id"),
+            user.get("enterprise_id"),
+            raw.get("device_id"),
+        ) == (actor.role.value, actor.jurisdiction_id, actor.enterprise_id, actor.device_id)
+        if not same or user.get("must_change_password"):
             self.drop(digest)
             raise StaleCaller(digest)
 

@@ -239,6 +239,9 @@ def _labelled(token: str, keys, expected, *, records: bool, caller: _Caller | No
     return found, True, None
 
 
+_UNREAD_CALLER = {"user.password_hash": 0}
+
+
 def _caller_reads() -> list[dict]:
     return auth.token_reads("caller")
 
@@ -284,7 +287,8 @@ def _gather(space_id: ObjectId, *, records: bool, caller: _Caller | None = None)
                     "as": "permits",
                 }
             },
-            {"$project": {f"roster.{f}": 0 for f in roster.BOOKKEEPING}},
+            # What no decision reads: the roster's bookkeeping, and the caller's password hash.
+            {"$project": {**{f"roster.{f}": 0 for f in roster.BOOKKEEPING}, **_UNREAD_CALLER}},
         ],
     )
     if caller is not None:
