@@ -15,6 +15,7 @@ from rq.serializers import JSONSerializer
 from server.clock import utcnow
 from server.db import redis_client
 from server.jobs.outbox import RqDispatcher
+from server.models.outbox_entry import OutboxEntry
 from server.services import outbox
 from server.services.relay import MAX_WAITING, Relay
 from server.wiring import wire
@@ -84,3 +85,18 @@ def test_while_redis_hangs_the_relay_lets_its_oldest_ids_go_to_the_sweep():
     hung.set()
     assert relay.flush()
     assert dispatched == ["in flight", *later[5:]]  # the five oldest are the sweep's
+
+
+def test_an_entry_queued_fresh_and_by_the_sweep_runs_once(db, settings, redis, jobs):
+    ran: list = []
+    outbox.register_job("test.fresh", lambda: ran.append(1))
+    (entry_id,) = outbox.record([outbox.Job("test.fresh")], now=utcnow())  # relayed: fresh
+    assert outbox.registry.flush()
+    dispatcher = RqDispatcher(redis, settings.rq_queue)
+    assert dispatcher([entry_id], fresh=True) == 1  # one round trip, no uniqueness check
+    queue = Queue(settings.rq_queue, connection=redis, serializer=JSONSerializer)
+    assert queue.job_ids.count(entry_id) == 2  # delivered twice
+    jobs()
+    assert ran == [1]
+    entry = OutboxEntry._get_collection().find_one({"_id": entry_id})
+    assert entry["state"] == "done" and len(outbox.runs_of(entry)) == 1
