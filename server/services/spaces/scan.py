@@ -260,6 +260,9 @@ def _gather(space_id: ObjectId, *, records: bool, caller: _Caller | None = None)
         },
         {"$sort": {"valid_from": -1}},
         {"$limit": _PERMITS_READ},
+        # What no decision reads: the entrants' details (their ids are `entrant_ids`), the
+        # permit's history and bookkeeping.
+        {"$project": {"entrants": 0, "history": 0, "mutation_ids": 0}},
     ]
     if records:
         # By `permit_id`, not unique: MongoDB uses its index, the embedded server scans.
