@@ -80,7 +80,10 @@ def _change(
     if pushed:
         update = {**update, "$push": pushed}
     before = _rosters().find_one_and_update(
-        filter_, _synced(update), return_document=ReturnDocument.BEFORE
+        filter_,
+        _synced(update),
+        {f: 0 for f in BOOKKEEPING},
+        return_document=ReturnDocument.BEFORE,
     )
     if before is not None and dirty and token is None:
         mark_dirty(_COLLECTION)

@@ -1,9 +1,9 @@
 """Violations of confined-space entry (server.models.violation), recorded where the scan and the
 alarms record their own events: a denied entry scan (no valid permit, a failed gas test, any
-other deny; recorded by an outbox job the scan asks for, so the scan's answer does not wait for
-it), the attendant leaving with entrants inside and an overstay (their alarms), and an
-alarm that no attendant of the permit nor the enterprise's manager acknowledged within the
-time of `violations.yaml` (a timer armed when the alarm is raised).
+other deny; recorded by the scan's outbox job, server.services.spaces.scan_log, so the scan's
+answer does not wait for it), the attendant leaving with entrants inside and an overstay
+(their alarms), and an alarm that no attendant of the permit nor the enterprise's manager
+acknowledged within the time of `violations.yaml` (a timer armed when the alarm is raised).
 
 Each violation is written once under an id derived from its cause and audited in the chain of
 its jurisdiction. One that meets an M10 Art.13(2) criterion (no approval, no attendant, no
@@ -52,7 +52,8 @@ from server.services.hazards import states
 DATA_FILE = Path(__file__).with_name("violations.yaml")
 #: The outbox job that makes a candidate hazard of a violation (server.jobs.hazards).
 HAZARD_JOB = "hazards.confined_space"
-#: The outbox job that records the violation of a denied entry scan (server.jobs.spaces).
+#: The outbox job that recorded the violation of a denied entry scan before the scan's own job
+#: did (server.jobs.spaces); registered still for the entries stored then.
 ENTRY_JOB = "spaces.entry_violation"
 #: The outbox job of the acknowledgement timer of an alarm (server.jobs.spaces).
 ACKNOWLEDGE_JOB = "spaces.alarm_acknowledged"
