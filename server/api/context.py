@@ -58,7 +58,7 @@ def current_actor(*, choosing_password: bool = False, reverified: bool = False) 
         if held is None:
             held = auth.authenticate(token.strip(), now=now)
             if reverified:
-                auth.recent_tokens.put(digest, *held, now=now)
+                auth.recent_tokens.put(digest, *held)
         else:
             g.caller_to_verify = digest
         g.user, g.token = held

@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from cachetools import TTLCache
 
 from server.actor import Actor
 from server.errors import Forbidden, Unauthenticated
@@ -156,22 +157,21 @@ class RecentTokens:
     SIZE = 10_000
 
     def __init__(self) -> None:
-        self._held: OrderedDict[str, tuple[datetime, User, AuthToken]] = OrderedDict()
+        self._held: TTLCache[str, tuple[User, AuthToken]] = TTLCache(
+            maxsize=self.SIZE, ttl=self.TTL.total_seconds()
+        )
         self._lock = threading.Lock()
 
     def get(self, digest: str, *, now: datetime) -> tuple[User, AuthToken] | None:
         with self._lock:
             held = self._held.get(digest)
-            if held is None or held[0] <= now or held[2].expires_at <= now:
-                return None
-            return held[1], held[2]
+        if held is None or held[1].expires_at <= now:
+            return None
+        return held
 
-    def put(self, digest: str, user: User, record: AuthToken, *, now: datetime) -> None:
+    def put(self, digest: str, user: User, record: AuthToken) -> None:
         with self._lock:
-            self._held[digest] = (now + self.TTL, user, record)
-            self._held.move_to_end(digest)
-            while len(self._held) > self.SIZE:
-                self._held.popitem(last=False)
+            self._held[digest] = (user, record)
 
     def drop(self, digest: str) -> None:
         with self._lock:

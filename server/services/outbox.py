@@ -103,7 +103,7 @@ class RegisteredJob:
     keyed: bool
 
 
-#: `dispatch(ids, dead_runners=frozenset, first=bool[, fresh=True])` → how many it queued
+#: `dispatch(ids, dead_runners=frozenset, first=bool, fresh=bool)` → how many it queued
 #: (server.jobs.outbox.RqDispatcher).
 Dispatch = Callable[..., int]
 
@@ -178,9 +178,8 @@ class JobRegistry:
         if not ids or self._dispatch is None:
             return 0
         try:
-            options = {"fresh": True} if fresh else {}
             queued = self._dispatch(
-                ids, dead_runners=frozenset(dead_runners), first=first, **options
+                ids, dead_runners=frozenset(dead_runners), first=first, fresh=fresh
             )
         except Exception as exc:  # noqa: BLE001 - the entries are safe in MongoDB
             if not self._deferred:

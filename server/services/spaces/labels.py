@@ -34,11 +34,11 @@ import hashlib
 import re
 import struct
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from bson import ObjectId
+from cachetools import LRUCache, cached
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -166,7 +166,7 @@ def verify(
 ) -> Label:
     """The label a token proves, or LabelError: malformed, unknown key, bad signature, a
     version other than `current_version` (rotated out), a space other than `space_id`."""
-    label = _signed(token, tuple(k.raw for k in keys), keys)
+    label = _check_signature(token, keys)
     if space_id is not None and label.space_id != ObjectId(space_id):
         raise LabelError(OTHER_SPACE)
     if current_version is not None and label.version != current_version:
@@ -174,32 +174,17 @@ def verify(
     return label
 
 
-class _Signed:
-    """The labels whose signature verified, by token and keys: a label is static and scanned
-    again and again, and its signature check is most of a verification's cost. Only tokens
-    that verified are kept (a flood of forged ones cannot evict them), and a key set's raw
-    bytes are part of the key, so a token is never taken as verified by other keys."""
-
-    def __init__(self, size: int):
-        self._size = size
-        self._found: OrderedDict[tuple[str, tuple[bytes, ...]], Label] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __call__(self, token: str, raws: tuple[bytes, ...], keys) -> Label:
-        with self._lock:
-            label = self._found.get((token, raws))
-            if label is not None:
-                self._found.move_to_end((token, raws))
-                return label
-        label = _check_signature(token, keys)
-        with self._lock:
-            self._found[(token, raws)] = label
-            if len(self._found) > self._size:
-                self._found.popitem(last=False)
-        return label
-
-
+@cached(
+    LRUCache(maxsize=4096),
+    key=lambda token, keys: (token, tuple(k.raw for k in keys)),
+    lock=threading.Lock(),
+)
 def _check_signature(token: str, keys: tuple[LabelKey, ...]) -> Label:
+    """The label whose signature verifies under one of `keys`. The labels that verified are
+    kept per process (4,096 of them, a few hundred bytes each): a label is static and scanned
+    again and again, and this check is most of a verification's cost. A refusal is an
+    exception and is never kept (a flood of forged tokens evicts nothing), and the keys' raw
+    bytes are part of what is kept, so a token is never taken as verified by other keys."""
     raw = _unb64(token)
     if raw is None or len(raw) != TOKEN_BYTES or raw[0] != FORMAT:
         raise LabelError(MALFORMED)
@@ -213,10 +198,6 @@ def _check_signature(token: str, keys: tuple[LabelKey, ...]) -> Label:
     except InvalidSignature:
         raise LabelError(FORGED) from None
     return Label(kid, ObjectId(oid), version, EPOCH + timedelta(days=days))
-
-
-#: Verified labels kept per process (a few hundred bytes each).
-_signed = _Signed(4096)
 
 
 def url(public_url: str, token: str) -> str:
