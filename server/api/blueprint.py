@@ -3,13 +3,16 @@ app's JSON provider (server.api.json) instead of webargs' standard-library parse
 
 So every JSON body is parsed once, by orjson, with the provider's depth limit; a malformed or
 too deep body is a 400 problem document. The caller is authenticated before any of that.
+Each argument schema is made once, not per request.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import flask_smorest
+import marshmallow as ma
 from flask import Request, current_app, request
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
@@ -34,6 +37,20 @@ class JsonBodyParser(FlaskParser):
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         raise BadRequest(f"the body is not valid JSON: {error}")
+
+    def _get_schema(self, argmap, req: Request) -> ma.Schema:
+        # webargs makes a schema of a class anew for every request, deep-copying its fields
+        # (75 µs for the scan's, three times what loading its body takes); loading keeps
+        # nothing on the instance, so one per class serves every thread, as flask-smorest's
+        # response schemas already do.
+        if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
+            return _schema(argmap)
+        return super()._get_schema(argmap, req)
+
+
+@cache
+def _schema(cls: type[ma.Schema]) -> ma.Schema:
+    return cls()
 
 
 class Blueprint(flask_smorest.Blueprint):
