@@ -18,7 +18,7 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import BadRequest
 
-from server.api.context import current_actor
+from server.api.context import current_actor, verify_caller_before_refusal
 from server.api.json import TooDeep
 
 
@@ -33,10 +33,18 @@ class JsonBodyParser(FlaskParser):
             # "no body", as with its own parser.
             return current_app.json.loads(req.get_data(cache=True))
         except TooDeep as exc:
+            verify_caller_before_refusal()
             raise BadRequest(str(exc)) from None
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        verify_caller_before_refusal()
         raise BadRequest(f"the body is not valid JSON: {error}")
+
+    def handle_error(self, error, req, schema, *, error_status_code, error_headers):
+        verify_caller_before_refusal()
+        super().handle_error(
+            error, req, schema, error_status_code=error_status_code, error_headers=error_headers
+        )
 
     def _get_schema(self, argmap, req: Request) -> ma.Schema:
         # webargs makes a schema of a class anew for every request, deep-copying its fields

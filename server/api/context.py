@@ -75,11 +75,19 @@ def caller_to_verify() -> str | None:
     return g.get("caller_to_verify")
 
 
-def actor_read_again() -> Actor:
+def actor_read_again(*, choosing_password: bool = False) -> Actor:
     """The caller, read again for this request (after auth.StaleCaller)."""
     for name in ("actor", "user", "token", "caller_to_verify"):
         g.pop(name, None)
-    return current_actor()
+    return current_actor(choosing_password=choosing_password)
+
+
+def verify_caller_before_refusal() -> None:
+    """A request let in from the recent tokens and refused before its operation's read (a
+    malformed or invalid body) has its token read now: a token revoked meanwhile gets 401,
+    never an answer that describes what the request would have had to send."""
+    if caller_to_verify() is not None:
+        actor_read_again(choosing_password=True)
 
 
 def current_user() -> User:

@@ -16,6 +16,7 @@ from server.clock import utcnow
 from server.models.audit_event import AuditEvent
 from server.models.entry import EntryEvent, Roster
 from server.models.outbox_entry import DISCARDED, OutboxEntry
+from server.models.token import AuthToken
 from server.models.user import User
 from server.services import auth, outbox
 from server.services.spaces import roster, scan_log
@@ -133,6 +134,39 @@ def test_a_token_revoked_after_it_let_a_scanner_in_is_refused_with_nothing_writt
     assert refused.status_code == 401
     assert refused.get_json()["detail"] == "the token is unknown or was revoked"
     assert OutboxEntry.objects.count() == entries
+    assert Roster.objects.get(id=site.space["id"]).inside == [site.users["worker"].id]
+
+
+def test_a_token_revoked_elsewhere_is_told_401_before_its_body_is_judged(site):
+    """Revoked by another process (this one still holds the token among its recent ones): a
+    malformed, invalid or stale request is refused as unauthenticated, not described."""
+    site.ready()
+    assert _scan_as(site).status_code == 200
+    headers = site.headers["worker"]
+    digest = auth.token_hash(headers["Authorization"].split()[1])
+    stale = {
+        "token": site.token,
+        "action": "exit",
+        "nonce": uuid.uuid4().hex,
+        "sent_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        "device_id": "phone-worker",
+    }
+    invalid = {"token": site.token, "action": "fly"}
+
+    def refusals():
+        malformed = site.client.post(
+            "/api/v1/spaces/scan", data="{", headers={**headers, "Content-Type": "application/json"}
+        )
+        return [
+            malformed.status_code,
+            site.post("/api/v1/spaces/scan", invalid, "worker").status_code,
+            site.post("/api/v1/spaces/scan", stale, "worker").status_code,
+        ]
+
+    assert refusals() == [400, 422, 422]  # while the token is good, each is described
+    AuthToken.objects(token_hash=digest).update(set__revoked_at=utcnow())
+    assert auth.recent_tokens.get(digest, now=utcnow()) is not None
+    assert refusals() == [401, 401, 401]
     assert Roster.objects.get(id=site.space["id"]).inside == [site.users["worker"].id]
 
 

@@ -73,7 +73,6 @@ def scan(
     """Decide and record one scan; the outcome with every reason. `caller`: the hash of the
     bearer token the actor was let in by without a read (auth.RecentTokens), verified here by
     the scan's own read before anything is written."""
-    _check_fresh(request, settings, now)
     worker = request.worker_id or actor.user_id
     found, label_ok, label_reason = _labelled(
         request.token,
@@ -82,6 +81,9 @@ def scan(
         records=request.action == Action.ENTER,
         caller=_Caller(caller, actor, now) if caller else None,
     )
+    # After the read that verifies the caller (a revoked token is told 401 first), before
+    # anything is written.
+    _check_fresh(request, settings, now)
     if found is None:
         decision = _label_denial(label_reason)
         event = _event(actor, request, worker, None, None, decision, None, now, None)
