@@ -5,19 +5,25 @@ change audited; and 50 concurrent scanners on a permit of at most 8."""
 from __future__ import annotations
 
 import base64
+import io
 import random
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import qrcode
+import zxingcpp
 from bson import ObjectId
+from PIL import Image
 
 from checklists.loader import load_gas_limits
 from server.actor import Role
 from server.models.audit_event import AuditEvent
 from server.models.entry import EntryEvent, Roster
+from server.services.audit import signing
 from server.services.spaces import label_sheets, labels
+from tests.environment import AUDIT_KEY
 from tests.factories import enterprise_user
 from tests.spaces.site import HAZCHEM_READINGS, READINGS, make_site
 
@@ -226,6 +232,77 @@ def test_forged_altered_rotated_and_other_space_labels_are_refused(site, setting
         ],
         fresh,
     )
+
+
+def _read(image: Image.Image) -> str:
+    """What a phone camera reads from a printed QR (zxing-cpp)."""
+    [text] = [r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.QRCode]
+    return text
+
+
+def _printed_label(site, space_id) -> str:
+    """The token on the space's printed label: its PNG, decoded."""
+    png = site.client.get(f"/api/v1/spaces/{space_id}/label.png", headers=site.headers["manager"])
+    assert png.status_code == 200
+    return labels.token_of(_read(Image.open(io.BytesIO(png.data))))
+
+
+def _sticker(settings, raw: bytes) -> str:
+    """A forger's sticker carrying the token `raw`, printed with qrcode, and decoded."""
+    token = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    image = qrcode.make(labels.url(settings.public_url, token)).get_image()
+    return labels.token_of(_read(image))
+
+
+def test_tokens_read_from_printed_labels_refused_when_forged_altered_rotated_or_elsewhere(
+    site, settings
+):
+    """The label images as phones read them: the genuine one lets the worker in once (its
+    request replayed is refused); an altered or forged sticker, another space's label and a
+    rotated-out one are refused and change nothing."""
+    site.ready()
+    here = site.space["id"]
+    token = _printed_label(site, here)
+    first = {
+        "token": token,
+        "action": "enter",
+        "nonce": uuid.uuid4().hex,
+        "sent_at": datetime.now(UTC).isoformat(),
+        "device_id": "phone-worker",
+    }
+    assert site.post("/api/v1/spaces/scan", first, "worker").get_json()["allowed"]
+    assert _replay(site, first).status_code == 409
+    raw = base64.urlsafe_b64decode(token + "==")
+    altered = bytearray(raw)
+    altered[17] ^= 0x01  # the label version, under the signature
+    assert _label_code(site.scan("exit", token=_sticker(settings, altered))) == labels.FORGED
+    # The server's key id over a signature of a key it does not hold.
+    forger = labels.keys_from(signing.generate_seed_b64(), AUDIT_KEY)[0]
+    forged = bytearray(
+        base64.urlsafe_b64decode(
+            labels.sign(forger, space_id=ObjectId(here), version=1, issued=datetime.now(UTC).date())
+            + "=="
+        )
+    )
+    forged[1:5] = raw[1:5]
+    assert _label_code(site.scan("exit", token=_sticker(settings, forged))) == labels.FORGED
+    other = site.post(
+        "/api/v1/spaces",
+        {
+            "enterprise_id": str(site.world["A"].id),
+            "code": "YX-009",
+            "name": "9号井",
+            "type": "underground",
+        },
+    ).get_json()
+    assert site.post(f"/api/v1/spaces/{other['id']}/label", {}).status_code == 201
+    elsewhere = site.scan("exit", token=_printed_label(site, other["id"]), space_id=here)
+    assert _label_code(elsewhere) == labels.OTHER_SPACE
+    assert site.post(f"/api/v1/spaces/{here}/label", {}).status_code == 201
+    assert _label_code(site.scan("exit", token=token)) == labels.ROTATED
+    assert site.scan("exit", token=_printed_label(site, here)).get_json()["allowed"]
+    roster = Roster.objects.get(id=here)
+    assert (roster.inside, roster.seq) == ([], 3)  # the check-in, one entry, one exit
 
 
 @pytest.mark.slow
