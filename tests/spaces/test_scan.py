@@ -4,7 +4,6 @@ change audited; and 50 concurrent scanners on a permit of at most 8."""
 
 from __future__ import annotations
 
-import base64
 import io
 import random
 import threading
@@ -13,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import qrcode
-import zxingcpp
 from bson import ObjectId
 from PIL import Image
 
@@ -21,11 +19,10 @@ from checklists.loader import load_gas_limits
 from server.actor import Role
 from server.models.audit_event import AuditEvent
 from server.models.entry import EntryEvent, Roster
-from server.services.audit import signing
 from server.services.spaces import labels
-from tests.environment import AUDIT_KEY
 from tests.factories import enterprise_user
 from tests.spaces.site import HAZCHEM_READINGS, READINGS, make_site
+from tests.spaces.tokens import forged, read_qr, token_bytes, token_text
 
 
 @pytest.fixture
@@ -202,24 +199,18 @@ def _label_code(response):
     return reason["detail"]
 
 
-def _read(image: Image.Image) -> str:
-    """What a phone camera reads from a printed QR (zxing-cpp)."""
-    [text] = [r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.QRCode]
-    return text
-
-
 def _printed_label(site, space_id) -> str:
     """The token on the space's printed label: its PNG, decoded."""
     png = site.client.get(f"/api/v1/spaces/{space_id}/label.png", headers=site.headers["manager"])
     assert png.status_code == 200
-    return labels.token_of(_read(Image.open(io.BytesIO(png.data))))
+    [text] = read_qr(Image.open(io.BytesIO(png.data)))
+    return labels.token_of(text)
 
 
-def _sticker(settings, raw: bytes) -> str:
-    """A forger's sticker carrying the token `raw`, printed with qrcode, and decoded."""
-    token = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-    image = qrcode.make(labels.url(settings.public_url, token)).get_image()
-    return labels.token_of(_read(image))
+def _sticker(settings, token: str) -> str:
+    """A forger's sticker carrying `token`, printed with qrcode, and decoded."""
+    [text] = read_qr(qrcode.make(labels.url(settings.public_url, token)).get_image())
+    return labels.token_of(text)
 
 
 def test_tokens_read_from_printed_labels_refused_when_forged_altered_rotated_or_elsewhere(
@@ -240,20 +231,14 @@ def test_tokens_read_from_printed_labels_refused_when_forged_altered_rotated_or_
     }
     assert site.post("/api/v1/spaces/scan", first, "worker").get_json()["allowed"]
     assert _replay(site, first).status_code == 409
-    raw = base64.urlsafe_b64decode(token + "==")
-    altered = bytearray(raw)
+    altered = token_bytes(token)
     altered[17] ^= 0x01  # the label version, under the signature
-    assert _label_code(site.scan("exit", token=_sticker(settings, altered))) == labels.FORGED
-    # The server's key id over a signature of a key it does not hold.
-    forger = labels.keys_from(signing.generate_seed_b64(), AUDIT_KEY)[0]
-    forged = bytearray(
-        base64.urlsafe_b64decode(
-            labels.sign(forger, space_id=ObjectId(here), version=1, issued=datetime.now(UTC).date())
-            + "=="
-        )
+    sticker = _sticker(settings, token_text(altered))
+    assert _label_code(site.scan("exit", token=sticker)) == labels.FORGED
+    fake = forged(
+        token_bytes(token)[1:5], space_id=ObjectId(here), version=1, issued=datetime.now(UTC).date()
     )
-    forged[1:5] = raw[1:5]
-    assert _label_code(site.scan("exit", token=_sticker(settings, forged))) == labels.FORGED
+    assert _label_code(site.scan("exit", token=_sticker(settings, fake))) == labels.FORGED
     assert _label_code(site.scan("exit", token="not-a-token")) == labels.MALFORMED
     other = site.post(
         "/api/v1/spaces",
