@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -75,13 +74,14 @@ def _deliveries(client, auth_headers, world) -> list[dict]:
 
 def _retry_due(settings, redis) -> list[float]:
     """Run RQ's scheduler step as if the back-off had passed: queue every scheduled retry now;
-    returns how many seconds ahead each was scheduled."""
+    returns how many seconds after its failed attempt each was scheduled (not after now: the
+    burst worker may have run other jobs since)."""
     queue = Queue(settings.rq_queue, connection=redis, serializer=JSONSerializer)
     registry = queue.scheduled_job_registry
     ahead = []
     for job_id in registry.get_job_ids():
-        ahead.append(registry.get_scheduled_time(job_id).timestamp() - time.time())
         job = Job.fetch(job_id, connection=redis, serializer=JSONSerializer)
+        ahead.append((registry.get_scheduled_time(job_id) - job.ended_at).total_seconds())
         registry.remove(job)
         queue.enqueue_job(job)
     return ahead
